@@ -1,0 +1,120 @@
+import CInlineLBSystem
+import Foundation
+
+/// Writes a set of files as one folder that appears all at once: everything goes to a
+/// temporary sibling folder, which then takes the target's place in one atomic exchange.
+/// A failure at any point leaves the previous folder untouched.
+public enum OutputWriter {
+    /// A write failure with the path concerned.
+    public struct WriteError: Error, Sendable, CustomStringConvertible {
+        public var path: String
+        public var message: String
+        public var description: String { "\(path): \(message)" }
+    }
+
+    /// Replaces `directory` with exactly `files` (paths relative to it).
+    ///
+    /// Refuses to replace an existing non-empty folder that holds no `manifest.json` (it
+    /// is not a previous output), so that a mistyped `-o` never deletes user data.
+    public static func replaceDirectory(_ directory: String, with files: [OutputFile]) throws(WriteError) {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        let exists = manager.fileExists(atPath: directory, isDirectory: &isDirectory)
+        if exists {
+            guard isDirectory.boolValue else {
+                throw WriteError(path: directory, message: "exists and is not a folder")
+            }
+            let entries = (try? manager.contentsOfDirectory(atPath: directory)) ?? []
+            if !entries.isEmpty && !entries.contains("manifest.json") {
+                throw WriteError(
+                    path: directory,
+                    message: "refusing to replace a non-empty folder that holds no manifest.json of a previous output")
+            }
+        }
+        let parent = (directory as NSString).deletingLastPathComponent
+        let base = (directory as NSString).lastPathComponent
+        let staging = (parent.isEmpty ? "." : parent) + "/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        } catch {
+            throw WriteError(path: staging, message: "cannot create the staging folder: \(error.localizedDescription)")
+        }
+        do throws(WriteError) {
+            var made = Set<String>()
+            for file in files {
+                let path = staging + "/" + file.path
+                let folder = (path as NSString).deletingLastPathComponent
+                if made.insert(folder).inserted {
+                    do {
+                        try manager.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                    } catch {
+                        throw WriteError(path: folder, message: "cannot create folder: \(error.localizedDescription)")
+                    }
+                }
+                try writeFile(path, file.bytes, sync: true)
+            }
+            try syncDirectory(staging)
+            if exists {
+                guard inlinelb_exchange_paths(staging, directory) == 0 else {
+                    throw WriteError(path: directory, message: "cannot swap in the new output: \(String(cString: strerror(errno)))")
+                }
+            } else if rename(staging, directory) != 0 {
+                throw WriteError(path: directory, message: "cannot move the new output into place: \(String(cString: strerror(errno)))")
+            }
+            try syncDirectory(parent.isEmpty ? "." : parent)
+        } catch {
+            try? manager.removeItem(atPath: staging)
+            throw error
+        }
+        // After an exchange the staging path holds the previous output.
+        try? manager.removeItem(atPath: staging)
+    }
+
+    /// Replaces one file atomically: write a temporary sibling, fsync, rename.
+    public static func replaceFile(_ path: String, with bytes: [UInt8]) throws(WriteError) {
+        let temporary = path + ".tmp-\(getpid())"
+        do throws(WriteError) {
+            try writeFile(temporary, bytes, sync: true)
+            guard rename(temporary, path) == 0 else {
+                throw WriteError(path: path, message: "cannot move into place: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        try syncDirectory(parent.isEmpty ? "." : parent)
+    }
+
+    /// Writes `bytes` to a new file with as few `write` calls as the kernel allows.
+    static func writeFile(_ path: String, _ bytes: [UInt8], sync: Bool) throws(WriteError) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw WriteError(path: path, message: "cannot create: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { raw in
+                write(descriptor, raw.baseAddress! + written, raw.count - written)
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw WriteError(path: path, message: "write failed: \(String(cString: strerror(errno)))")
+            }
+            written += result
+        }
+        if sync && fsync(descriptor) != 0 {
+            throw WriteError(path: path, message: "fsync failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private static func syncDirectory(_ path: String) throws(WriteError) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw WriteError(path: path, message: "cannot open folder: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        fsync(descriptor)
+    }
+}

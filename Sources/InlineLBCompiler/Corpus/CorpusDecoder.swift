@@ -1,0 +1,573 @@
+import InlineLBCore
+
+/// Turns a parsed corpus document into a typed ``Corpus``, collecting every type error,
+/// missing field and unknown field (with the closest known name suggested).
+public struct CorpusDecoder {
+    /// The format tag this decoder reads.
+    public static let format = "inlinelb-corpus/1"
+
+    private let source: CorpusSource
+    private var diagnostics: [Diagnostic] = []
+
+    private init(source: CorpusSource) { self.source = source }
+
+    /// Decodes the corpus in `source`; throws all problems found.
+    public static func decode(_ source: CorpusSource) throws(DiagnosticList) -> Corpus {
+        var decoder = CorpusDecoder(source: source)
+        let corpus = decoder.decodeCorpus()
+        if !decoder.diagnostics.isEmpty { throw DiagnosticList(decoder.diagnostics) }
+        return corpus
+    }
+
+    // MARK: - Sections
+
+    private mutating func decodeCorpus() -> Corpus {
+        var corpus = Corpus(name: "")
+        guard var top = object(source.root, at: .root) else { return corpus }
+        let format = top.string("format", self: &self)
+        if let format, format != CorpusDecoder.format {
+            report(top.path.appending("format"), "unsupported format \"\(format)\"; expected \"\(CorpusDecoder.format)\"")
+        }
+        corpus.name = top.string("name", self: &self) ?? ""
+        if let node = top.member("zone") {
+            if var zone = object(node, at: top.path.appending("zone")) {
+                corpus.zone = Zone(
+                    id: zone.string("id", self: &self) ?? "", name: zone.string("name", required: false, self: &self) ?? "")
+                zone.finish(known: ["id", "name"], self: &self)
+            }
+        }
+        corpus.physicalNetworks = list(&top, "physicalnetworks") { decoder, entry in
+            decoder.decodePhysicalNetwork(&entry)
+        }
+        corpus.vpcOfferings = list(&top, "vpcofferings") { decoder, entry in
+            let offering = VPCOffering(
+                id: entry.string("id", self: &decoder) ?? "",
+                name: entry.string("name", required: false, self: &decoder) ?? "",
+                lbProvider: entry.string("lbprovider", required: false, self: &decoder))
+            entry.finish(known: ["id", "name", "lbprovider"], self: &decoder)
+            return offering
+        }
+        corpus.networkOfferings = list(&top, "networkofferings") { decoder, entry in
+            let offering = NetworkOffering(
+                id: entry.string("id", self: &decoder) ?? "",
+                name: entry.string("name", required: false, self: &decoder) ?? "",
+                lbProvider: entry.string("lbprovider", required: false, self: &decoder),
+                concurrentConnections: entry.integer("concurrentconnections", required: false, self: &decoder),
+                keepAliveEnabled: entry.bool("keepaliveenabled", self: &decoder) ?? false)
+            entry.finish(
+                known: ["id", "name", "lbprovider", "concurrentconnections", "keepaliveenabled"], self: &decoder)
+            return offering
+        }
+        corpus.vpcs = list(&top, "vpcs") { decoder, entry in decoder.decodeVPC(&entry) }
+        corpus.networks = list(&top, "networks") { decoder, entry in decoder.decodeTier(&entry) }
+        corpus.virtualMachines = list(&top, "virtualmachines") { decoder, entry in
+            decoder.decodeVirtualMachine(&entry)
+        }
+        corpus.publicIPAddresses = list(&top, "publicipaddresses") { decoder, entry in
+            let id = entry.string("id", self: &decoder)
+            let address = entry.address("ipaddress", self: &decoder)
+            let vpcID = entry.string("vpcid", self: &decoder)
+            let vmID = entry.string("virtualmachineid", required: false, self: &decoder)
+            entry.finish(known: ["id", "ipaddress", "vpcid", "virtualmachineid"], self: &decoder)
+            guard let id, let address, let vpcID else { return nil }
+            return PublicIPAddress(id: id, ipAddress: address, vpcID: vpcID, virtualMachineID: vmID)
+        }
+        corpus.loadBalancerRules = list(&top, "loadbalancerrules") { decoder, entry in
+            decoder.decodeRule(&entry)
+        }
+        corpus.portForwardingRules = list(&top, "portforwardingrules") { decoder, entry in
+            let id = entry.string("id", self: &decoder)
+            let ipID = entry.string("ipaddressid", self: &decoder)
+            let publicPort = entry.port("publicport", self: &decoder)
+            let privatePort = entry.port("privateport", self: &decoder)
+            let vmID = entry.string("virtualmachineid", self: &decoder)
+            _ = entry.string("protocol", required: false, self: &decoder)
+            entry.finish(
+                known: ["id", "ipaddressid", "publicport", "privateport", "virtualmachineid", "protocol"],
+                self: &decoder)
+            guard let id, let ipID, let publicPort, let privatePort, let vmID else { return nil }
+            return PortForwardingRule(
+                id: id, ipAddressID: ipID, publicPort: publicPort, privatePort: privatePort,
+                virtualMachineID: vmID)
+        }
+        corpus.applianceIntents = list(&top, "vpcinlineloadbalancervms") { decoder, entry in
+            let networkID = entry.string("networkid", self: &decoder)
+            let state = entry.enumeration("state", ApplianceIntent.State.self, self: &decoder) ?? .running
+            entry.finish(known: ["networkid", "state"], self: &decoder)
+            guard let networkID else { return nil }
+            return ApplianceIntent(networkID: networkID, state: state)
+        }
+        top.finish(known: CorpusDecoder.topLevelKeys, self: &self)
+        return corpus
+    }
+
+    static let topLevelKeys = [
+        "format", "name", "zone", "physicalnetworks", "vpcofferings", "networkofferings", "vpcs",
+        "networks", "virtualmachines", "publicipaddresses", "loadbalancerrules",
+        "portforwardingrules", "vpcinlineloadbalancervms",
+    ]
+
+    private mutating func decodePhysicalNetwork(_ entry: inout ObjectFields) -> PhysicalNetwork? {
+        let id = entry.string("id", self: &self)
+        let name = entry.string("name", required: false, self: &self) ?? ""
+        let providers: [PhysicalNetwork.Provider] = list(&entry, "providers") { decoder, provider in
+            let value = PhysicalNetwork.Provider(
+                id: provider.string("id", self: &decoder) ?? "",
+                name: provider.string("name", self: &decoder) ?? "",
+                state: provider.string("state", required: false, self: &decoder) ?? "Enabled")
+            provider.finish(known: ["id", "name", "state"], self: &decoder)
+            return value
+        }
+        let elements: [PhysicalNetwork.InlineLBElement] = list(&entry, "vpcinlineloadbalancerelements") {
+            decoder, element in
+            let value = PhysicalNetwork.InlineLBElement(
+                id: element.string("id", self: &decoder) ?? "",
+                nspID: element.string("nspid", self: &decoder) ?? "",
+                enabled: element.bool("enabled", self: &decoder) ?? true)
+            element.finish(known: ["id", "nspid", "enabled"], self: &decoder)
+            return value
+        }
+        entry.finish(known: ["id", "name", "providers", "vpcinlineloadbalancerelements"], self: &self)
+        guard let id else { return nil }
+        return PhysicalNetwork(id: id, name: name, providers: providers, elements: elements)
+    }
+
+    private mutating func decodeVPC(_ entry: inout ObjectFields) -> VPC? {
+        let id = entry.string("id", self: &self)
+        let name = entry.string("name", required: false, self: &self) ?? id ?? ""
+        let cidr = entry.network("cidr", self: &self)
+        let offering = entry.string("vpcofferingid", self: &self)
+        let sourceNAT = entry.address("sourcenatip", required: false, self: &self)
+        entry.finish(known: ["id", "name", "cidr", "vpcofferingid", "sourcenatip"], self: &self)
+        guard let id, let cidr, let offering else { return nil }
+        return VPC(id: id, name: name, cidr: cidr, vpcOfferingID: offering, sourceNATIP: sourceNAT)
+    }
+
+    private mutating func decodeTier(_ entry: inout ObjectFields) -> Tier? {
+        let id = entry.string("id", self: &self)
+        let name = entry.string("name", required: false, self: &self) ?? id ?? ""
+        let vpcID = entry.string("vpcid", self: &self)
+        let offering = entry.string("networkofferingid", self: &self)
+        let gateway = entry.address("gateway", self: &self)
+        let netmask = entry.address("netmask", self: &self)
+        let declaredCIDR = entry.network("cidr", required: false, self: &self)
+        let acl: [ACLItem] = list(&entry, "acl") { decoder, item in decoder.decodeACLItem(&item) }
+        entry.finish(
+            known: ["id", "name", "vpcid", "networkofferingid", "gateway", "netmask", "cidr", "acl"],
+            self: &self)
+        guard let id, let vpcID, let offering, let gateway, let netmask else { return nil }
+        guard let cidr = IPv4Network(gateway: gateway, netmask: netmask) else {
+            report(entry.path.appending("netmask"), entity: id, "netmask \(netmask) is not a contiguous mask")
+            return nil
+        }
+        if let declaredCIDR, declaredCIDR != cidr {
+            report(
+                entry.path.appending("cidr"), entity: id,
+                "cidr \(declaredCIDR) does not match gateway \(gateway) and netmask \(netmask) (\(cidr))")
+        }
+        return Tier(
+            id: id, name: name, vpcID: vpcID, networkOfferingID: offering, gateway: gateway, cidr: cidr,
+            acl: acl)
+    }
+
+    private mutating func decodeACLItem(_ item: inout ObjectFields) -> ACLItem? {
+        let number = item.integer("number", self: &self)
+        let traffic = item.enumeration("traffictype", ACLItem.TrafficType.self, self: &self) ?? .ingress
+        let action = item.enumeration("action", ACLItem.Action.self, self: &self) ?? .allow
+        let ipProtocol = item.enumeration("protocol", ACLItem.ACLProtocol.self, self: &self) ?? .all
+        let startPort = item.port("startport", required: false, self: &self)
+        let endPort = item.port("endport", required: false, self: &self)
+        let cidrs = item.cidrList("cidrlist", self: &self) ?? [IPv4Network(containing: IPv4Address(0), prefixLength: 0)]
+        item.finish(
+            known: ["number", "traffictype", "action", "protocol", "startport", "endport", "cidrlist"],
+            self: &self)
+        guard let number else { return nil }
+        if let startPort, let endPort, startPort > endPort {
+            report(item.path.appending("endport"), "endport \(endPort) is below startport \(startPort)")
+        }
+        return ACLItem(
+            number: number, trafficType: traffic, action: action, ipProtocol: ipProtocol,
+            startPort: startPort, endPort: endPort ?? startPort, cidrs: cidrs)
+    }
+
+    private mutating func decodeVirtualMachine(_ entry: inout ObjectFields) -> VirtualMachine? {
+        let id = entry.string("id", self: &self)
+        let name = entry.string("name", required: false, self: &self) ?? id ?? ""
+        let hasNICList = entry.member("nic") != nil
+        var nics: [VirtualMachine.NIC] = []
+        if let networkID = entry.string("networkid", required: !hasNICList, self: &self),
+            let address = entry.address("ipaddress", self: &self)
+        {
+            nics.append(VirtualMachine.NIC(networkID: networkID, ipAddress: address))
+        }
+        nics += list(&entry, "nic") { decoder, nic in
+            let networkID = nic.string("networkid", self: &decoder)
+            let address = nic.address("ipaddress", self: &decoder)
+            nic.finish(known: ["networkid", "ipaddress"], self: &decoder)
+            guard let networkID, let address else { return nil }
+            return VirtualMachine.NIC(networkID: networkID, ipAddress: address)
+        }
+        let state = entry.string("state", required: false, self: &self) ?? "Running"
+        if !VirtualMachine.knownStates.contains(state) {
+            report(
+                entry.path.appending("state"), entity: id,
+                "unknown VM state \"\(state)\"; expected one of \(VirtualMachine.knownStates.joined(separator: ", "))")
+        }
+        entry.finish(known: ["id", "name", "networkid", "ipaddress", "nic", "state"], self: &self)
+        guard let id else { return nil }
+        return VirtualMachine(id: id, name: name, nics: nics, state: state)
+    }
+
+    private mutating func decodeRule(_ entry: inout ObjectFields) -> LoadBalancerRule? {
+        let id = entry.string("id", self: &self)
+        let name = entry.string("name", required: false, self: &self) ?? id ?? ""
+        let ipID = entry.string("publicipid", self: &self)
+        let networkID = entry.string("networkid", self: &self)
+        let publicPort = entry.port("publicport", self: &self)
+        let privatePort = entry.port("privateport", self: &self)
+        let lbProtocol = entry.enumeration("protocol", LBProtocol.self, self: &self) ?? .tcp
+        var algorithm: LBAlgorithm?
+        if let text = entry.string("algorithm", self: &self) {
+            algorithm = LBAlgorithm(rawValue: text.lowercased())
+            if algorithm == nil {
+                report(
+                    entry.path.appending("algorithm"), entity: id,
+                    "Invalid algorithm \"\(text)\"; expected roundrobin, leastconn or source")
+            }
+        }
+        let cidrs = entry.cidrList("cidrlist", self: &self) ?? []
+        let vmIDs = entry.strings("virtualmachineids", self: &self) ?? []
+        var stickiness: StickinessPolicy?
+        if let node = entry.member("stickinesspolicy"), var policy = object(node, at: entry.path.appending("stickinesspolicy")) {
+            stickiness = decodeStickiness(&policy, rule: id)
+        }
+        var healthCheck: HealthCheckPolicy?
+        if let node = entry.member("healthcheckpolicy"), var policy = object(node, at: entry.path.appending("healthcheckpolicy")) {
+            healthCheck = HealthCheckPolicy(
+                pingPath: policy.string("pingpath", required: false, self: &self) ?? "/",
+                responseTimeout: policy.integer("responsetimeout", required: false, self: &self) ?? 2,
+                intervalTime: policy.integer("intervaltime", required: false, self: &self) ?? 5,
+                healthyThreshold: policy.integer("healthythreshold", required: false, self: &self) ?? 2,
+                unhealthyThreshold: policy.integer("unhealthythreshold", required: false, self: &self) ?? 10)
+            policy.finish(
+                known: ["pingpath", "responsetimeout", "intervaltime", "healthythreshold", "unhealthythreshold"],
+                self: &self)
+        }
+        var state = RuleState.live
+        if let text = entry.string("state", required: false, self: &self) {
+            switch text {
+            case "Revoke": state = .revoke
+            case "Add", "Active": state = .live
+            default:
+                report(
+                    entry.path.appending("state"), entity: id,
+                    "unknown rule state \"\(text)\"; expected Add, Active or Revoke")
+            }
+        }
+        entry.finish(known: CorpusDecoder.ruleKeys, self: &self)
+        guard let id, let ipID, let networkID, let publicPort, let privatePort, let algorithm else {
+            return nil
+        }
+        return LoadBalancerRule(
+            id: id, name: name, publicIPID: ipID, networkID: networkID, publicPort: publicPort,
+            privatePort: privatePort, lbProtocol: lbProtocol, algorithm: algorithm, cidrs: cidrs,
+            virtualMachineIDs: vmIDs, stickiness: stickiness, healthCheck: healthCheck, state: state)
+    }
+
+    static let ruleKeys = [
+        "id", "name", "publicipid", "networkid", "publicport", "privateport", "protocol",
+        "algorithm", "cidrlist", "virtualmachineids", "stickinesspolicy", "healthcheckpolicy",
+        "state",
+    ]
+
+    private mutating func decodeStickiness(_ policy: inout ObjectFields, rule: String?) -> StickinessPolicy? {
+        let method = policy.enumeration("methodname", StickinessPolicy.Method.self, self: &self)
+        let name = policy.string("name", required: false, self: &self) ?? ""
+        var params: [(name: String, value: String)] = []
+        if let node = policy.member("params") {
+            let path = policy.path.appending("params")
+            if case .object(let members) = node.value {
+                for member in members {
+                    switch member.node.value {
+                    case .string(let text): params.append((member.key, text))
+                    case .number(let text, _): params.append((member.key, text))
+                    case .bool(true): params.append((member.key, "true"))
+                    case .bool(false): continue
+                    default:
+                        report(
+                            path.appending(member.key), entity: rule,
+                            "expected a string, a number or true, found \(member.node.value.kindDescription)")
+                    }
+                }
+            } else {
+                report(path, entity: rule, "expected an object, found \(node.value.kindDescription)")
+            }
+        }
+        policy.finish(known: ["methodname", "name", "params"], self: &self)
+        guard let method else { return nil }
+        return StickinessPolicy(method: method, name: name, params: params)
+    }
+
+    // MARK: - Helpers
+
+    fileprivate mutating func report(_ path: JSONPath, entity: String? = nil, _ message: String) {
+        diagnostics.append(source.diagnostic(at: path, entity: entity.map { "id \"\($0)\"" }, message))
+    }
+
+    private mutating func object(_ node: JSONNode, at path: JSONPath) -> ObjectFields? {
+        guard case .object(let members) = node.value else {
+            report(path, "expected an object, found \(node.value.kindDescription)")
+            return nil
+        }
+        var seen = Set<String>()
+        for member in members where !seen.insert(member.key).inserted {
+            report(path.appending(member.key), "duplicate member \"\(member.key)\"")
+        }
+        return ObjectFields(members: members, path: path)
+    }
+
+    private mutating func list<Element>(
+        _ parent: inout ObjectFields, _ key: String,
+        _ decode: (inout CorpusDecoder, inout ObjectFields) -> Element?
+    ) -> [Element] {
+        guard let node = parent.member(key) else { return [] }
+        let path = parent.path.appending(key)
+        guard case .array(let elements) = node.value else {
+            report(path, "expected an array, found \(node.value.kindDescription)")
+            return []
+        }
+        var result: [Element] = []
+        result.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            guard var fields = object(element, at: path.appending(index)) else { continue }
+            if let value = decode(&self, &fields) { result.append(value) }
+        }
+        return result
+    }
+}
+
+/// The members of one JSON object being decoded, with the names already consumed.
+struct ObjectFields {
+    let members: [JSONMember]
+    let path: JSONPath
+    private var entity: String?
+
+    init(members: [JSONMember], path: JSONPath) {
+        self.members = members
+        self.path = path
+        if let id = members.first(where: { $0.key == "id" }), case .string(let text) = id.node.value {
+            entity = text
+        }
+    }
+
+    func member(_ key: String) -> JSONNode? {
+        members.first { $0.key == key }?.node
+    }
+
+    private func fail(_ key: String, _ message: String, _ decoder: inout CorpusDecoder) {
+        decoder.report(path.appending(key), entity: entity, message)
+    }
+
+    func string(_ key: String, required: Bool = true, self decoder: inout CorpusDecoder) -> String? {
+        guard let node = member(key), !isNull(node) else {
+            if required { fail(key, "missing required field \"\(key)\"", &decoder) }
+            return nil
+        }
+        guard case .string(let text) = node.value else {
+            fail(key, "expected a string, found \(node.value.kindDescription)", &decoder)
+            return nil
+        }
+        if required && text.isEmpty {
+            fail(key, "must not be empty", &decoder)
+            return nil
+        }
+        return text
+    }
+
+    func integer(_ key: String, required: Bool = true, self decoder: inout CorpusDecoder) -> Int? {
+        guard let node = member(key), !isNull(node) else {
+            if required { fail(key, "missing required field \"\(key)\"", &decoder) }
+            return nil
+        }
+        if case .number(let text, let integer) = node.value {
+            if let integer { return integer }
+            fail(key, "expected an integer, found \(text)", &decoder)
+            return nil
+        }
+        fail(key, "expected an integer, found \(node.value.kindDescription)", &decoder)
+        return nil
+    }
+
+    func bool(_ key: String, self decoder: inout CorpusDecoder) -> Bool? {
+        guard let node = member(key), !isNull(node) else { return nil }
+        guard case .bool(let flag) = node.value else {
+            fail(key, "expected true or false, found \(node.value.kindDescription)", &decoder)
+            return nil
+        }
+        return flag
+    }
+
+    /// A port: an integer or CloudStack's string form; ranges are refused as CloudStack does.
+    func port(_ key: String, required: Bool = true, self decoder: inout CorpusDecoder) -> Int? {
+        guard let node = member(key), !isNull(node) else {
+            if required { fail(key, "missing required field \"\(key)\"", &decoder) }
+            return nil
+        }
+        let value: Int?
+        switch node.value {
+        case .number(let text, let integer):
+            guard let integer else {
+                fail(key, "expected an integer port, found \(text)", &decoder)
+                return nil
+            }
+            value = integer
+        case .string(let text):
+            if text.contains("-") || text.contains(":") {
+                fail(key, "Port ranges are not supported by the load balancer (\"\(text)\")", &decoder)
+                return nil
+            }
+            guard !text.isEmpty, text.utf8.count <= 10, text.allSatisfy(\.isASCIIDigitCharacter) else {
+                fail(key, "expected a port number, found \"\(text)\"", &decoder)
+                return nil
+            }
+            value = Int(text)
+        default:
+            fail(key, "expected a port number, found \(node.value.kindDescription)", &decoder)
+            return nil
+        }
+        guard let value, (1...65535).contains(value) else {
+            fail(key, "port \(value.map(String.init) ?? "?") is out of range 1-65535", &decoder)
+            return nil
+        }
+        return value
+    }
+
+    func address(_ key: String, required: Bool = true, self decoder: inout CorpusDecoder) -> IPv4Address? {
+        guard let text = string(key, required: required, self: &decoder) else { return nil }
+        guard let address = IPv4Address(text) else {
+            fail(key, "\"\(text)\" is not an IPv4 address", &decoder)
+            return nil
+        }
+        return address
+    }
+
+    func network(_ key: String, required: Bool = true, self decoder: inout CorpusDecoder) -> IPv4Network? {
+        guard let text = string(key, required: required, self: &decoder) else { return nil }
+        guard let network = IPv4Network(text) else {
+            fail(key, "\"\(text)\" is not a CIDR (a.b.c.d/n with the host bits zero)", &decoder)
+            return nil
+        }
+        return network
+    }
+
+    /// CloudStack's comma-separated CIDR list; each entry a CIDR or an address.
+    func cidrList(_ key: String, self decoder: inout CorpusDecoder) -> [IPv4Network]? {
+        guard let text = string(key, required: false, self: &decoder) else { return nil }
+        var result: [IPv4Network] = []
+        for entry in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = entry.trimmingASCIISpaces
+            guard let network = IPv4Network(trimmed) else {
+                fail(key, "cidrlist entry \"\(trimmed)\" is not a valid CIDR or address", &decoder)
+                return nil
+            }
+            result.append(network)
+        }
+        return result
+    }
+
+    func strings(_ key: String, self decoder: inout CorpusDecoder) -> [String]? {
+        guard let node = member(key), !isNull(node) else { return nil }
+        guard case .array(let elements) = node.value else {
+            fail(key, "expected an array of ids, found \(node.value.kindDescription)", &decoder)
+            return nil
+        }
+        var result: [String] = []
+        for (index, element) in elements.enumerated() {
+            guard case .string(let text) = element.value, !text.isEmpty else {
+                decoder.report(
+                    path.appending(key).appending(index), entity: entity,
+                    "expected an id string, found \(element.value.kindDescription)")
+                continue
+            }
+            result.append(text)
+        }
+        return result
+    }
+
+    func enumeration<Value: RawRepresentable<String>>(
+        _ key: String, _ type: Value.Type, self decoder: inout CorpusDecoder
+    ) -> Value? where Value: CaseIterable {
+        guard let text = string(key, required: false, self: &decoder) else { return nil }
+        if let value = Value(rawValue: text) { return value }
+        if let value = Value.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) {
+            return value
+        }
+        let expected = Value.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+        fail(key, "unknown value \"\(text)\"; expected one of \(expected)", &decoder)
+        return nil
+    }
+
+    /// Reports every member not in `known`, suggesting the closest known name.
+    func finish(known: [String], self decoder: inout CorpusDecoder) {
+        for member in members where !known.contains(member.key) {
+            var message = "unknown field \"\(member.key)\""
+            if let suggestion = closestName(to: member.key, among: known) {
+                message += "; did you mean \"\(suggestion)\"?"
+            }
+            decoder.report(path.appending(member.key), entity: entity, message)
+        }
+    }
+
+    private func isNull(_ node: JSONNode) -> Bool {
+        if case .null = node.value { return true }
+        return false
+    }
+}
+
+extension VirtualMachine {
+    /// The VM states CloudStack reports.
+    public static let knownStates = [
+        "Running", "Stopped", "Starting", "Stopping", "Migrating", "Error", "Destroyed", "Expunging",
+    ]
+}
+
+extension Substring {
+    var trimmingASCIISpaces: Substring {
+        var slice = self
+        while slice.first == " " { slice.removeFirst() }
+        while slice.last == " " { slice.removeLast() }
+        return slice
+    }
+}
+
+/// The name in `candidates` closest to `name` by edit distance, if it is close enough to be
+/// a plausible typo.
+func closestName(to name: String, among candidates: [String]) -> String? {
+    let lowered = name.lowercased()
+    var best: (String, Int)?
+    for candidate in candidates {
+        let distance = editDistance(lowered, candidate.lowercased())
+        if distance < (best?.1 ?? Int.max) { best = (candidate, distance) }
+    }
+    guard let best, best.1 <= max(2, name.count / 3) else { return nil }
+    return best.0
+}
+
+/// Levenshtein distance between two strings.
+func editDistance(_ first: String, _ second: String) -> Int {
+    let a = Array(first.utf8)
+    let b = Array(second.utf8)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            let cost = a[i - 1] == b[j - 1] ? 0 : 1
+            current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
+}

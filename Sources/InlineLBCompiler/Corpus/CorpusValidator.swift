@@ -1,0 +1,491 @@
+import InlineLBCore
+
+/// Checks a decoded corpus against CloudStack's rules (REFERENCE.md §2) and the
+/// consistency the planner relies on, reporting every violation with CloudStack's reason.
+public struct CorpusValidator {
+    private let source: CorpusSource
+    private let corpus: Corpus
+    private var diagnostics: [Diagnostic] = []
+
+    private init(source: CorpusSource, corpus: Corpus) {
+        self.source = source
+        self.corpus = corpus
+    }
+
+    /// Reads, decodes and validates a corpus file's bytes.
+    public static func load(file: String, bytes: [UInt8]) throws(DiagnosticList) -> ValidatedCorpus {
+        let source = try CorpusSource(file: file, bytes: bytes)
+        let corpus = try CorpusDecoder.decode(source)
+        return try validate(corpus, source: source)
+    }
+
+    /// Validates `corpus`, decoded from `source`.
+    public static func validate(_ corpus: Corpus, source: CorpusSource) throws(DiagnosticList) -> ValidatedCorpus {
+        var validator = CorpusValidator(source: source, corpus: corpus)
+        return try validator.run()
+    }
+
+    private mutating func report(_ section: String, _ index: Int, _ field: String?, id: String?, _ message: String) {
+        var path = JSONPath.root.appending(section).appending(index)
+        if let field { path = path.appending(field) }
+        diagnostics.append(source.diagnostic(at: path, entity: id.map { "id \"\($0)\"" }, message))
+    }
+
+    private mutating func run() throws(DiagnosticList) -> ValidatedCorpus {
+        let vpcIndex = uniqueIndex("vpcs", corpus.vpcs.map(\.id), pathSafe: true)
+        let tierIndex = uniqueIndex("networks", corpus.networks.map(\.id), pathSafe: true)
+        let vmIndex = uniqueIndex("virtualmachines", corpus.virtualMachines.map(\.id))
+        let ipIndex = uniqueIndex("publicipaddresses", corpus.publicIPAddresses.map(\.id))
+        let vpcOfferingIndex = uniqueIndex("vpcofferings", corpus.vpcOfferings.map(\.id))
+        let offeringIndex = uniqueIndex("networkofferings", corpus.networkOfferings.map(\.id))
+        _ = uniqueIndex("physicalnetworks", corpus.physicalNetworks.map(\.id))
+        _ = uniqueIndex("loadbalancerrules", corpus.loadBalancerRules.map(\.id))
+        _ = uniqueIndex("portforwardingrules", corpus.portForwardingRules.map(\.id))
+
+        checkProviders()
+        checkOfferings()
+        checkVPCs(vpcOfferingIndex)
+        checkTiers(vpcIndex, offeringIndex, vpcOfferingIndex)
+        checkVirtualMachines(tierIndex)
+        checkPublicIPs(vpcIndex, vmIndex)
+        checkPortForwarding(ipIndex, vmIndex)
+        checkApplianceIntents(tierIndex, offeringIndex)
+        let validated = ValidatedCorpus(
+            corpus: corpus, vpcIndex: vpcIndex, tierIndex: tierIndex, vmIndex: vmIndex,
+            publicIPIndex: ipIndex, networkOfferingIndex: offeringIndex)
+        if diagnostics.isEmpty {
+            checkRules(validated)
+        }
+        if !diagnostics.isEmpty { throw DiagnosticList(diagnostics) }
+        return validated
+    }
+
+    private mutating func uniqueIndex(_ section: String, _ ids: [String], pathSafe: Bool = false) -> [String: Int] {
+        var index: [String: Int] = [:]
+        index.reserveCapacity(ids.count)
+        for (position, id) in ids.enumerated() {
+            if let first = index[id] {
+                report(section, position, "id", id: id, "duplicate id; \(section)[\(first)] has the same id")
+                continue
+            }
+            if pathSafe && !CorpusValidator.isPathSafe(id) {
+                report(
+                    section, position, "id", id: id,
+                    "id must be 1-128 letters, digits, '.', '_' or '-', not starting with '.' (it names an output folder)")
+            }
+            index[id] = position
+        }
+        return index
+    }
+
+    static func isPathSafe(_ id: String) -> Bool {
+        guard !id.isEmpty, id.utf8.count <= 128, id.first != "." else { return false }
+        return id.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2E || byte == 0x5F || byte == 0x2D
+        }
+    }
+
+    // MARK: - Infrastructure
+
+    private mutating func checkProviders() {
+        for (position, physical) in corpus.physicalNetworks.enumerated() {
+            for (elementPosition, element) in physical.elements.enumerated()
+            where !physical.providers.contains(where: { $0.id == element.nspID }) {
+                let path = JSONPath.root.appending("physicalnetworks").appending(position)
+                    .appending("vpcinlineloadbalancerelements").appending(elementPosition).appending("nspid")
+                diagnostics.append(
+                    source.diagnostic(
+                        at: path, entity: "id \"\(element.id)\"",
+                        "network service provider \"\(element.nspID)\" is not a provider of physical network \"\(physical.id)\""))
+            }
+        }
+    }
+
+    private mutating func checkOfferings() {
+        for (position, offering) in corpus.networkOfferings.enumerated() {
+            if let connections = offering.concurrentConnections, connections < 1 {
+                report(
+                    "networkofferings", position, "concurrentconnections", id: offering.id,
+                    "concurrentconnections must be at least 1")
+            }
+        }
+    }
+
+    private mutating func checkVPCs(_ vpcOfferingIndex: [String: Int]) {
+        for (position, vpc) in corpus.vpcs.enumerated() where vpcOfferingIndex[vpc.vpcOfferingID] == nil {
+            report("vpcs", position, "vpcofferingid", id: vpc.id, "unknown VPC offering \"\(vpc.vpcOfferingID)\"")
+        }
+    }
+
+    private mutating func checkTiers(
+        _ vpcIndex: [String: Int], _ offeringIndex: [String: Int], _ vpcOfferingIndex: [String: Int]
+    ) {
+        var lbTierOfVPC: [String: String] = [:]
+        var tiersOfVPC: [String: [Int]] = [:]
+        for (position, tier) in corpus.networks.enumerated() {
+            guard let vpcPosition = vpcIndex[tier.vpcID] else {
+                report("networks", position, "vpcid", id: tier.id, "unknown VPC \"\(tier.vpcID)\"")
+                continue
+            }
+            let vpc = corpus.vpcs[vpcPosition]
+            if !vpc.cidr.covers(tier.cidr) {
+                report("networks", position, "gateway", id: tier.id, "tier \(tier.cidr) is outside the VPC's cidr \(vpc.cidr)")
+            }
+            if tier.cidr.prefixLength > 29 {
+                report(
+                    "networks", position, "netmask", id: tier.id,
+                    "tier \(tier.cidr) is too small: a tier needs at least a /29 (gateway, appliance, secondary IPs)")
+            } else if tier.gateway == tier.cidr.network || tier.gateway == tier.cidr.broadcast {
+                report(
+                    "networks", position, "gateway", id: tier.id,
+                    "gateway \(tier.gateway) is the network or broadcast address of \(tier.cidr)")
+            }
+            for other in tiersOfVPC[tier.vpcID, default: []] where corpus.networks[other].cidr.overlaps(tier.cidr) {
+                report(
+                    "networks", position, "gateway", id: tier.id,
+                    "tier \(tier.cidr) overlaps tier \"\(corpus.networks[other].id)\" (\(corpus.networks[other].cidr)) of the same VPC")
+            }
+            tiersOfVPC[tier.vpcID, default: []].append(position)
+            guard let offeringPosition = offeringIndex[tier.networkOfferingID] else {
+                report(
+                    "networks", position, "networkofferingid", id: tier.id,
+                    "unknown network offering \"\(tier.networkOfferingID)\"")
+                continue
+            }
+            let offering = corpus.networkOfferings[offeringPosition]
+            guard let provider = offering.lbProvider else { continue }
+            if let other = lbTierOfVPC[tier.vpcID] {
+                report(
+                    "networks", position, "networkofferingid", id: tier.id,
+                    "VPC \"\(tier.vpcID)\" already has public LB on tier \"\(other)\"; a VPC may have public LB on one tier only")
+            } else {
+                lbTierOfVPC[tier.vpcID] = tier.id
+            }
+            if let vpcOffering = vpcOfferingIndex[vpc.vpcOfferingID].map({ corpus.vpcOfferings[$0] }),
+                vpcOffering.lbProvider != provider
+            {
+                report(
+                    "networks", position, "networkofferingid", id: tier.id,
+                    "network offering \"\(offering.id)\" uses Lb provider \(provider) but VPC offering \"\(vpcOffering.id)\" offers \(vpcOffering.lbProvider ?? "no Lb service")")
+            }
+        }
+    }
+
+    private mutating func checkVirtualMachines(_ tierIndex: [String: Int]) {
+        var taken: [String: [IPv4Address: String]] = [:]
+        for (position, vm) in corpus.virtualMachines.enumerated() {
+            if vm.nics.isEmpty {
+                report("virtualmachines", position, nil, id: vm.id, "VM has no NIC: give networkid and ipaddress")
+            }
+            for nic in vm.nics {
+                guard let tierPosition = tierIndex[nic.networkID] else {
+                    report("virtualmachines", position, "networkid", id: vm.id, "unknown network \"\(nic.networkID)\"")
+                    continue
+                }
+                let tier = corpus.networks[tierPosition]
+                let address = nic.ipAddress
+                if !tier.cidr.contains(address) {
+                    report(
+                        "virtualmachines", position, "ipaddress", id: vm.id,
+                        "address \(address) is outside tier \"\(tier.id)\" (\(tier.cidr))")
+                } else if address == tier.gateway || address == tier.cidr.network || address == tier.cidr.broadcast {
+                    report(
+                        "virtualmachines", position, "ipaddress", id: vm.id,
+                        "address \(address) is the gateway, network or broadcast address of tier \"\(tier.id)\"")
+                } else if let holder = taken[tier.id]?[address] {
+                    report(
+                        "virtualmachines", position, "ipaddress", id: vm.id,
+                        "address \(address) is already used by VM \"\(holder)\" in tier \"\(tier.id)\"")
+                } else {
+                    taken[tier.id, default: [:]][address] = vm.id
+                }
+            }
+        }
+    }
+
+    private mutating func checkPublicIPs(_ vpcIndex: [String: Int], _ vmIndex: [String: Int]) {
+        var seen: [IPv4Address: String] = [:]
+        for (position, ip) in corpus.publicIPAddresses.enumerated() {
+            if let other = seen[ip.ipAddress] {
+                report(
+                    "publicipaddresses", position, "ipaddress", id: ip.id,
+                    "address \(ip.ipAddress) is already public IP \"\(other)\"")
+            }
+            seen[ip.ipAddress] = ip.id
+            guard let vpcPosition = vpcIndex[ip.vpcID] else {
+                report("publicipaddresses", position, "vpcid", id: ip.id, "unknown VPC \"\(ip.vpcID)\"")
+                continue
+            }
+            let vpc = corpus.vpcs[vpcPosition]
+            if vpc.cidr.contains(ip.ipAddress) {
+                report(
+                    "publicipaddresses", position, "ipaddress", id: ip.id,
+                    "public address \(ip.ipAddress) lies inside the VPC's own cidr \(vpc.cidr)")
+            }
+            if let vmID = ip.virtualMachineID {
+                if vmIndex[vmID] == nil {
+                    report("publicipaddresses", position, "virtualmachineid", id: ip.id, "unknown VM \"\(vmID)\"")
+                } else if vpc.sourceNATIP == ip.ipAddress {
+                    report(
+                        "publicipaddresses", position, "virtualmachineid", id: ip.id,
+                        "the VPC's source NAT IP cannot be statically NATed")
+                }
+            }
+        }
+    }
+
+    private mutating func checkPortForwarding(_ ipIndex: [String: Int], _ vmIndex: [String: Int]) {
+        for (position, rule) in corpus.portForwardingRules.enumerated() {
+            if ipIndex[rule.ipAddressID] == nil {
+                report("portforwardingrules", position, "ipaddressid", id: rule.id, "unknown public IP \"\(rule.ipAddressID)\"")
+            }
+            if vmIndex[rule.virtualMachineID] == nil {
+                report("portforwardingrules", position, "virtualmachineid", id: rule.id, "unknown VM \"\(rule.virtualMachineID)\"")
+            }
+        }
+    }
+
+    private mutating func checkApplianceIntents(_ tierIndex: [String: Int], _ offeringIndex: [String: Int]) {
+        var seen = Set<String>()
+        for (position, intent) in corpus.applianceIntents.enumerated() {
+            guard let tierPosition = tierIndex[intent.networkID] else {
+                report("vpcinlineloadbalancervms", position, "networkid", id: nil, "unknown network \"\(intent.networkID)\"")
+                continue
+            }
+            if !seen.insert(intent.networkID).inserted {
+                report(
+                    "vpcinlineloadbalancervms", position, "networkid", id: nil,
+                    "Only one VPC Inline LB allowed per network: network \"\(intent.networkID)\" is listed twice")
+            }
+            let tier = corpus.networks[tierPosition]
+            if let offering = offeringIndex[tier.networkOfferingID].map({ corpus.networkOfferings[$0] }),
+                offering.lbProvider != inlineLBProviderName
+            {
+                report(
+                    "vpcinlineloadbalancervms", position, "networkid", id: nil,
+                    "network \"\(tier.id)\" does not use the \(inlineLBProviderName) provider")
+            }
+        }
+    }
+
+    // MARK: - Load balancer rules
+
+    private mutating func checkRules(_ validated: ValidatedCorpus) {
+        var listeners: [IPv4Address: [Int: String]] = [:]
+        var tierOfIP: [String: String] = [:]
+        var activeRules = 0
+        let forwardedIPs = Dictionary(
+            corpus.portForwardingRules.map { ($0.ipAddressID, $0.id) }, uniquingKeysWith: { first, _ in first })
+        for (position, rule) in corpus.loadBalancerRules.enumerated() {
+            let id = rule.id
+            guard let ipPosition = validated.publicIPIndex[rule.publicIPID] else {
+                report("loadbalancerrules", position, "publicipid", id: id, "unknown public IP \"\(rule.publicIPID)\"")
+                continue
+            }
+            guard let tierPosition = validated.tierIndex[rule.networkID] else {
+                report("loadbalancerrules", position, "networkid", id: id, "unknown network \"\(rule.networkID)\"")
+                continue
+            }
+            let ip = corpus.publicIPAddresses[ipPosition]
+            let tier = corpus.networks[tierPosition]
+            let offering = validated.offering(of: tier)
+            if offering.lbProvider != inlineLBProviderName {
+                report(
+                    "loadbalancerrules", position, "networkid", id: id,
+                    "network \"\(tier.id)\" does not offer public LB through \(inlineLBProviderName) (its offering's Lb provider is \(offering.lbProvider ?? "none"))")
+            }
+            if ip.vpcID != tier.vpcID {
+                report(
+                    "loadbalancerrules", position, "publicipid", id: id,
+                    "public IP \(ip.ipAddress) belongs to VPC \"\(ip.vpcID)\" but network \"\(tier.id)\" is in VPC \"\(tier.vpcID)\"")
+            }
+            switch rule.lbProtocol {
+            case .udp:
+                report("loadbalancerrules", position, "protocol", id: id, "HAProxy does not support UDP")
+            case .ssl:
+                report(
+                    "loadbalancerrules", position, "protocol", id: id,
+                    "protocol ssl needs a certificate, which this provider cannot assign yet")
+            case .tcp, .tcpProxy: break
+            }
+            if rule.publicPort == HAProxyDefaults.statsPort {
+                report(
+                    "loadbalancerrules", position, "publicport", id: id,
+                    "public port \(rule.publicPort) is the load balancer's stats port")
+            }
+            checkVirtualMachines(of: rule, position, tier: tier, validated)
+            if let policy = rule.stickiness { checkStickiness(policy, position, id: id) }
+            if let policy = rule.healthCheck { checkHealthCheck(policy, position, id: id) }
+            guard rule.state == .live else { continue }
+            if rule.isActive { activeRules += 1 }
+            if let other = listeners[ip.ipAddress]?[rule.publicPort] {
+                report(
+                    "loadbalancerrules", position, "publicport", id: id,
+                    "conflicts with rule \"\(other)\": both load balance \(ip.ipAddress):\(rule.publicPort)")
+            } else {
+                listeners[ip.ipAddress, default: [:]][rule.publicPort] = id
+            }
+            if let vmID = ip.virtualMachineID {
+                report(
+                    "loadbalancerrules", position, "publicipid", id: id,
+                    "public IP \(ip.ipAddress) has static NAT to VM \"\(vmID)\" and cannot take LB rules")
+            }
+            if let forward = forwardedIPs[ip.id] {
+                report(
+                    "loadbalancerrules", position, "publicipid", id: id,
+                    "public IP \(ip.ipAddress) has port forwarding rule \"\(forward)\" and cannot take LB rules")
+            }
+            if let vpcPosition = validated.vpcIndex[ip.vpcID], corpus.vpcs[vpcPosition].sourceNATIP == ip.ipAddress {
+                report(
+                    "loadbalancerrules", position, "publicipid", id: id,
+                    "public IP \(ip.ipAddress) is the VPC's source NAT IP, which cannot be statically NATed, so it cannot carry \(inlineLBProviderName) rules")
+            }
+            if let other = tierOfIP[ip.id], other != tier.id {
+                report(
+                    "loadbalancerrules", position, "networkid", id: id,
+                    "all rules of public IP \(ip.ipAddress) must target one tier; it already load balances to \"\(other)\"")
+            } else {
+                tierOfIP[ip.id] = tier.id
+            }
+        }
+        if activeRules > 0 && !inlineProviderEnabled() {
+            diagnostics.append(
+                source.diagnostic(
+                    at: JSONPath.root.appending("physicalnetworks"),
+                    "\(activeRules) live rule(s) need the \(inlineLBProviderName) provider, which is not enabled on any physical network (provider state Enabled and an enabled vpcinlineloadbalancerelement)"))
+        }
+    }
+
+    private func inlineProviderEnabled() -> Bool {
+        corpus.physicalNetworks.contains { physical in
+            physical.providers.contains { provider in
+                provider.name == inlineLBProviderName && provider.state == "Enabled"
+                    && physical.elements.contains { $0.nspID == provider.id && $0.enabled }
+            }
+        }
+    }
+
+    private mutating func checkVirtualMachines(
+        of rule: LoadBalancerRule, _ position: Int, tier: Tier, _ validated: ValidatedCorpus
+    ) {
+        var assigned = Set<String>()
+        for (slot, vmID) in rule.virtualMachineIDs.enumerated() {
+            let path = JSONPath.root.appending("loadbalancerrules").appending(position)
+                .appending("virtualmachineids").appending(slot)
+            func fail(_ message: String) {
+                diagnostics.append(source.diagnostic(at: path, entity: "id \"\(rule.id)\"", message))
+            }
+            guard assigned.insert(vmID).inserted else {
+                fail("VM \"\(vmID)\" is assigned to the rule twice")
+                continue
+            }
+            guard let vmPosition = validated.vmIndex[vmID] else {
+                fail("unknown VM \"\(vmID)\"")
+                continue
+            }
+            let vm = corpus.virtualMachines[vmPosition]
+            if validated.address(of: vm, in: tier.id) == nil {
+                fail("VM \"\(vmID)\" has no NIC in network \"\(tier.id)\"")
+            }
+            if vm.state == "Destroyed" || vm.state == "Expunging" {
+                fail("VM \"\(vmID)\" is \(vm.state) and cannot be assigned")
+            }
+        }
+    }
+
+    private mutating func checkStickiness(_ policy: StickinessPolicy, _ position: Int, id: String) {
+        let base = JSONPath.root.appending("loadbalancerrules").appending(position)
+            .appending("stickinesspolicy").appending("params")
+        let allowed: [String]
+        switch policy.method {
+        case .lbCookie: allowed = ["cookie-name", "mode", "nocache", "indirect", "postonly", "domain"]
+        case .appCookie: allowed = ["cookie-name", "length", "holdtime", "request-learn", "prefix", "mode"]
+        case .sourceBased: allowed = ["tablesize", "expire"]
+        }
+        let flags: Set<String> = ["nocache", "indirect", "postonly", "request-learn", "prefix"]
+        for (name, value) in policy.params {
+            let key = name.lowercased()
+            func fail(_ message: String) {
+                diagnostics.append(source.diagnostic(at: base.appending(name), entity: "id \"\(id)\"", message))
+            }
+            guard allowed.contains(key) else {
+                var message = "\(policy.method.rawValue) has no parameter \"\(name)\""
+                if let suggestion = closestName(to: name, among: allowed) {
+                    message += "; did you mean \"\(suggestion)\"?"
+                }
+                fail(message)
+                continue
+            }
+            if flags.contains(key) {
+                if value != "true" { fail("\(name) is a flag: give true or leave it out") }
+                continue
+            }
+            switch (policy.method, key) {
+            case (.lbCookie, "mode"):
+                if !["insert", "rewrite", "prefix"].contains(value) {
+                    fail("mode \"\(value)\" is not one of insert, rewrite, prefix")
+                }
+            case (.appCookie, "mode"):
+                if !["path-parameters", "query-string"].contains(value) {
+                    fail("mode \"\(value)\" is not one of path-parameters, query-string")
+                }
+            case (_, "cookie-name"), (_, "domain"):
+                if value.isEmpty || value.contains(where: { $0 == " " || $0 == ";" || $0 == "," || $0 == "=" || $0 == "\t" }) {
+                    fail("\(name) \"\(value)\" must be a non-empty token without spaces, ';', ',' or '='")
+                }
+            case (_, "length"):
+                if !StickinessGrammar.isDigits(value) || value.count > 6 { fail("length \"\(value)\" must be an integer") }
+            case (_, "holdtime"):
+                if !StickinessGrammar.isDuration(value) { fail("holdtime \"\(value)\" must be an integer with an optional d, h, m or s unit") }
+            case (_, "tablesize"):
+                if !StickinessGrammar.isSize(value) { fail("tablesize \"\(value)\" must be digits with an optional k, m or g unit") }
+            case (_, "expire"):
+                if !StickinessGrammar.isDuration(value) { fail("expire \"\(value)\" must be digits with an optional d, h, m or s unit") }
+            default: break
+            }
+        }
+        if policy.method == .appCookie && policy.param("prefix") != nil {
+            diagnostics.append(
+                source.diagnostic(
+                    at: base.appending("prefix"), entity: "id \"\(id)\"",
+                    "AppCookie prefix matching needs appsession, which HAProxy removed in 1.6; it has no stick-table equivalent"))
+        }
+    }
+
+    private mutating func checkHealthCheck(_ policy: HealthCheckPolicy, _ position: Int, id: String) {
+        let base = JSONPath.root.appending("loadbalancerrules").appending(position).appending("healthcheckpolicy")
+        func fail(_ field: String, _ message: String) {
+            diagnostics.append(source.diagnostic(at: base.appending(field), entity: "id \"\(id)\"", message))
+        }
+        if !policy.pingPath.hasPrefix("/") || policy.pingPath.contains(where: { $0 == " " || $0 == "\t" }) {
+            fail("pingpath", "pingpath \"\(policy.pingPath)\" must start with '/' and contain no spaces")
+        }
+        if policy.responseTimeout < 1 { fail("responsetimeout", "responsetimeout must be at least 1 second") }
+        if policy.intervalTime < 1 { fail("intervaltime", "intervaltime must be at least 1 second") }
+        if policy.responseTimeout > policy.intervalTime {
+            fail(
+                "responsetimeout",
+                "responsetimeout \(policy.responseTimeout) must not exceed intervaltime \(policy.intervalTime)")
+        }
+        if policy.healthyThreshold < 1 { fail("healthythreshold", "healthythreshold must be at least 1") }
+        if policy.unhealthyThreshold < 1 { fail("unhealthythreshold", "unhealthythreshold must be at least 1") }
+    }
+}
+
+/// The value grammars of stickiness parameters.
+enum StickinessGrammar {
+    static func isDigits(_ text: some StringProtocol) -> Bool {
+        !text.isEmpty && text.allSatisfy(\.isASCIIDigitCharacter)
+    }
+
+    static func isDuration(_ text: String) -> Bool {
+        guard let last = text.last else { return false }
+        return "dhms".contains(last) ? isDigits(text.dropLast()) && text.count <= 10 : isDigits(text) && text.count <= 10
+    }
+
+    static func isSize(_ text: String) -> Bool {
+        guard let last = text.last else { return false }
+        return "kmg".contains(last) ? isDigits(text.dropLast()) && text.count <= 10 : isDigits(text) && text.count <= 10
+    }
+}

@@ -1,0 +1,301 @@
+import InlineLBCore
+
+/// Computes the actions that take a deployment from a stored state to what a corpus
+/// wants, following the VPC Inline LB element's apply flow (REFERENCE.md §1).
+///
+/// Pure and deterministic: addresses are allocated lowest free first, tiers are visited in
+/// corpus order, new public IPs get mappings in the order of their first live rule.
+public struct Planner {
+    /// The link-local range used for control NICs (network, gateway and broadcast excluded).
+    public static let linkLocalRange = (
+        first: IPv4Address(0xA9FE_0002), last: IPv4Address(0xA9FE_FFFE)
+    )
+
+    private let corpus: ValidatedCorpus
+    private let restarts: [String: NetworkRestart]
+    private var previous: [ApplianceRecord]
+    private var counters: DeploymentState
+    private var actions: [Action] = []
+    private var kept: [Int: AppliancePlan] = [:]
+    private var created: [AppliancePlan] = []
+    private var linkLocalPool: AddressPool
+    private var pools: [PoolUsage] = []
+    private let rulesByTier: [String: [LoadBalancerRule]]
+
+    /// Plans the transition from `state` to `corpus`, applying `restarts` afterwards.
+    public static func plan(
+        state: DeploymentState, corpus: ValidatedCorpus, restarts: [NetworkRestart] = []
+    ) throws(PlanError) -> Plan {
+        var planner = try Planner(state: state, corpus: corpus, restarts: restarts)
+        return try planner.run()
+    }
+
+    private init(state: DeploymentState, corpus: ValidatedCorpus, restarts: [NetworkRestart]) throws(PlanError) {
+        self.corpus = corpus
+        var byNetwork: [String: NetworkRestart] = [:]
+        for restart in restarts {
+            guard let position = corpus.tierIndex[restart.networkID] else {
+                throw PlanError(message: "cannot restart unknown network \"\(restart.networkID)\"")
+            }
+            guard corpus.usesInlineLB(corpus.corpus.networks[position]) else {
+                throw PlanError(message: "network \"\(restart.networkID)\" does not use the \(inlineLBProviderName) provider")
+            }
+            byNetwork[restart.networkID] = restart
+        }
+        self.restarts = byNetwork
+        previous = state.appliances
+        counters = state
+        counters.appliances = []
+        linkLocalPool = AddressPool(first: Planner.linkLocalRange.first, last: Planner.linkLocalRange.last)
+        for appliance in state.appliances where !linkLocalPool.reserve(appliance.linkLocalIP) {
+            throw PlanError(
+                message: "state is inconsistent: link-local address \(appliance.linkLocalIP) of \(appliance.name) is outside 169.254.0.0/16 or held twice")
+        }
+        var rules: [String: [LoadBalancerRule]] = [:]
+        for rule in corpus.corpus.loadBalancerRules where rule.isActive {
+            rules[rule.networkID, default: []].append(rule)
+        }
+        rulesByTier = rules
+    }
+
+    private mutating func run() throws(PlanError) -> Plan {
+        var served = Set<String>()
+        for tier in corpus.corpus.networks where corpus.usesInlineLB(tier) {
+            served.insert(tier.id)
+            try planTier(tier)
+        }
+        for record in previous where !served.contains(record.networkID) {
+            var noPool: AddressPool?
+            destroy(record, reason: "network no longer served by \(inlineLBProviderName)", pool: &noPool)
+        }
+        pools.append(
+            PoolUsage(
+                name: "link-local", first: linkLocalPool.range.lowerBound, last: linkLocalPool.range.upperBound,
+                capacity: linkLocalPool.capacity, free: linkLocalPool.freeCount))
+        var appliances = previous.compactMap { kept[$0.number] }
+        appliances += created
+        var state = counters
+        state.appliances = appliances.map(\.record)
+        return Plan(state: state, actions: actions, appliances: appliances, pools: pools)
+    }
+
+    // MARK: - One tier
+
+    private mutating func planTier(_ tier: Tier) throws(PlanError) {
+        var pool = try tierPool(tier)
+        defer {
+            pools.append(
+                PoolUsage(
+                    name: tier.id, first: pool.range.lowerBound, last: pool.range.upperBound,
+                    capacity: pool.capacity, free: pool.freeCount))
+        }
+        let rules = rulesByTier[tier.id] ?? []
+        var activeIPs: [String] = []
+        var activeSet = Set<String>()
+        for rule in rules where activeSet.insert(rule.publicIPID).inserted {
+            activeIPs.append(rule.publicIPID)
+        }
+        let restart = restarts[tier.id]
+        var existing = previous.first { $0.networkID == tier.id }
+        var optionalPool: AddressPool? = pool
+
+        guard !activeIPs.isEmpty else {
+            if let existing {
+                destroy(existing, reason: "last live rule removed", pool: &optionalPool)
+            }
+            pool = optionalPool ?? pool
+            return
+        }
+
+        var mappingOrder = existing?.mappings.map(\.publicIPID) ?? []
+        if let record = existing, restart?.cleanup == true {
+            destroy(record, reason: "restart with cleanup", pool: &optionalPool)
+            existing = nil
+        }
+        pool = optionalPool ?? pool
+        mappingOrder = mappingOrder.filter(activeSet.contains)
+        mappingOrder += activeIPs.filter { !mappingOrder.contains($0) }
+
+        let desired = corpus.corpus.applianceIntents.first { $0.networkID == tier.id }?.state ?? .running
+        let wantRunning = restart != nil || desired == .running
+        var mustSend = false
+        var record: ApplianceRecord
+        if let existing {
+            record = existing
+            if record.state == .stopped && wantRunning {
+                emit(.startAppliance, record, reason: restart == nil ? "desired state Running" : "restart network")
+                record.state = .running
+                mustSend = true
+                for mapping in record.mappings {
+                    emit(.enableStaticNat, record, mapping, reason: "re-applied on start")
+                }
+            } else if restart != nil && record.state == .running {
+                mustSend = true
+                for mapping in record.mappings {
+                    emit(.enableStaticNat, record, mapping, reason: "re-applied on restart")
+                }
+            }
+        } else {
+            record = try deploy(tier, pool: &pool, reason: restart?.cleanup == true ? "restart with cleanup" : "first live rule")
+            mustSend = true
+        }
+
+        // Step 4: a mapping for every active public IP that lacks one.
+        for publicIPID in mappingOrder where !record.mappings.contains(where: { $0.publicIPID == publicIPID }) {
+            let publicIP = corpus.corpus.publicIPAddresses[corpus.publicIPIndex[publicIPID]!]
+            let secondary: IPv4Address
+            do {
+                secondary = try pool.allocate()
+            } catch {
+                throw PlanError(
+                    message: "network \"\(tier.id)\" (\(tier.cidr)): no free guest address left for the secondary IP of public IP \(publicIP.ipAddress) (\(error))")
+            }
+            let mapping = LoadBalancerMapping(
+                number: counters.nextMappingNumber, publicIPID: publicIPID, publicIP: publicIP.ipAddress,
+                secondaryIP: secondary)
+            counters.nextMappingNumber += 1
+            record.mappings.append(mapping)
+            emit(.addSecondaryIp, record, mapping, reason: "public IP got its first live rule")
+            emit(.enableStaticNat, record, mapping, reason: "public IP got its first live rule")
+            if record.state == .running {
+                var action = makeAction(.addApplianceAddress, record, mapping, reason: "listen on the secondary IP")
+                action.gateway = tier.gateway
+                action.netmask = tier.cidr.netmask
+                action.macAddress = record.guestMACAddress
+                actions.append(action)
+            }
+            mustSend = true
+        }
+
+        // Step 5: release mappings of public IPs left without live rules.
+        for mapping in record.mappings where !activeSet.contains(mapping.publicIPID) {
+            emit(.disableStaticNat, record, mapping, reason: "public IP lost its last live rule")
+            if record.state == .running {
+                emit(.removeApplianceAddress, record, mapping, reason: "public IP lost its last live rule")
+            }
+            emit(.removeSecondaryIp, record, mapping, reason: "public IP lost its last live rule")
+            pool.release(mapping.secondaryIP)
+            mustSend = true
+        }
+        record.mappings.removeAll { !activeSet.contains($0.publicIPID) }
+
+        // Step 6: translate and send.
+        let config = translate(tier, rules: rules, record: record)
+        let rendered = HAProxyConfigRenderer.render(config)
+        let digest = Digest.hex(Digest.xxh3_128(rendered))
+        if record.state == .running && (mustSend || digest != record.sentConfigDigest) {
+            var action = makeAction(.applyLbConfig, record, nil, reason: mustSend ? "appliance or mappings changed" : "rules changed")
+            action.ruleCount = config.rules.count
+            action.configDigest = digest
+            actions.append(action)
+            record.sentConfigDigest = digest
+        }
+        if record.state == .running && !wantRunning {
+            emit(.stopAppliance, record, reason: "desired state Stopped")
+            record.state = .stopped
+        }
+
+        let plan = AppliancePlan(record: record, config: config, haproxyConfig: rendered)
+        if existing != nil { kept[record.number] = plan } else { created.append(plan) }
+    }
+
+    /// The tier's guest pool: hosts of the CIDR minus gateway, VM addresses and the
+    /// addresses the stored appliance holds.
+    private func tierPool(_ tier: Tier) throws(PlanError) -> AddressPool {
+        var pool = AddressPool(hostsOf: tier.cidr)
+        pool.reserve(tier.gateway)
+        var holders: [IPv4Address: String] = [:]
+        for vm in corpus.corpus.virtualMachines {
+            for nic in vm.nics where nic.networkID == tier.id {
+                pool.reserve(nic.ipAddress)
+                holders[nic.ipAddress] = vm.id
+            }
+        }
+        guard let record = previous.first(where: { $0.networkID == tier.id }) else { return pool }
+        for address in [record.guestIP] + record.mappings.map(\.secondaryIP) where !pool.reserve(address) {
+            let reason =
+                holders[address].map { "the corpus gives it to VM \"\($0)\"" }
+                ?? (tier.cidr.contains(address) ? "it is the gateway or held twice" : "it is outside \(tier.cidr)")
+            throw PlanError(
+                message: "stored state conflicts with the corpus: appliance \(record.name) holds \(address) in network \"\(tier.id)\", but \(reason)")
+        }
+        return pool
+    }
+
+    private mutating func deploy(_ tier: Tier, pool: inout AddressPool, reason: String) throws(PlanError) -> ApplianceRecord {
+        let guestIP: IPv4Address
+        let linkLocalIP: IPv4Address
+        do {
+            guestIP = try pool.allocate()
+        } catch {
+            throw PlanError(message: "network \"\(tier.id)\" (\(tier.cidr)): no free guest address left for the appliance (\(error))")
+        }
+        do {
+            linkLocalIP = try linkLocalPool.allocate()
+        } catch {
+            throw PlanError(message: "no free link-local address left for a new appliance (\(error))")
+        }
+        let record = ApplianceRecord(
+            number: counters.nextApplianceNumber, vpcID: tier.vpcID, networkID: tier.id, guestIP: guestIP,
+            linkLocalIP: linkLocalIP, state: .running, mappings: [], sentConfigDigest: nil)
+        counters.nextApplianceNumber += 1
+        var action = makeAction(.deployAppliance, record, nil, reason: reason)
+        action.guestIP = guestIP
+        action.linkLocalIP = linkLocalIP
+        actions.append(action)
+        return record
+    }
+
+    /// Destroys an appliance: static NATs revoked and secondary IPs deleted (mapping order),
+    /// then the VM. Addresses return to `pool` when given.
+    private mutating func destroy(_ record: ApplianceRecord, reason: String, pool: inout AddressPool?) {
+        for mapping in record.mappings {
+            emit(.disableStaticNat, record, mapping, reason: reason)
+            emit(.removeSecondaryIp, record, mapping, reason: reason)
+            pool?.release(mapping.secondaryIP)
+        }
+        pool?.release(record.guestIP)
+        linkLocalPool.release(record.linkLocalIP)
+        emit(.destroyAppliance, record, reason: reason)
+    }
+
+    private func translate(_ tier: Tier, rules: [LoadBalancerRule], record: ApplianceRecord) -> LoadBalancerConfig {
+        let offering = corpus.offering(of: tier)
+        var secondaryOf: [String: IPv4Address] = [:]
+        for mapping in record.mappings { secondaryOf[mapping.publicIPID] = mapping.secondaryIP }
+        let translated = rules.map { rule in
+            TranslatedRule(
+                ruleID: rule.id,
+                publicIP: corpus.corpus.publicIPAddresses[corpus.publicIPIndex[rule.publicIPID]!].ipAddress,
+                sourceIP: secondaryOf[rule.publicIPID]!, sourcePort: rule.publicPort, algorithm: rule.algorithm,
+                lbProtocol: rule.lbProtocol, cidrs: rule.cidrs,
+                destinations: rule.virtualMachineIDs.map { vmID in
+                    let vm = corpus.corpus.virtualMachines[corpus.vmIndex[vmID]!]
+                    return TranslatedRule.Destination(
+                        vmID: vmID, address: corpus.address(of: vm, in: tier.id)!, port: rule.privatePort)
+                },
+                stickiness: rule.stickiness, healthCheck: rule.healthCheck)
+        }
+        return LoadBalancerConfig(
+            appliance: record.name, guestIP: record.guestIP,
+            maxConnections: offering.concurrentConnections ?? HAProxyDefaults.maxConnections,
+            keepAliveEnabled: offering.keepAliveEnabled, rules: translated)
+    }
+
+    // MARK: - Actions
+
+    private func makeAction(
+        _ kind: Action.Kind, _ record: ApplianceRecord, _ mapping: LoadBalancerMapping?, reason: String
+    ) -> Action {
+        Action(
+            kind: kind, vpcID: record.vpcID, networkID: record.networkID, appliance: record.name,
+            publicIPID: mapping?.publicIPID, publicIP: mapping?.publicIP, secondaryIP: mapping?.secondaryIP,
+            reason: reason)
+    }
+
+    private mutating func emit(
+        _ kind: Action.Kind, _ record: ApplianceRecord, _ mapping: LoadBalancerMapping? = nil, reason: String
+    ) {
+        actions.append(makeAction(kind, record, mapping, reason: reason))
+    }
+}

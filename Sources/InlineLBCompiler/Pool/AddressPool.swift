@@ -1,0 +1,114 @@
+import InlineLBCore
+
+/// A pool of IPv4 addresses over a contiguous range, allocating the lowest free address
+/// first.
+///
+/// The free set is a bitmap (bit set = free) with a summary index on top: level `k + 1`
+/// has bit `i` set when word `i` of level `k` has any free bit. Allocation descends from
+/// the single top word to a free bit, so it never scans the bitmap.
+///
+/// - Complexity: `allocate`, `reserve` and `release` are O(log₆₄ n) for a range of n
+///   addresses (three levels for a /16, four for a /8); `init` is O(n / 64).
+public struct AddressPool: Sendable {
+    /// An allocation failure: every address of the range is taken.
+    public struct Exhausted: Error, Sendable, CustomStringConvertible {
+        /// The pool's range.
+        public var range: ClosedRange<IPv4Address>
+        public var description: String { "no free address left in \(range.lowerBound)-\(range.upperBound)" }
+    }
+
+    /// The first address of the range.
+    public let first: IPv4Address
+    /// Number of addresses in the range.
+    public let capacity: Int
+    /// Number of free addresses.
+    public private(set) var freeCount: Int
+    /// levels[0] is the bitmap; each later level summarizes the one below; the last has one word.
+    private var levels: [[UInt64]]
+
+    /// A pool over `first...last`, all free.
+    public init(first: IPv4Address, last: IPv4Address) {
+        precondition(first <= last)
+        self.first = first
+        capacity = Int(last.value - first.value) + 1
+        freeCount = capacity
+        var levels: [[UInt64]] = []
+        var bits = capacity
+        repeat {
+            let words = (bits + 63) / 64
+            var level = [UInt64](repeating: .max, count: words)
+            let tail = bits % 64
+            if tail != 0 { level[words - 1] = (1 << UInt64(tail)) - 1 }
+            levels.append(level)
+            bits = words
+        } while bits > 1
+        self.levels = levels
+    }
+
+    /// The usable host addresses of a tier: the CIDR minus network and broadcast.
+    public init(hostsOf network: IPv4Network) {
+        self.init(
+            first: IPv4Address(network.network.value + 1), last: IPv4Address(network.broadcast.value - 1))
+    }
+
+    /// The range as addresses.
+    public var range: ClosedRange<IPv4Address> {
+        first...IPv4Address(first.value + UInt32(capacity - 1))
+    }
+
+    /// Whether `address` is in the range and free.
+    public func isFree(_ address: IPv4Address) -> Bool {
+        guard let bit = bitIndex(address) else { return false }
+        return levels[0][bit >> 6] & (1 << UInt64(bit & 63)) != 0
+    }
+
+    /// Takes the lowest free address.
+    public mutating func allocate() throws(Exhausted) -> IPv4Address {
+        guard freeCount > 0 else { throw Exhausted(range: range) }
+        var word = 0
+        for level in stride(from: levels.count - 1, through: 0, by: -1) {
+            word = word << 6 | levels[level][word].trailingZeroBitCount
+        }
+        clear(bit: word)
+        return IPv4Address(first.value + UInt32(word))
+    }
+
+    /// Marks `address` as taken. Returns false when it is outside the range or already taken.
+    @discardableResult
+    public mutating func reserve(_ address: IPv4Address) -> Bool {
+        guard let bit = bitIndex(address), isFree(address) else { return false }
+        clear(bit: bit)
+        return true
+    }
+
+    /// Returns `address` to the pool. Returns false when it is outside the range or already free.
+    @discardableResult
+    public mutating func release(_ address: IPv4Address) -> Bool {
+        guard let bit = bitIndex(address), !isFree(address) else { return false }
+        freeCount += 1
+        var index = bit
+        for level in 0..<levels.count {
+            let wasEmpty = levels[level][index >> 6] == 0
+            levels[level][index >> 6] |= 1 << UInt64(index & 63)
+            if !wasEmpty { break }
+            index >>= 6
+        }
+        return true
+    }
+
+    private func bitIndex(_ address: IPv4Address) -> Int? {
+        guard address.value >= first.value else { return nil }
+        let offset = Int(address.value - first.value)
+        return offset < capacity ? offset : nil
+    }
+
+    private mutating func clear(bit: Int) {
+        freeCount -= 1
+        var index = bit
+        for level in 0..<levels.count {
+            levels[level][index >> 6] &= ~(1 << UInt64(index & 63))
+            if levels[level][index >> 6] != 0 { break }
+            index >>= 6
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import CXXHash
+
+/// XXH3 digests of byte sequences, from the system libxxhash.
+///
+/// On x86-64 the runtime-dispatched variants are used (AVX2 where the CPU has it).
+public enum Digest {
+    /// The XXH3-64 digest of `bytes`.
+    @inlinable public static func xxh3_64(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
+        #if arch(x86_64)
+            return seed == 0
+                ? XXH3_64bits_dispatch(bytes.baseAddress, bytes.count)
+                : XXH3_64bits_withSeed_dispatch(bytes.baseAddress, bytes.count, seed)
+        #else
+            return XXH3_64bits_withSeed(bytes.baseAddress, bytes.count, seed)
+        #endif
+    }
+
+    /// The XXH3-64 digest of a byte array.
+    public static func xxh3_64(_ bytes: [UInt8], seed: UInt64 = 0) -> UInt64 {
+        bytes.withUnsafeBytes { xxh3_64($0, seed: seed) }
+    }
+
+    /// The XXH3-128 digest of `bytes` as (high, low) halves.
+    public static func xxh3_128(_ bytes: [UInt8]) -> (high: UInt64, low: UInt64) {
+        bytes.withUnsafeBytes { raw in
+            #if arch(x86_64)
+                let digest = XXH3_128bits_dispatch(raw.baseAddress, raw.count)
+            #else
+                let digest = XXH3_128bits(raw.baseAddress, raw.count)
+            #endif
+            return (digest.high64, digest.low64)
+        }
+    }
+
+    /// Sixteen lower-case hex digits.
+    public static func hex(_ value: UInt64) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8](repeating: 0, count: 16)
+        for index in 0..<16 {
+            out[index] = digits[Int((value >> UInt64(60 - 4 * index)) & 15)]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Thirty-two lower-case hex digits of a 128-bit digest, high half first.
+    public static func hex(_ value: (high: UInt64, low: UInt64)) -> String {
+        hex(value.high) + hex(value.low)
+    }
+}

@@ -1,0 +1,80 @@
+/// An IPv4 network in CIDR form: a base address and a prefix length from 0 to 32.
+public struct IPv4Network: Hashable, Sendable, CustomStringConvertible {
+    /// The network address (host bits are zero).
+    public let network: IPv4Address
+    /// The prefix length, 0 to 32.
+    public let prefixLength: Int
+
+    /// Creates the network of `address` with `prefixLength` bits, clearing host bits.
+    public init(containing address: IPv4Address, prefixLength: Int) {
+        precondition((0...32).contains(prefixLength))
+        self.prefixLength = prefixLength
+        self.network = IPv4Address(address.value & IPv4Network.mask(prefixLength))
+    }
+
+    /// Parses `a.b.c.d/n`, or a bare address as a /32. Host bits must be zero
+    /// unless `allowHostBits` is set.
+    public init?(_ text: some StringProtocol, allowHostBits: Bool = false) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let address = IPv4Address(parts[0]) else { return nil }
+        var length = 32
+        if parts.count == 2 {
+            let digits = parts[1]
+            guard !digits.isEmpty, digits.count <= 2, digits.allSatisfy(\.isASCIIDigitCharacter),
+                let parsed = Int(digits), parsed <= 32
+            else { return nil }
+            length = parsed
+        }
+        if !allowHostBits && address.value & ~IPv4Network.mask(length) != 0 { return nil }
+        self.init(containing: address, prefixLength: length)
+    }
+
+    /// Creates the network from a gateway address and a dotted netmask; nil when the mask
+    /// is not contiguous.
+    public init?(gateway: IPv4Address, netmask: IPv4Address) {
+        let ones = netmask.value.nonzeroBitCount
+        guard IPv4Network.mask(ones) == netmask.value else { return nil }
+        self.init(containing: gateway, prefixLength: ones)
+    }
+
+    /// The netmask for a prefix length.
+    @inlinable public static func mask(_ prefixLength: Int) -> UInt32 {
+        prefixLength == 0 ? 0 : UInt32.max << UInt32(32 - prefixLength)
+    }
+
+    /// The dotted netmask.
+    public var netmask: IPv4Address { IPv4Address(IPv4Network.mask(prefixLength)) }
+
+    /// Number of addresses, network and broadcast included.
+    public var size: UInt64 { 1 << UInt64(32 - prefixLength) }
+
+    /// The broadcast (last) address.
+    public var broadcast: IPv4Address {
+        IPv4Address(network.value | ~IPv4Network.mask(prefixLength))
+    }
+
+    /// Whether `address` lies in this network.
+    @inlinable public func contains(_ address: IPv4Address) -> Bool {
+        address.value & IPv4Network.mask(prefixLength) == network.value
+    }
+
+    /// Whether the two networks share at least one address.
+    public func overlaps(_ other: IPv4Network) -> Bool {
+        let shorter = min(prefixLength, other.prefixLength)
+        let mask = IPv4Network.mask(shorter)
+        return network.value & mask == other.network.value & mask
+    }
+
+    /// Whether every address of `other` is in this network.
+    public func covers(_ other: IPv4Network) -> Bool {
+        other.prefixLength >= prefixLength && contains(other.network)
+    }
+
+    /// `a.b.c.d/n`.
+    public var description: String { "\(network)/\(prefixLength)" }
+}
+
+extension Character {
+    /// Whether this is one of the ASCII digits 0-9.
+    public var isASCIIDigitCharacter: Bool { isASCII && isNumber }
+}

@@ -1,0 +1,60 @@
+/// A path into a JSON document, such as `loadbalancerrules[2].publicport`.
+public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
+    /// One step: an object member or an array index.
+    public enum Component: Sendable, Hashable {
+        case key(String)
+        case index(Int)
+    }
+
+    /// The steps from the root.
+    public var components: [Component]
+
+    /// The root.
+    public static let root = JSONPath(components: [])
+
+    /// Creates a path from steps.
+    public init(components: [Component]) { self.components = components }
+
+    /// The path extended by a member name.
+    public func appending(_ key: String) -> JSONPath {
+        JSONPath(components: components + [.key(key)])
+    }
+
+    /// The path extended by an array index.
+    public func appending(_ index: Int) -> JSONPath {
+        JSONPath(components: components + [.index(index)])
+    }
+
+    public var description: String {
+        var text = ""
+        for component in components {
+            switch component {
+            case .key(let key):
+                if !text.isEmpty { text += "." }
+                text += key
+            case .index(let index): text += "[\(index)]"
+            }
+        }
+        return text.isEmpty ? "(document)" : text
+    }
+}
+
+extension JSONNode {
+    /// The node at `path` below this one, or the deepest node that exists on the way.
+    public func deepest(along path: JSONPath) -> JSONNode {
+        var node = self
+        for component in path.components {
+            switch (component, node.value) {
+            case (.key(let key), .object(let members)):
+                guard let member = members.first(where: { $0.key == key }) else { return node }
+                node = member.node
+            case (.index(let index), .array(let elements)):
+                guard elements.indices.contains(index) else { return node }
+                node = elements[index]
+            default:
+                return node
+            }
+        }
+        return node
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import InlineLBCompiler
+import InlineLBCore
+
+/// Exit codes of the tool (sysexits.h).
+enum ExitStatus {
+    static let dataError = ExitCode(65)
+    static let noInput = ExitCode(66)
+    static let cannotCreate = ExitCode(73)
+}
+
+/// Output style shared by the subcommands.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// Writes a line to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Reads a whole file, or exits with 66 naming it.
+func readInput(_ path: String) throws -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        var isDirectory: ObjCBool = false
+        let reason =
+            FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            ? (isDirectory.boolValue ? "is a folder" : "cannot be read") : "does not exist"
+        printError("inlinelb: \(path): \(reason)")
+        throw ExitStatus.noInput
+    }
+    return [UInt8](data)
+}
+
+/// A corpus read and validated from the command line.
+struct LoadedCorpus {
+    var path: String
+    var bytes: [UInt8]
+    var corpus: ValidatedCorpus
+    var seconds: Double
+}
+
+/// Reads and validates every corpus, printing all diagnostics; exits 65 if any is invalid.
+func loadCorpora(_ paths: [String]) throws -> [LoadedCorpus] {
+    var loaded: [LoadedCorpus] = []
+    var failed = false
+    for path in paths {
+        let bytes = try readInput(path)
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            let corpus = try CorpusValidator.load(file: path, bytes: bytes)
+            loaded.append(LoadedCorpus(path: path, bytes: bytes, corpus: corpus, seconds: seconds(clock.now - start)))
+        } catch {
+            failed = true
+            for diagnostic in error.diagnostics { printError(diagnostic.description) }
+            printError("inlinelb: \(path): \(error.diagnostics.count) problem(s); nothing written")
+        }
+    }
+    if failed { throw ExitStatus.dataError }
+    return loaded
+}
+
+/// A duration in seconds.
+func seconds(_ duration: Duration) -> Double {
+    let parts = duration.components
+    return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+}
+
+/// The file name without folders and extension.
+func stem(_ path: String) -> String {
+    let name = (path as NSString).lastPathComponent
+    return (name as NSString).deletingPathExtension
+}
+
+/// Pads `text` on the right (`left`) or left to `width` characters.
+func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
+    let padding = String(repeating: " ", count: max(0, width - text.count))
+    return left ? text + padding : padding + text
+}
