@@ -31,8 +31,8 @@ let package = Package(
         .testTarget(name: "InlineLBCoreTests", dependencies: ["InlineLBCore"]),
         .testTarget(
             name: "InlineLBCompilerTests",
-            dependencies: ["InlineLBCompiler"],
-            resources: [.copy("Golden")]
+            dependencies: ["InlineLBCompiler", "InlineLBCore"],
+            exclude: ["Golden"]
         ),
         .testTarget(name: "InlineLBEndToEndTests", dependencies: ["InlineLBCore"]),
     ]

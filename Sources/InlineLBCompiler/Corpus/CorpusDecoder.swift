@@ -238,11 +238,11 @@ public struct CorpusDecoder {
         let cidrs = entry.cidrList("cidrlist", self: &self) ?? []
         let vmIDs = entry.strings("virtualmachineids", self: &self) ?? []
         var stickiness: StickinessPolicy?
-        if let node = entry.member("stickinesspolicy"), var policy = object(node, at: entry.path.appending("stickinesspolicy")) {
+        if let node = entry.member("stickinesspolicy"), var policy = object(node, at: entry.path.appending("stickinesspolicy"), entity: id) {
             stickiness = decodeStickiness(&policy, rule: id)
         }
         var healthCheck: HealthCheckPolicy?
-        if let node = entry.member("healthcheckpolicy"), var policy = object(node, at: entry.path.appending("healthcheckpolicy")) {
+        if let node = entry.member("healthcheckpolicy"), var policy = object(node, at: entry.path.appending("healthcheckpolicy"), entity: id) {
             healthCheck = HealthCheckPolicy(
                 pingPath: policy.string("pingpath", required: false, self: &self) ?? "/",
                 responseTimeout: policy.integer("responsetimeout", required: false, self: &self) ?? 2,
@@ -314,7 +314,7 @@ public struct CorpusDecoder {
         diagnostics.append(source.diagnostic(at: path, entity: entity.map { "id \"\($0)\"" }, message))
     }
 
-    private mutating func object(_ node: JSONNode, at path: JSONPath) -> ObjectFields? {
+    private mutating func object(_ node: JSONNode, at path: JSONPath, entity: String? = nil) -> ObjectFields? {
         guard case .object(let members) = node.value else {
             report(path, "expected an object, found \(node.value.kindDescription)")
             return nil
@@ -323,7 +323,7 @@ public struct CorpusDecoder {
         for member in members where !seen.insert(member.key).inserted {
             report(path.appending(member.key), "duplicate member \"\(member.key)\"")
         }
-        return ObjectFields(members: members, path: path)
+        return ObjectFields(members: members, path: path, entity: entity)
     }
 
     private mutating func list<Element>(
@@ -350,13 +350,15 @@ public struct CorpusDecoder {
 struct ObjectFields {
     let members: [JSONMember]
     let path: JSONPath
-    private var entity: String?
+    private(set) var entity: String?
 
-    init(members: [JSONMember], path: JSONPath) {
+    /// `entity` names the owning entity for nested objects without an id of their own.
+    init(members: [JSONMember], path: JSONPath, entity: String?) {
         self.members = members
         self.path = path
+        self.entity = entity
         if let id = members.first(where: { $0.key == "id" }), case .string(let text) = id.node.value {
-            entity = text
+            self.entity = text
         }
     }
 

@@ -279,26 +279,13 @@ public struct CorpusValidator {
             corpus.portForwardingRules.map { ($0.ipAddressID, $0.id) }, uniquingKeysWith: { first, _ in first })
         for (position, rule) in corpus.loadBalancerRules.enumerated() {
             let id = rule.id
-            guard let ipPosition = validated.publicIPIndex[rule.publicIPID] else {
+            let ipPosition = validated.publicIPIndex[rule.publicIPID]
+            let tierPosition = validated.tierIndex[rule.networkID]
+            if ipPosition == nil {
                 report("loadbalancerrules", position, "publicipid", id: id, "unknown public IP \"\(rule.publicIPID)\"")
-                continue
             }
-            guard let tierPosition = validated.tierIndex[rule.networkID] else {
+            if tierPosition == nil {
                 report("loadbalancerrules", position, "networkid", id: id, "unknown network \"\(rule.networkID)\"")
-                continue
-            }
-            let ip = corpus.publicIPAddresses[ipPosition]
-            let tier = corpus.networks[tierPosition]
-            let offering = validated.offering(of: tier)
-            if offering.lbProvider != inlineLBProviderName {
-                report(
-                    "loadbalancerrules", position, "networkid", id: id,
-                    "network \"\(tier.id)\" does not offer public LB through \(inlineLBProviderName) (its offering's Lb provider is \(offering.lbProvider ?? "none"))")
-            }
-            if ip.vpcID != tier.vpcID {
-                report(
-                    "loadbalancerrules", position, "publicipid", id: id,
-                    "public IP \(ip.ipAddress) belongs to VPC \"\(ip.vpcID)\" but network \"\(tier.id)\" is in VPC \"\(tier.vpcID)\"")
             }
             switch rule.lbProtocol {
             case .udp:
@@ -314,9 +301,24 @@ public struct CorpusValidator {
                     "loadbalancerrules", position, "publicport", id: id,
                     "public port \(rule.publicPort) is the load balancer's stats port")
             }
-            checkVirtualMachines(of: rule, position, tier: tier, validated)
             if let policy = rule.stickiness { checkStickiness(policy, position, id: id) }
             if let policy = rule.healthCheck { checkHealthCheck(policy, position, id: id) }
+            guard let tierPosition else { continue }
+            let tier = corpus.networks[tierPosition]
+            checkVirtualMachines(of: rule, position, tier: tier, validated)
+            guard let ipPosition else { continue }
+            let ip = corpus.publicIPAddresses[ipPosition]
+            let offering = validated.offering(of: tier)
+            if offering.lbProvider != inlineLBProviderName {
+                report(
+                    "loadbalancerrules", position, "networkid", id: id,
+                    "network \"\(tier.id)\" does not offer public LB through \(inlineLBProviderName) (its offering's Lb provider is \(offering.lbProvider ?? "none"))")
+            }
+            if ip.vpcID != tier.vpcID {
+                report(
+                    "loadbalancerrules", position, "publicipid", id: id,
+                    "public IP \(ip.ipAddress) belongs to VPC \"\(ip.vpcID)\" but network \"\(tier.id)\" is in VPC \"\(tier.vpcID)\"")
+            }
             guard rule.state == .live else { continue }
             if rule.isActive { activeRules += 1 }
             if let other = listeners[ip.ipAddress]?[rule.publicPort] {

@@ -1,0 +1,57 @@
+import Foundation
+import InlineLBCore
+import Testing
+
+@testable import InlineLBCompiler
+
+/// Each corpus under corpora/invalid/ yields exactly the diagnostics in its `.expected` file.
+@Suite("Invalid corpora")
+struct ValidationTests {
+    static func invalidCorpora() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("corpora/invalid").path)
+            .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+    }
+
+    @Test("each invalid corpus gives its expected errors", arguments: try invalidCorpora())
+    func expectedErrors(_ name: String) throws {
+        let file = "corpora/invalid/\(name).json"
+        let bytes = try readPackageFile(file)
+        let expected = String(decoding: try readPackageFile("corpora/invalid/\(name).expected"), as: UTF8.self)
+            .split(separator: "\n").map(String.init)
+        var actual: [String] = []
+        do {
+            let corpus = try CorpusValidator.load(file: file, bytes: bytes)
+            _ = try Compilation(corpus: corpus, inputFile: file, inputBytes: bytes)
+            Issue.record("\(file) compiled without error")
+        } catch let error as DiagnosticList {
+            actual = error.diagnostics.map(\.description)
+        } catch let error as PlanError {
+            actual = ["\(file): \(error.message)"]
+        }
+        #expect(actual == expected)
+    }
+
+    @Test func everyBundledCorpusIsValid() throws {
+        for name in try bundledCorpusNames() {
+            let bytes = try readPackageFile("corpora/\(name).json")
+            #expect(throws: Never.self) { try CorpusValidator.load(file: name, bytes: bytes) }
+        }
+    }
+
+    @Test func allProblemsOfACorpusAreReportedTogether() throws {
+        let bytes = try readPackageFile("corpora/invalid/healthcheck-timeout.json")
+        #expect(throws: DiagnosticList.self) { try CorpusValidator.load(file: "x.json", bytes: bytes) }
+        do {
+            _ = try CorpusValidator.load(file: "x.json", bytes: bytes)
+        } catch let error as DiagnosticList {
+            #expect(error.diagnostics.count == 3)
+        }
+    }
+
+    @Test func typosGetTheClosestKnownName() {
+        #expect(closestName(to: "publicpot", among: CorpusDecoder.ruleKeys) == "publicport")
+        #expect(closestName(to: "virtualmachineid", among: CorpusDecoder.ruleKeys) == "virtualmachineids")
+        #expect(closestName(to: "zzzzzz", among: CorpusDecoder.ruleKeys) == nil)
+        #expect(editDistance("kitten", "sitting") == 3)
+    }
+}

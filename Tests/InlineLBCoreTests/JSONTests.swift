@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+
+@testable import InlineLBCore
+
+@Suite("JSON reader and writer")
+struct JSONTests {
+    private func parse(_ text: String) throws -> JSONNode {
+        try JSONReader.parse(Array(text.utf8))
+    }
+
+    @Test func objectsKeepOrderAndOffsets() throws {
+        let node = try parse("{\"b\": 1, \"a\": [true, null, \"x\"]}")
+        guard case .object(let members) = node.value else {
+            Issue.record("expected an object")
+            return
+        }
+        #expect(members.map(\.key) == ["b", "a"])
+        #expect(members[1].node.offset == 14)
+        #expect(members[0].keyOffset == 1)
+    }
+
+    @Test func numbersKeepIntegersApart() throws {
+        guard case .array(let elements) = try parse("[80, -3, 1.5, 1e3, 0]").value else {
+            Issue.record("expected an array")
+            return
+        }
+        let integers = elements.map { element -> Int? in
+            if case .number(_, let integer) = element.value { return integer }
+            return nil
+        }
+        #expect(integers == [80, -3, nil, nil, 0])
+    }
+
+    @Test func escapesAndSurrogatesDecode() throws {
+        let node = try parse(#""a\u00e9\ud83d\ude00\n\/""#)
+        guard case .string(let text) = node.value else {
+            Issue.record("expected a string")
+            return
+        }
+        #expect(text == "aé😀\n/")
+    }
+
+    @Test(
+        "malformed documents are refused with an offset",
+        arguments: [
+            ("{\"a\": 1,}", 8), ("[1 2]", 3), ("01", 0), ("\"abc", 0), ("{\"a\" 1}", 5), ("tru", 0),
+            ("[1] x", 4), ("\"\\ud800\"", 7), ("", 0), ("{\"a\":\"\u{01}\"}", 6), ("1.", 0),
+        ])
+    func malformed(_ text: String, _ offset: Int) {
+        do {
+            _ = try parse(text)
+            Issue.record("\(text) parsed")
+        } catch let error as JSONReader.SyntaxError {
+            #expect(error.offset == offset, "\(text): \(error.message)")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func nestingIsBounded() {
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        #expect(throws: JSONReader.SyntaxError.self) { try parse(deep) }
+        let fine = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)
+        #expect(throws: Never.self) { try parse(fine) }
+    }
+
+    @Test func agreesWithFoundationOnTheBundledCorpora() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("corpora")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
+        #expect(!files.isEmpty)
+        for file in files {
+            let data = try Data(contentsOf: folder.appendingPathComponent(file))
+            let ours = try JSONReader.parse([UInt8](data))
+            let theirs = try JSONSerialization.jsonObject(with: data)
+            #expect(normalize(ours, sortingKeys: true) == normalize(foundation: theirs), "\(file)")
+        }
+    }
+
+    @Test func locationsCountLinesAndColumns() {
+        let source = Array("ab\ncd\nef".utf8)
+        #expect(SourceLocation(offset: 0, in: source).description == "1:1")
+        #expect(SourceLocation(offset: 4, in: source).description == "2:2")
+        #expect(SourceLocation(offset: 6, in: source).description == "3:1")
+    }
+
+    @Test func outputIsStableAndReadable() throws {
+        let value = JSONOutput.object([
+            ("b", .int(2)), ("a", .array([.string("x"), .null, .bool(true)])), ("o", .object([])),
+        ])
+        var compact = ByteWriter()
+        value.write(to: &compact, pretty: false)
+        #expect(compact.string == #"{"b":2,"a":["x",null,true],"o":{}}"#)
+        let reparsed = try JSONReader.parse(value.document)
+        #expect(normalize(reparsed) == "{b:2.0,a:[\"x\",null,true],o:{}}")
+    }
+
+    /// A canonical text of a parsed value (members in order).
+    private func normalize(_ node: JSONNode, sortingKeys: Bool = false) -> String {
+        switch node.value {
+        case .null: "null"
+        case .bool(let flag): flag ? "true" : "false"
+        case .number(let text, _): String(Double(text)!)
+        case .string(let text): "\"\(text)\""
+        case .array(let elements):
+            "[" + elements.map { normalize($0, sortingKeys: sortingKeys) }.joined(separator: ",") + "]"
+        case .object(let members):
+            "{"
+                + (sortingKeys ? members.sorted { $0.key < $1.key } : members)
+                .map { "\($0.key):" + normalize($0.node, sortingKeys: sortingKeys) }.joined(separator: ",") + "}"
+        }
+    }
+
+    /// The same canonical text of a Foundation value; objects are compared with sorted keys.
+    private func normalize(foundation value: Any) -> String {
+        switch value {
+        case let dictionary as [String: Any]:
+            "{" + dictionary.keys.sorted().map { "\($0):" + normalize(foundation: dictionary[$0]!) }.joined(separator: ",") + "}"
+        case let array as [Any]: "[" + array.map { normalize(foundation: $0) }.joined(separator: ",") + "]"
+        case let string as String: "\"\(string)\""
+        case let number as NSNumber:
+            String(cString: number.objCType) == "c"
+                ? (number.boolValue ? "true" : "false") : String(number.doubleValue)
+        default: "null"
+        }
+    }
+}
