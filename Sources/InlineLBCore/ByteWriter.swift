@@ -108,7 +108,9 @@ public struct ByteWriter: Sendable {
             case UInt8(ascii: "\t"): storage.append(contentsOf: [92, 116])
             case 0..<0x20:
                 let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                storage.append(contentsOf: [92, 117, 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+                storage.append(contentsOf: [
+                    92, 117, 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)],
+                ])
             default: storage.append(byte)
             }
         }

@@ -5,7 +5,9 @@ import CXXHash
 /// On x86-64 the runtime-dispatched variants are used (AVX2 where the CPU has it).
 public enum Digest {
     /// The XXH3-64 digest of `bytes`.
-    @inlinable public static func xxh3_64(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
+    @inlinable public static func xxh3(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0)
+        -> UInt64
+    {
         #if arch(x86_64)
             return seed == 0
                 ? XXH3_64bits_dispatch(bytes.baseAddress, bytes.count)
@@ -16,12 +18,12 @@ public enum Digest {
     }
 
     /// The XXH3-64 digest of a byte array.
-    public static func xxh3_64(_ bytes: [UInt8], seed: UInt64 = 0) -> UInt64 {
-        bytes.withUnsafeBytes { xxh3_64($0, seed: seed) }
+    public static func xxh3(_ bytes: [UInt8], seed: UInt64 = 0) -> UInt64 {
+        bytes.withUnsafeBytes { xxh3($0, seed: seed) }
     }
 
     /// The XXH3-128 digest of `bytes` as (high, low) halves.
-    public static func xxh3_128(_ bytes: [UInt8]) -> (high: UInt64, low: UInt64) {
+    public static func xxh3Wide(_ bytes: [UInt8]) -> (high: UInt64, low: UInt64) {
         bytes.withUnsafeBytes { raw in
             #if arch(x86_64)
                 let digest = XXH3_128bits_dispatch(raw.baseAddress, raw.count)

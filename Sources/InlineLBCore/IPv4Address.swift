@@ -9,9 +9,11 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
     /// Parses dotted-quad text (`"10.1.1.2"`); no leading zeros, no spaces.
     @inlinable public init?(_ text: some StringProtocol) {
         var utf8 = Array(text.utf8)
-        guard let parsed = utf8.withUnsafeMutableBufferPointer({
-            IPv4Address.parse(UnsafeBufferPointer($0))
-        }) else { return nil }
+        guard
+            let parsed = utf8.withUnsafeMutableBufferPointer({
+                IPv4Address.parse(UnsafeBufferPointer($0))
+            })
+        else { return nil }
         self = parsed
     }
 

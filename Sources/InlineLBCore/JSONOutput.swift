@@ -21,21 +21,28 @@ public indirect enum JSONOutput: Sendable {
         case .int(let value): out.append(value)
         case .string(let text): out.appendJSONString(text)
         case .array(let elements):
-            writeContainer(elements.map { (nil, $0) }, open: UInt8(ascii: "["), close: UInt8(ascii: "]"), to: &out, pretty: pretty, indent: indent)
+            writeContainer(
+                elements.map { (nil, $0) }, open: UInt8(ascii: "["), close: UInt8(ascii: "]"),
+                to: &out, pretty: pretty, indent: indent)
         case .object(let members):
-            writeContainer(members.map { ($0.0, $0.1) }, open: UInt8(ascii: "{"), close: UInt8(ascii: "}"), to: &out, pretty: pretty, indent: indent)
+            writeContainer(
+                members.map { ($0.0, $0.1) }, open: UInt8(ascii: "{"), close: UInt8(ascii: "}"),
+                to: &out, pretty: pretty, indent: indent)
         }
     }
 
     private func writeContainer(
-        _ items: [(String?, JSONOutput)], open: UInt8, close: UInt8, to out: inout ByteWriter, pretty: Bool, indent: Int
+        _ items: [(String?, JSONOutput)], open: UInt8, close: UInt8, to out: inout ByteWriter,
+        pretty: Bool, indent: Int
     ) {
         out.append(byte: open)
         guard !items.isEmpty else {
             out.append(byte: close)
             return
         }
-        let inline = !pretty || items.allSatisfy { $0.1.isScalar } && items.count <= 4 && items.first?.0 == nil
+        let inline =
+            !pretty
+            || items.allSatisfy { $0.1.isScalar } && items.count <= 4 && items.first?.0 == nil
         for (position, (key, value)) in items.enumerated() {
             if position > 0 { out.append(inline && pretty ? ", " : ",") }
             if !inline {

@@ -77,7 +77,8 @@ public struct JSONReader {
     }
 
     private func describe(_ byte: UInt8) -> String {
-        byte >= 0x20 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
+        byte >= 0x20 && byte < 0x7F
+            ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
     }
 
     private mutating func expectLiteral(_ literal: StaticString) throws(SyntaxError) {
@@ -124,7 +125,9 @@ public struct JSONReader {
             let node = try readValue()
             members.append(JSONMember(key: key, keyOffset: keyOffset, node: node))
             skipWhitespace()
-            guard index < bytes.count else { throw error("unexpected end of input inside an object") }
+            guard index < bytes.count else {
+                throw error("unexpected end of input inside an object")
+            }
             if bytes[index] == UInt8(ascii: ",") {
                 index += 1
                 continue
@@ -152,7 +155,9 @@ public struct JSONReader {
             skipWhitespace()
             elements.append(try readValue())
             skipWhitespace()
-            guard index < bytes.count else { throw error("unexpected end of input inside an array") }
+            guard index < bytes.count else {
+                throw error("unexpected end of input inside an array")
+            }
             if bytes[index] == UInt8(ascii: ",") {
                 index += 1
                 continue
@@ -169,7 +174,9 @@ public struct JSONReader {
     private mutating func readNumber() throws(SyntaxError) -> JSONValue {
         let start = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
-        guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number", at: start) }
+        guard index < bytes.count, isDigit(bytes[index]) else {
+            throw error("invalid number", at: start)
+        }
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
             if index < bytes.count, isDigit(bytes[index]) {
@@ -187,10 +194,14 @@ public struct JSONReader {
             }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
-        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+        if index < bytes.count,
+            bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")
+        {
             integral = false
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+            if index < bytes.count,
+                bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")
+            {
                 index += 1
             }
             guard index < bytes.count, isDigit(bytes[index]) else {
@@ -198,7 +209,8 @@ public struct JSONReader {
             }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        let text = String(
+            decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         return .number(text: text, integer: integral ? Int(text) : nil)
     }
 
@@ -260,10 +272,13 @@ public struct JSONReader {
                     } else if (0xDC00..<0xE000).contains(scalar) {
                         throw error("unpaired surrogate in \\u escape")
                     }
-                    guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
+                    guard let unicode = Unicode.Scalar(scalar) else {
+                        throw error("invalid \\u escape")
+                    }
                     scratch.append(contentsOf: Array(String(Character(unicode)).utf8))
                 default:
-                    throw error("invalid escape '\\\(Character(Unicode.Scalar(escape)))'", at: index - 2)
+                    throw error(
+                        "invalid escape '\\\(Character(Unicode.Scalar(escape)))'", at: index - 2)
                 }
             default:
                 if byte < 0x20 { throw error("control character in a string") }
@@ -292,7 +307,9 @@ public struct JSONReader {
         return value
     }
 
-    private func validatedUTF8(_ slice: UnsafeBufferPointer<UInt8>, at offset: Int) throws(SyntaxError) -> String {
+    private func validatedUTF8(_ slice: UnsafeBufferPointer<UInt8>, at offset: Int)
+        throws(SyntaxError) -> String
+    {
         guard let text = String(validating: slice, as: UTF8.self) else {
             throw error("string is not valid UTF-8", at: offset)
         }

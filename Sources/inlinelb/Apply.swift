@@ -30,7 +30,8 @@ struct Apply: ParsableCommand {
     @Option(help: "Restart this network (tier id) in place after applying; repeatable.")
     var restart: [String] = []
 
-    @Option(help: "Restart this network with cleanup: destroy and redeploy its appliance; repeatable.")
+    @Option(
+        help: "Restart this network with cleanup: destroy and redeploy its appliance; repeatable.")
     var restartWithCleanup: [String] = []
 
     @Option(help: "Action listing style: text or json (one action a line).")
@@ -55,7 +56,8 @@ struct Apply: ParsableCommand {
         let compilation: Compilation
         do {
             compilation = try Compilation(
-                corpus: loaded.corpus, inputFile: loaded.path, inputBytes: loaded.bytes, state: stored,
+                corpus: loaded.corpus, inputFile: loaded.path, inputBytes: loaded.bytes,
+                state: stored,
                 restarts: restarts)
         } catch {
             printError("\(loaded.path): \(error.message); nothing written")
@@ -77,7 +79,8 @@ struct Apply: ParsableCommand {
         case .json:
             for (index, action) in actions.enumerated() {
                 var out = ByteWriter()
-                DocumentRenderers.actionLine(action, sequence: index + 1).write(to: &out, pretty: false)
+                DocumentRenderers.actionLine(action, sequence: index + 1).write(
+                    to: &out, pretty: false)
                 print(out.string)
             }
         case .text:
@@ -86,7 +89,10 @@ struct Apply: ParsableCommand {
                 return
             }
             for (index, action) in actions.enumerated() {
-                var parts = [pad("\(index + 1)", 4), pad(action.kind.rawValue, 22, left: true), action.appliance]
+                var parts = [
+                    pad("\(index + 1)", 4), pad(action.kind.rawValue, 22, left: true),
+                    action.appliance,
+                ]
                 if let publicIP = action.publicIP { parts.append("public \(publicIP)") }
                 if let secondary = action.secondaryIP { parts.append("secondary \(secondary)") }
                 if let guest = action.guestIP { parts.append("guest \(guest)") }

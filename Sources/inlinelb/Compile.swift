@@ -40,7 +40,8 @@ struct Compile: ParsableCommand {
             let start = clock.now
             let compilation: Compilation
             do {
-                compilation = try Compilation(corpus: item.corpus, inputFile: item.path, inputBytes: item.bytes)
+                compilation = try Compilation(
+                    corpus: item.corpus, inputFile: item.path, inputBytes: item.bytes)
             } catch {
                 printError("\(item.path): \(error.message); nothing written")
                 throw ExitStatus.dataError
@@ -49,10 +50,13 @@ struct Compile: ParsableCommand {
             files += compilation.files.map { OutputFile(path: prefix + $0.path, bytes: $0.bytes) }
             rows.append(
                 SummaryRow(
-                    corpus: stem(item.path), folder: output + (prefix.isEmpty ? "" : "/" + prefix.dropLast()),
+                    corpus: stem(item.path),
+                    folder: output + (prefix.isEmpty ? "" : "/" + prefix.dropLast()),
                     counts: compilation.counts, seconds: item.seconds + seconds(clock.now - start)))
         }
-        if loaded.count > 1 { files.append(OutputFile(path: "manifest.json", bytes: batchManifest(rows))) }
+        if loaded.count > 1 {
+            files.append(OutputFile(path: "manifest.json", bytes: batchManifest(rows)))
+        }
         do {
             try OutputWriter.replaceDirectory(output, with: files)
         } catch {
@@ -64,8 +68,18 @@ struct Compile: ParsableCommand {
 
     private func batchManifest(_ rows: [SummaryRow]) -> [UInt8] {
         JSONOutput.object([
-            ("format", .string("inlinelb-batch/1")), ("tool", .string("inlinelb \(inlinelbVersion)")),
-            ("corpora", .array(rows.map { .object([("name", .string($0.corpus)), ("manifest", .string($0.corpus + "/manifest.json"))]) })),
+            ("format", .string("inlinelb-batch/1")),
+            ("tool", .string("inlinelb \(inlinelbVersion)")),
+            (
+                "corpora",
+                .array(
+                    rows.map {
+                        .object([
+                            ("name", .string($0.corpus)),
+                            ("manifest", .string($0.corpus + "/manifest.json")),
+                        ])
+                    })
+            ),
         ]).document
     }
 }
@@ -86,9 +100,12 @@ func printSummary(_ rows: [SummaryRow], format: OutputFormat) {
                 .object([
                     ("corpus", .string(row.corpus)), ("output", .string(row.folder)),
                     ("vpcs", .int(row.counts.vpcs)), ("tiers", .int(row.counts.tiers)),
-                    ("appliances", .int(row.counts.appliances)), ("publicips", .int(row.counts.publicIPs)),
-                    ("mappedpublicips", .int(row.counts.mappedPublicIPs)), ("rules", .int(row.counts.rules)),
-                    ("activerules", .int(row.counts.activeRules)), ("actions", .int(row.counts.actions)),
+                    ("appliances", .int(row.counts.appliances)),
+                    ("publicips", .int(row.counts.publicIPs)),
+                    ("mappedpublicips", .int(row.counts.mappedPublicIPs)),
+                    ("rules", .int(row.counts.rules)),
+                    ("activerules", .int(row.counts.activeRules)),
+                    ("actions", .int(row.counts.actions)),
                     ("artifacts", .int(row.counts.artifacts)), ("bytes", .int(row.counts.bytes)),
                     ("milliseconds", .int(Int((row.seconds * 1000).rounded()))),
                 ])
@@ -96,16 +113,21 @@ func printSummary(_ rows: [SummaryRow], format: OutputFormat) {
         print(String(decoding: document.document, as: UTF8.self), terminator: "")
     case .text:
         let header = [
-            pad("corpus", 24, left: true), pad("VPCs", 5), pad("tiers", 6), pad("appl.", 6), pad("pub.IPs", 8),
-            pad("mapped", 7), pad("rules", 7), pad("active", 7), pad("actions", 8), pad("files", 6), pad("ms", 8),
+            pad("corpus", 26, left: true), pad("VPCs", 5), pad("tiers", 6), pad("appl.", 6),
+            pad("pub.IPs", 8),
+            pad("mapped", 7), pad("rules", 7), pad("active", 7), pad("actions", 8), pad("files", 6),
+            pad("ms", 8),
         ]
         print(header.joined(separator: " "))
         for row in rows {
             let counts = row.counts
             let cells = [
-                pad(row.corpus, 24, left: true), pad("\(counts.vpcs)", 5), pad("\(counts.tiers)", 6),
-                pad("\(counts.appliances)", 6), pad("\(counts.publicIPs)", 8), pad("\(counts.mappedPublicIPs)", 7),
-                pad("\(counts.rules)", 7), pad("\(counts.activeRules)", 7), pad("\(counts.actions)", 8),
+                pad(row.corpus, 26, left: true), pad("\(counts.vpcs)", 5),
+                pad("\(counts.tiers)", 6),
+                pad("\(counts.appliances)", 6), pad("\(counts.publicIPs)", 8),
+                pad("\(counts.mappedPublicIPs)", 7),
+                pad("\(counts.rules)", 7), pad("\(counts.activeRules)", 7),
+                pad("\(counts.actions)", 8),
                 pad("\(counts.artifacts)", 6), pad(String(format: "%.2f", row.seconds * 1000), 8),
             ]
             print(cells.joined(separator: " "))

@@ -4,7 +4,8 @@ import ArgumentParser
 struct InlineLB: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inlinelb",
-        abstract: "Compile CloudStack VPC Inline LB rule corpora into appliance and router artifacts.",
+        abstract:
+            "Compile CloudStack VPC Inline LB rule corpora into appliance and router artifacts.",
         discussion: """
             A corpus (format inlinelb-corpus/1) is the desired state of one or more VPCs in
             CloudStack's API vocabulary. inlinelb validates it, plans the VPC Inline LB

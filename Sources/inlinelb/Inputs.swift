@@ -51,7 +51,9 @@ func loadCorpora(_ paths: [String]) throws -> [LoadedCorpus] {
         let start = clock.now
         do {
             let corpus = try CorpusValidator.load(file: path, bytes: bytes)
-            loaded.append(LoadedCorpus(path: path, bytes: bytes, corpus: corpus, seconds: seconds(clock.now - start)))
+            loaded.append(
+                LoadedCorpus(
+                    path: path, bytes: bytes, corpus: corpus, seconds: seconds(clock.now - start)))
         } catch {
             failed = true
             for diagnostic in error.diagnostics { printError(diagnostic.description) }

@@ -14,13 +14,15 @@ struct GoldenTests {
     func artifactsMatch(_ name: String) throws {
         let bytes = try readPackageFile("corpora/\(name).json")
         let corpus = try CorpusValidator.load(file: "corpora/\(name).json", bytes: bytes)
-        let compilation = try Compilation(corpus: corpus, inputFile: "corpora/\(name).json", inputBytes: bytes)
+        let compilation = try Compilation(
+            corpus: corpus, inputFile: "corpora/\(name).json", inputBytes: bytes)
         let folder = GoldenTests.goldenRoot.appendingPathComponent(name)
         if ProcessInfo.processInfo.environment["INLINELB_UPDATE_GOLDEN"] == "1" {
             try? FileManager.default.removeItem(at: folder)
             for file in compilation.files {
                 let url = folder.appendingPathComponent(file.path)
-                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try Data(file.bytes).write(to: url)
             }
         }
@@ -30,29 +32,34 @@ struct GoldenTests {
             let golden = try Data(contentsOf: folder.appendingPathComponent(file.path))
             #expect(
                 file.bytes == [UInt8](golden),
-                "\(name)/\(file.path) differs from its golden file (INLINELB_UPDATE_GOLDEN=1 rewrites it)")
+                "\(name)/\(file.path) differs from its golden file (INLINELB_UPDATE_GOLDEN=1 rewrites it)"
+            )
         }
     }
 
     @Test func manifestDigestsDescribeTheArtifacts() throws {
         let bytes = try readPackageFile("corpora/shared-appliance.json")
         let corpus = try CorpusValidator.load(file: "shared-appliance.json", bytes: bytes)
-        let compilation = try Compilation(corpus: corpus, inputFile: "shared-appliance.json", inputBytes: bytes)
+        let compilation = try Compilation(
+            corpus: corpus, inputFile: "shared-appliance.json", inputBytes: bytes)
         let manifest = try #require(compilation.files.first { $0.path == "manifest.json" })
         let text = String(decoding: manifest.bytes, as: UTF8.self)
         for file in compilation.files where file.path != "manifest.json" {
             #expect(text.contains("\"path\": \"\(file.path)\""))
-            #expect(text.contains("\"xxh3\": \"\(Digest.hex(Digest.xxh3_64(file.bytes)))\""))
+            #expect(text.contains("\"xxh3\": \"\(Digest.hex(Digest.xxh3(file.bytes)))\""))
         }
-        #expect(text.contains("\"xxh3\": \"\(Digest.hex(Digest.xxh3_64(bytes)))\""))
+        #expect(text.contains("\"xxh3\": \"\(Digest.hex(Digest.xxh3(bytes)))\""))
     }
 
     private func goldenFiles(in folder: URL) throws -> [String] {
-        guard let enumerator = FileManager.default.enumerator(atPath: folder.path) else { return [] }
+        guard let enumerator = FileManager.default.enumerator(atPath: folder.path) else {
+            return []
+        }
         var paths: [String] = []
         while let path = enumerator.nextObject() as? String {
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: folder.appendingPathComponent(path).path, isDirectory: &isDirectory)
+            FileManager.default.fileExists(
+                atPath: folder.appendingPathComponent(path).path, isDirectory: &isDirectory)
             if !isDirectory.boolValue { paths.append(path) }
         }
         return paths.sorted()

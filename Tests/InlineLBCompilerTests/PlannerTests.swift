@@ -7,11 +7,17 @@ import Testing
 struct PlannerTests {
     typealias Rule = CorpusBuilder.Rule
 
-    private var oneRule: CorpusBuilder { CorpusBuilder(rules: [Rule(id: "http", ip: "ip-1", port: 80)]) }
+    private var oneRule: CorpusBuilder {
+        CorpusBuilder(rules: [Rule(id: "http", ip: "ip-1", port: 80)])
+    }
 
     @Test func firstLiveRuleDeploysTheApplianceAndMapsThePublicIP() throws {
         let plan = try oneRule.plan()
-        #expect(plan.kinds == [.deployAppliance, .addSecondaryIp, .enableStaticNat, .addApplianceAddress, .applyLbConfig])
+        #expect(
+            plan.kinds == [
+                .deployAppliance, .addSecondaryIp, .enableStaticNat, .addApplianceAddress,
+                .applyLbConfig,
+            ])
         let appliance = try #require(plan.state.appliances.first)
         #expect(plan.state.appliances.count == 1)
         #expect(appliance.name == "b-1-VM")
@@ -46,14 +52,21 @@ struct PlannerTests {
         var more = oneRule
         more.rules.insert(Rule(id: "ssh", ip: "ip-2", port: 2222), at: 0)
         let second = try more.plan(from: first.state)
-        #expect(second.kinds == [.addSecondaryIp, .enableStaticNat, .addApplianceAddress, .applyLbConfig])
+        #expect(
+            second.kinds == [
+                .addSecondaryIp, .enableStaticNat, .addApplianceAddress, .applyLbConfig,
+            ])
         #expect(second.state.appliances[0].publicIPList == "203.0.113.11, 203.0.113.12")
-        #expect(second.state.appliances[0].mappings.map(\.secondaryIP.description) == ["10.1.1.3", "10.1.1.4"])
+        #expect(
+            second.state.appliances[0].mappings.map(\.secondaryIP.description) == [
+                "10.1.1.3", "10.1.1.4",
+            ])
     }
 
     @Test func newPublicIPsAreMappedInTheOrderOfTheirFirstLiveRule() throws {
         let corpus = CorpusBuilder(rules: [
-            Rule(id: "a", ip: "ip-3", port: 80), Rule(id: "b", ip: "ip-1", port: 80), Rule(id: "c", ip: "ip-3", port: 81),
+            Rule(id: "a", ip: "ip-3", port: 80), Rule(id: "b", ip: "ip-1", port: 80),
+            Rule(id: "c", ip: "ip-3", port: 81),
         ])
         let plan = try corpus.plan()
         #expect(plan.state.appliances[0].publicIPList == "203.0.113.13, 203.0.113.11")
@@ -61,7 +74,8 @@ struct PlannerTests {
 
     @Test func rulesWithoutVMsAndRevokedRulesAreIgnored() throws {
         let corpus = CorpusBuilder(rules: [
-            Rule(id: "live", ip: "ip-1", port: 80), Rule(id: "pending", ip: "ip-2", port: 80, vms: []),
+            Rule(id: "live", ip: "ip-1", port: 80),
+            Rule(id: "pending", ip: "ip-2", port: 80, vms: []),
             Rule(id: "gone", ip: "ip-3", port: 80, state: "Revoke"),
         ])
         let plan = try corpus.plan()
@@ -70,18 +84,24 @@ struct PlannerTests {
     }
 
     @Test func onlyRulesWithoutVMsMeansNoAppliance() throws {
-        let plan = try CorpusBuilder(rules: [Rule(id: "pending", ip: "ip-1", port: 80, vms: [])]).plan()
+        let plan = try CorpusBuilder(rules: [Rule(id: "pending", ip: "ip-1", port: 80, vms: [])])
+            .plan()
         #expect(plan.actions.isEmpty)
         #expect(plan.state.appliances.isEmpty)
     }
 
     @Test func aPublicIPLosingItsLastRuleReleasesMappingAndAddress() throws {
-        let both = CorpusBuilder(rules: [Rule(id: "a", ip: "ip-1", port: 80), Rule(id: "b", ip: "ip-2", port: 80)])
+        let both = CorpusBuilder(rules: [
+            Rule(id: "a", ip: "ip-1", port: 80), Rule(id: "b", ip: "ip-2", port: 80),
+        ])
         let first = try both.plan()
         var fewer = both
         fewer.rules[0].vms = []
         let second = try fewer.plan(from: first.state)
-        #expect(second.kinds == [.disableStaticNat, .removeApplianceAddress, .removeSecondaryIp, .applyLbConfig])
+        #expect(
+            second.kinds == [
+                .disableStaticNat, .removeApplianceAddress, .removeSecondaryIp, .applyLbConfig,
+            ])
         #expect(second.actions[0].publicIP?.description == "203.0.113.11")
         #expect(second.state.appliances[0].mappings.map(\.publicIPID) == ["ip-2"])
         var again = fewer
@@ -91,12 +111,20 @@ struct PlannerTests {
     }
 
     @Test func theLastRuleGoneDestroysTheAppliance() throws {
-        let first = try CorpusBuilder(rules: [Rule(id: "a", ip: "ip-1", port: 80), Rule(id: "b", ip: "ip-2", port: 80)]).plan()
-        let second = try CorpusBuilder(rules: [Rule(id: "a", ip: "ip-1", port: 80, state: "Revoke")]).plan(from: first.state)
+        let first = try CorpusBuilder(rules: [
+            Rule(id: "a", ip: "ip-1", port: 80), Rule(id: "b", ip: "ip-2", port: 80),
+        ]).plan()
+        let second = try CorpusBuilder(rules: [Rule(id: "a", ip: "ip-1", port: 80, state: "Revoke")]
+        ).plan(from: first.state)
         #expect(
-            second.kinds == [.disableStaticNat, .removeSecondaryIp, .disableStaticNat, .removeSecondaryIp, .destroyAppliance])
+            second.kinds == [
+                .disableStaticNat, .removeSecondaryIp, .disableStaticNat, .removeSecondaryIp,
+                .destroyAppliance,
+            ])
         #expect(second.state.appliances.isEmpty)
-        #expect(second.pools.first { $0.name == "link-local" }?.free == second.pools.first { $0.name == "link-local" }?.capacity)
+        #expect(
+            second.pools.first { $0.name == "link-local" }?.free
+                == second.pools.first { $0.name == "link-local" }?.capacity)
         let third = try oneRule.plan(from: second.state)
         #expect(third.state.appliances[0].name == "b-2-VM")
         #expect(third.state.appliances[0].guestIP.description == "10.1.1.2")
@@ -119,25 +147,32 @@ struct PlannerTests {
         var started = grown
         started.applianceState = "Running"
         let start = try started.plan(from: whileStopped.state)
-        #expect(start.kinds == [.startAppliance, .enableStaticNat, .enableStaticNat, .applyLbConfig])
+        #expect(
+            start.kinds == [.startAppliance, .enableStaticNat, .enableStaticNat, .applyLbConfig])
         #expect(start.state.appliances[0].state == .running)
     }
 
     @Test func restartWithoutCleanupReappliesInPlace() throws {
         let first = try oneRule.plan()
-        let restart = try oneRule.plan(from: first.state, restarts: [NetworkRestart(networkID: "tier-web", cleanup: false)])
+        let restart = try oneRule.plan(
+            from: first.state, restarts: [NetworkRestart(networkID: "tier-web", cleanup: false)])
         #expect(restart.kinds == [.enableStaticNat, .applyLbConfig])
         #expect(restart.state.appliances[0].name == "b-1-VM")
     }
 
     @Test func restartWithCleanupRedeploysWithTheSameMappingOrder() throws {
-        let corpus = CorpusBuilder(rules: [Rule(id: "a", ip: "ip-2", port: 80), Rule(id: "b", ip: "ip-1", port: 80)])
+        let corpus = CorpusBuilder(rules: [
+            Rule(id: "a", ip: "ip-2", port: 80), Rule(id: "b", ip: "ip-1", port: 80),
+        ])
         let first = try corpus.plan()
-        let restart = try corpus.plan(from: first.state, restarts: [NetworkRestart(networkID: "tier-web", cleanup: true)])
+        let restart = try corpus.plan(
+            from: first.state, restarts: [NetworkRestart(networkID: "tier-web", cleanup: true)])
         #expect(
             restart.kinds == [
-                .disableStaticNat, .removeSecondaryIp, .disableStaticNat, .removeSecondaryIp, .destroyAppliance,
-                .deployAppliance, .addSecondaryIp, .enableStaticNat, .addApplianceAddress, .addSecondaryIp,
+                .disableStaticNat, .removeSecondaryIp, .disableStaticNat, .removeSecondaryIp,
+                .destroyAppliance,
+                .deployAppliance, .addSecondaryIp, .enableStaticNat, .addApplianceAddress,
+                .addSecondaryIp,
                 .enableStaticNat, .addApplianceAddress, .applyLbConfig,
             ])
         let before = first.state.appliances[0]
@@ -153,7 +188,8 @@ struct PlannerTests {
         stopped.applianceState = "Stopped"
         let first = try stopped.plan()
         #expect(first.state.appliances[0].state == .stopped)
-        let restart = try stopped.plan(from: first.state, restarts: [NetworkRestart(networkID: "tier-web", cleanup: false)])
+        let restart = try stopped.plan(
+            from: first.state, restarts: [NetworkRestart(networkID: "tier-web", cleanup: false)])
         #expect(restart.kinds == [.startAppliance, .enableStaticNat, .applyLbConfig])
         #expect(restart.state.appliances[0].state == .running)
     }

@@ -8,13 +8,15 @@ import Testing
 struct RendererTests {
     private func config(rules: [TranslatedRule], keepAlive: Bool = false) -> LoadBalancerConfig {
         LoadBalancerConfig(
-            appliance: "b-1-VM", guestIP: IPv4Address("10.1.1.2")!, maxConnections: 1000, keepAliveEnabled: keepAlive,
+            appliance: "b-1-VM", guestIP: IPv4Address("10.1.1.2")!, maxConnections: 1000,
+            keepAliveEnabled: keepAlive,
             rules: rules)
     }
 
     private func rule(port: Int, stickiness: StickinessPolicy? = nil) -> TranslatedRule {
         TranslatedRule(
-            ruleID: "r", publicIP: IPv4Address("203.0.113.10")!, sourceIP: IPv4Address("10.1.1.3")!, sourcePort: port,
+            ruleID: "r", publicIP: IPv4Address("203.0.113.10")!, sourceIP: IPv4Address("10.1.1.3")!,
+            sourcePort: port,
             algorithm: .roundrobin, lbProtocol: .tcp, cidrs: [],
             destinations: [.init(vmID: "vm-1", address: IPv4Address("10.1.1.11")!, port: 8080)],
             stickiness: stickiness, healthCheck: nil)
@@ -38,29 +40,41 @@ struct RendererTests {
 
     /// The `listen` block of the rule on `port`.
     private func listenBlock(_ rendered: String, port: Int) -> String {
-        rendered.components(separatedBy: "\n\n").first { $0.hasPrefix("listen 10_1_1_3-\(port)") } ?? ""
+        rendered.components(separatedBy: "\n\n").first { $0.hasPrefix("listen 10_1_1_3-\(port)") }
+            ?? ""
     }
 
     @Test func httpModeOnlyForPort80OrHTTPStickiness() {
-        #expect(listenBlock(text(config(rules: [rule(port: 80)])), port: 80).contains("\tmode http\n"))
-        #expect(!listenBlock(text(config(rules: [rule(port: 8080)])), port: 8080).contains("mode http"))
+        #expect(
+            listenBlock(text(config(rules: [rule(port: 80)])), port: 80).contains("\tmode http\n"))
+        #expect(
+            !listenBlock(text(config(rules: [rule(port: 8080)])), port: 8080).contains("mode http"))
         let source = StickinessPolicy(method: .sourceBased, name: "s", params: [])
-        let sourceBlock = listenBlock(text(config(rules: [rule(port: 8080, stickiness: source)])), port: 8080)
+        let sourceBlock = listenBlock(
+            text(config(rules: [rule(port: 8080, stickiness: source)])), port: 8080)
         #expect(!sourceBlock.contains("mode http"))
-        #expect(sourceBlock.hasSuffix("\tstick-table type ip size 200k expire 30m\n\tstick on src\n"))
+        #expect(
+            sourceBlock.hasSuffix("\tstick-table type ip size 200k expire 30m\n\tstick on src\n"))
         let cookie = StickinessPolicy(method: .lbCookie, name: "c", params: [])
-        let cookieBlock = listenBlock(text(config(rules: [rule(port: 8080, stickiness: cookie)])), port: 8080)
+        let cookieBlock = listenBlock(
+            text(config(rules: [rule(port: 8080, stickiness: cookie)])), port: 8080)
         #expect(
             cookieBlock.hasSuffix(
-                "check cookie 10_1_1_11-8080\n\tcookie lbcooki_512476650_8080 insert\n\tmode http\n\toption httpclose\n"))
+                "check cookie 10_1_1_11-8080\n\tcookie lbcooki_512476650_8080 insert\n\tmode http\n\toption httpclose\n"
+            ))
     }
 
     @Test func appCookieUsesStickTablesNotAppsession() {
-        let policy = StickinessPolicy(method: .appCookie, name: "a", params: [("cookie-name", "SID"), ("mode", "query-string")])
+        let policy = StickinessPolicy(
+            method: .appCookie, name: "a",
+            params: [("cookie-name", "SID"), ("mode", "query-string")])
         let rendered = text(config(rules: [rule(port: 8080, stickiness: policy)]))
         #expect(!rendered.contains("appsession"))
         #expect(rendered.contains("\tstick-table type string len 52 size 200k expire 3h\n"))
-        #expect(rendered.contains("\tstick store-response res.cook(SID)\n\tstick match req.cook(SID)\n\tstick match urlp(SID)\n"))
+        #expect(
+            rendered.contains(
+                "\tstick store-response res.cook(SID)\n\tstick match req.cook(SID)\n\tstick match urlp(SID)\n"
+            ))
     }
 
     @Test func javaHashCodeMatchesJava() {
@@ -71,10 +85,18 @@ struct RendererTests {
     }
 
     @Test func applianceFirewallAdmitsEachListenerAndTheStatsPort() {
-        let rendered = String(decoding: ApplianceFirewallRenderer.render(config(rules: [rule(port: 443)])), as: UTF8.self)
+        let rendered = String(
+            decoding: ApplianceFirewallRenderer.render(config(rules: [rule(port: 443)])),
+            as: UTF8.self)
         #expect(rendered.contains(":INPUT DROP [0:0]\n"))
-        #expect(rendered.contains("-A INPUT -d 10.1.1.2/32 -p tcp -m tcp --dport 8081 -m state --state NEW -j ACCEPT\n"))
-        #expect(rendered.contains("-A INPUT -d 10.1.1.3/32 -p tcp -m tcp --dport 443 -m state --state NEW -j ACCEPT\n"))
+        #expect(
+            rendered.contains(
+                "-A INPUT -d 10.1.1.2/32 -p tcp -m tcp --dport 8081 -m state --state NEW -j ACCEPT\n"
+            ))
+        #expect(
+            rendered.contains(
+                "-A INPUT -d 10.1.1.3/32 -p tcp -m tcp --dport 443 -m state --state NEW -j ACCEPT\n"
+            ))
         #expect(rendered.hasSuffix("COMMIT\n"))
     }
 }
@@ -93,9 +115,18 @@ struct StateFileTests {
     @Test(
         "malformed state files are refused with a path",
         arguments: [
-            (#"{"format":"inlinelb-state/9","nextappliancenumber":1,"nextmappingnumber":1,"appliances":[]}"#, "format: unsupported state format"),
-            (#"{"format":"inlinelb-state/1","nextappliancenumber":1,"nextmappingnumber":1,"appliances":[],"extra":1}"#, "extra: unknown field"),
-            (#"{"format":"inlinelb-state/1","nextappliancenumber":1,"nextmappingnumber":1}"#, "missing required field \"appliances\""),
+            (
+                #"{"format":"inlinelb-state/9","nextappliancenumber":1,"nextmappingnumber":1,"appliances":[]}"#,
+                "format: unsupported state format"
+            ),
+            (
+                #"{"format":"inlinelb-state/1","nextappliancenumber":1,"nextmappingnumber":1,"appliances":[],"extra":1}"#,
+                "extra: unknown field"
+            ),
+            (
+                #"{"format":"inlinelb-state/1","nextappliancenumber":1,"nextmappingnumber":1}"#,
+                "missing required field \"appliances\""
+            ),
         ])
     func refused(_ text: String, _ fragment: String) {
         do {

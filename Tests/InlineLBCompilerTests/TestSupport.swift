@@ -4,7 +4,8 @@ import InlineLBCore
 @testable import InlineLBCompiler
 
 /// The package's root folder.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent()
     .deletingLastPathComponent()
 
 /// Reads a file below the package root.
@@ -14,8 +15,10 @@ func readPackageFile(_ relativePath: String) throws -> [UInt8] {
 
 /// The bundled corpora (corpora/*.json), by file stem.
 func bundledCorpusNames() throws -> [String] {
-    try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("corpora").path)
-        .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+    try FileManager.default.contentsOfDirectory(
+        atPath: packageRoot.appendingPathComponent("corpora").path
+    )
+    .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
 }
 
 /// A small corpus for planner scenarios: one VPC (10.1.0.0/16) with an inline LB tier
@@ -42,18 +45,24 @@ struct CorpusBuilder {
     func json() -> [UInt8] {
         var vms: [JSONOutput] = (1...max(1, vmCount)).prefix(vmCount).map { index in
             .object([
-                ("id", .string("vm-\(index)")), ("name", .string("web\(index)")), ("networkid", .string("tier-web")),
+                ("id", .string("vm-\(index)")), ("name", .string("web\(index)")),
+                ("networkid", .string("tier-web")),
                 ("ipaddress", .string("10.1.1.\(10 + index)")),
             ])
         }
         vms += extraVMs.map {
-            .object([("id", .string($0.id)), ("networkid", .string("tier-web")), ("ipaddress", .string($0.ip))])
+            .object([
+                ("id", .string($0.id)), ("networkid", .string("tier-web")),
+                ("ipaddress", .string($0.ip)),
+            ])
         }
         let ruleDocs: [JSONOutput] = rules.map { rule in
             var members: [(String, JSONOutput)] = [
-                ("id", .string(rule.id)), ("publicipid", .string(rule.ip)), ("networkid", .string("tier-web")),
+                ("id", .string(rule.id)), ("publicipid", .string(rule.ip)),
+                ("networkid", .string("tier-web")),
                 ("publicport", .int(rule.port)), ("privateport", .int(rule.privatePort)),
-                ("algorithm", .string(rule.algorithm)), ("virtualmachineids", .array(rule.vms.map(JSONOutput.string))),
+                ("algorithm", .string(rule.algorithm)),
+                ("virtualmachineids", .array(rule.vms.map(JSONOutput.string))),
             ]
             if let state = rule.state { members.append(("state", .string(state))) }
             return .object(members)
@@ -65,21 +74,37 @@ struct CorpusBuilder {
                 .array([
                     .object([
                         ("id", .string("pn-1")),
-                        ("providers", .array([.object([("id", .string("nsp-1")), ("name", .string("VpcInlineLbVm"))])])),
+                        (
+                            "providers",
+                            .array([
+                                .object([
+                                    ("id", .string("nsp-1")), ("name", .string("VpcInlineLbVm")),
+                                ])
+                            ])
+                        ),
                         (
                             "vpcinlineloadbalancerelements",
-                            .array([.object([("id", .string("el-1")), ("nspid", .string("nsp-1"))])])
+                            .array([
+                                .object([("id", .string("el-1")), ("nspid", .string("nsp-1"))])
+                            ])
                         ),
                     ])
                 ])
             ),
-            ("vpcofferings", .array([.object([("id", .string("vo")), ("lbprovider", .string("VpcInlineLbVm"))])])),
-            ("networkofferings", .array([.object([("id", .string("no")), ("lbprovider", .string("VpcInlineLbVm"))])])),
+            (
+                "vpcofferings",
+                .array([.object([("id", .string("vo")), ("lbprovider", .string("VpcInlineLbVm"))])])
+            ),
+            (
+                "networkofferings",
+                .array([.object([("id", .string("no")), ("lbprovider", .string("VpcInlineLbVm"))])])
+            ),
             (
                 "vpcs",
                 .array([
                     .object([
-                        ("id", .string("vpc-1")), ("cidr", .string("10.1.0.0/16")), ("vpcofferingid", .string("vo")),
+                        ("id", .string("vpc-1")), ("cidr", .string("10.1.0.0/16")),
+                        ("vpcofferingid", .string("vo")),
                         ("sourcenatip", .string("203.0.113.2")),
                     ])
                 ])
@@ -91,7 +116,8 @@ struct CorpusBuilder {
                         ? [
                             .object([
                                 ("id", .string("tier-web")), ("vpcid", .string("vpc-1")),
-                                ("networkofferingid", .string("no")), ("gateway", .string("10.1.1.1")),
+                                ("networkofferingid", .string("no")),
+                                ("gateway", .string("10.1.1.1")),
                                 ("netmask", .string(tierNetmask)),
                             ])
                         ] : [])
@@ -102,7 +128,8 @@ struct CorpusBuilder {
                 .array(
                     (1...4).map { index in
                         .object([
-                            ("id", .string("ip-\(index)")), ("ipaddress", .string("203.0.113.\(10 + index)")),
+                            ("id", .string("ip-\(index)")),
+                            ("ipaddress", .string("203.0.113.\(10 + index)")),
                             ("vpcid", .string("vpc-1")),
                         ])
                     })
@@ -113,7 +140,11 @@ struct CorpusBuilder {
             document.append(
                 (
                     "vpcinlineloadbalancervms",
-                    .array([.object([("networkid", .string("tier-web")), ("state", .string(applianceState))])])
+                    .array([
+                        .object([
+                            ("networkid", .string("tier-web")), ("state", .string(applianceState)),
+                        ])
+                    ])
                 ))
         }
         return JSONOutput.object(document).document
@@ -123,7 +154,8 @@ struct CorpusBuilder {
         try CorpusValidator.load(file: "scenario.json", bytes: json())
     }
 
-    func plan(from state: DeploymentState = .empty, restarts: [NetworkRestart] = []) throws -> Plan {
+    func plan(from state: DeploymentState = .empty, restarts: [NetworkRestart] = []) throws -> Plan
+    {
         try Planner.plan(state: state, corpus: try validated(), restarts: restarts)
     }
 }

@@ -8,16 +8,20 @@ import Testing
 @Suite("Invalid corpora")
 struct ValidationTests {
     static func invalidCorpora() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("corpora/invalid").path)
-            .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+        try FileManager.default.contentsOfDirectory(
+            atPath: packageRoot.appendingPathComponent("corpora/invalid").path
+        )
+        .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
     }
 
     @Test("each invalid corpus gives its expected errors", arguments: try invalidCorpora())
     func expectedErrors(_ name: String) throws {
         let file = "corpora/invalid/\(name).json"
         let bytes = try readPackageFile(file)
-        let expected = String(decoding: try readPackageFile("corpora/invalid/\(name).expected"), as: UTF8.self)
-            .split(separator: "\n").map(String.init)
+        let expected = String(
+            decoding: try readPackageFile("corpora/invalid/\(name).expected"), as: UTF8.self
+        )
+        .split(separator: "\n").map(String.init)
         var actual: [String] = []
         do {
             let corpus = try CorpusValidator.load(file: file, bytes: bytes)
@@ -40,7 +44,9 @@ struct ValidationTests {
 
     @Test func allProblemsOfACorpusAreReportedTogether() throws {
         let bytes = try readPackageFile("corpora/invalid/healthcheck-timeout.json")
-        #expect(throws: DiagnosticList.self) { try CorpusValidator.load(file: "x.json", bytes: bytes) }
+        #expect(throws: DiagnosticList.self) {
+            try CorpusValidator.load(file: "x.json", bytes: bytes)
+        }
         do {
             _ = try CorpusValidator.load(file: "x.json", bytes: bytes)
         } catch let error as DiagnosticList {
@@ -50,7 +56,9 @@ struct ValidationTests {
 
     @Test func typosGetTheClosestKnownName() {
         #expect(closestName(to: "publicpot", among: CorpusDecoder.ruleKeys) == "publicport")
-        #expect(closestName(to: "virtualmachineid", among: CorpusDecoder.ruleKeys) == "virtualmachineids")
+        #expect(
+            closestName(to: "virtualmachineid", among: CorpusDecoder.ruleKeys)
+                == "virtualmachineids")
         #expect(closestName(to: "zzzzzz", among: CorpusDecoder.ruleKeys) == nil)
         #expect(editDistance("kitten", "sitting") == 3)
     }

@@ -4,7 +4,9 @@ import Testing
 
 @Suite("IPv4 addresses and networks")
 struct AddressTests {
-    @Test("dotted quads parse and print back", arguments: ["0.0.0.0", "10.1.1.2", "203.0.113.255", "255.255.255.255"])
+    @Test(
+        "dotted quads parse and print back",
+        arguments: ["0.0.0.0", "10.1.1.2", "203.0.113.255", "255.255.255.255"])
     func roundTrip(_ text: String) throws {
         let address = try #require(IPv4Address(text))
         #expect(address.description == text)
@@ -12,7 +14,10 @@ struct AddressTests {
 
     @Test(
         "malformed addresses are refused",
-        arguments: ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1..2.3", "1.2.3.4 ", "a.b.c.d", "1.2.3.-4"])
+        arguments: [
+            "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1..2.3", "1.2.3.4 ", "a.b.c.d",
+            "1.2.3.-4",
+        ])
     func refused(_ text: String) {
         #expect(IPv4Address(text) == nil)
     }
@@ -56,7 +61,9 @@ struct AddressTests {
 
 @Suite("Byte writer")
 struct ByteWriterTests {
-    @Test("integers format like String(describing:)", arguments: [0, 7, 10, 99, 100, 65535, -1, -4096, Int.max, Int.min + 1])
+    @Test(
+        "integers format like String(describing:)",
+        arguments: [0, 7, 10, 99, 100, 65535, -1, -4096, Int.max, Int.min + 1])
     func integers(_ value: Int) {
         var writer = ByteWriter()
         writer.append(value)
@@ -77,7 +84,8 @@ struct ByteWriterTests {
             writer.append(address)
             writer.append(byte: 32)
             writer.appendUnderscored(address)
-            let dotted = "\(address.value >> 24).\(address.value >> 16 & 255).\(address.value >> 8 & 255).\(address.value & 255)"
+            let dotted =
+                "\(address.value >> 24).\(address.value >> 16 & 255).\(address.value >> 8 & 255).\(address.value & 255)"
             #expect(writer.string == dotted + " " + dotted.replacingOccurrences(of: ".", with: "_"))
         }
     }
@@ -91,6 +99,7 @@ struct ByteWriterTests {
 
 extension String {
     fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
+        split(separator: Character(target), omittingEmptySubsequences: false).joined(
+            separator: replacement)
     }
 }

@@ -67,8 +67,11 @@ struct JSONTests {
 
     @Test func agreesWithFoundationOnTheBundledCorpora() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("corpora")
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+                "corpora")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter {
+            $0.hasSuffix(".json")
+        }
         #expect(!files.isEmpty)
         for file in files {
             let data = try Data(contentsOf: folder.appendingPathComponent(file))
@@ -104,11 +107,13 @@ struct JSONTests {
         case .number(let text, _): String(Double(text)!)
         case .string(let text): "\"\(text)\""
         case .array(let elements):
-            "[" + elements.map { normalize($0, sortingKeys: sortingKeys) }.joined(separator: ",") + "]"
+            "[" + elements.map { normalize($0, sortingKeys: sortingKeys) }.joined(separator: ",")
+                + "]"
         case .object(let members):
             "{"
                 + (sortingKeys ? members.sorted { $0.key < $1.key } : members)
-                .map { "\($0.key):" + normalize($0.node, sortingKeys: sortingKeys) }.joined(separator: ",") + "}"
+                .map { "\($0.key):" + normalize($0.node, sortingKeys: sortingKeys) }.joined(
+                    separator: ",") + "}"
         }
     }
 
@@ -116,8 +121,11 @@ struct JSONTests {
     private func normalize(foundation value: Any) -> String {
         switch value {
         case let dictionary as [String: Any]:
-            "{" + dictionary.keys.sorted().map { "\($0):" + normalize(foundation: dictionary[$0]!) }.joined(separator: ",") + "}"
-        case let array as [Any]: "[" + array.map { normalize(foundation: $0) }.joined(separator: ",") + "]"
+            "{"
+                + dictionary.keys.sorted().map { "\($0):" + normalize(foundation: dictionary[$0]!) }
+                .joined(separator: ",") + "}"
+        case let array as [Any]:
+            "[" + array.map { normalize(foundation: $0) }.joined(separator: ",") + "]"
         case let string as String: "\"\(string)\""
         case let number as NSNumber:
             String(cString: number.objCType) == "c"

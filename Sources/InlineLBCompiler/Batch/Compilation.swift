@@ -53,7 +53,8 @@ public struct Compilation: Sendable {
 
     /// Plans and renders. `inputFile` and `inputBytes` identify the corpus in the manifest.
     public init(
-        corpus: ValidatedCorpus, inputFile: String, inputBytes: [UInt8], state: DeploymentState = .empty,
+        corpus: ValidatedCorpus, inputFile: String, inputBytes: [UInt8],
+        state: DeploymentState = .empty,
         restarts: [NetworkRestart] = []
     ) throws(PlanError) {
         let plan = try Planner.plan(state: state, corpus: corpus, restarts: restarts)
@@ -64,18 +65,27 @@ public struct Compilation: Sendable {
             files.append(
                 OutputFile(
                     path: "\(vpc.id)/router.iptables",
-                    bytes: RouterIptablesRenderer.render(vpc: vpc, tiers: tiers, staticNATs: Compilation.staticNATs(of: vpc, corpus, plan))))
+                    bytes: RouterIptablesRenderer.render(
+                        vpc: vpc, tiers: tiers,
+                        staticNATs: Compilation.staticNATs(of: vpc, corpus, plan))))
         }
         for appliance in plan.appliances {
             let record = appliance.record
             let tier = model.networks[corpus.tierIndex[record.networkID]!]
             let folder = Compilation.applianceFolder(record)
             files.append(OutputFile(path: folder + "/haproxy.cfg", bytes: appliance.haproxyConfig))
-            files.append(OutputFile(path: folder + "/iptables.rules", bytes: ApplianceFirewallRenderer.render(appliance.config)))
-            files.append(OutputFile(path: folder + "/addresses.json", bytes: DocumentRenderers.addresses(record, tier: tier)))
+            files.append(
+                OutputFile(
+                    path: folder + "/iptables.rules",
+                    bytes: ApplianceFirewallRenderer.render(appliance.config)))
+            files.append(
+                OutputFile(
+                    path: folder + "/addresses.json",
+                    bytes: DocumentRenderers.addresses(record, tier: tier)))
         }
         files.append(OutputFile(path: "topology.json", bytes: Compilation.topology(corpus, plan)))
-        files.append(OutputFile(path: "actions.jsonl", bytes: DocumentRenderers.actions(plan.actions)))
+        files.append(
+            OutputFile(path: "actions.jsonl", bytes: DocumentRenderers.actions(plan.actions)))
         files.append(OutputFile(path: "state.json", bytes: plan.state.document(pools: plan.pools)))
 
         var counts = CompilationCounts()
@@ -94,7 +104,8 @@ public struct Compilation: Sendable {
             OutputFile(
                 path: "manifest.json",
                 bytes: Compilation.manifest(
-                    files: files, corpusName: model.name, inputFile: inputFile, inputBytes: inputBytes, counts: counts)))
+                    files: files, corpusName: model.name, inputFile: inputFile,
+                    inputBytes: inputBytes, counts: counts)))
         files.sort { $0.path < $1.path }
         counts.artifacts = files.count
         counts.bytes = files.reduce(0) { $0 + $1.bytes.count }
@@ -109,7 +120,9 @@ public struct Compilation: Sendable {
     }
 
     /// The router's static NATs: appliance mappings in state order, then VM static NATs.
-    static func staticNATs(of vpc: VPC, _ corpus: ValidatedCorpus, _ plan: Plan) -> [RouterIptablesRenderer.StaticNAT] {
+    static func staticNATs(of vpc: VPC, _ corpus: ValidatedCorpus, _ plan: Plan)
+        -> [RouterIptablesRenderer.StaticNAT]
+    {
         var nats: [RouterIptablesRenderer.StaticNAT] = []
         for appliance in plan.state.appliances where appliance.vpcID == vpc.id {
             for mapping in appliance.mappings {
@@ -119,7 +132,12 @@ public struct Compilation: Sendable {
         for ip in corpus.corpus.publicIPAddresses where ip.vpcID == vpc.id {
             guard let vmID = ip.virtualMachineID else { continue }
             let vm = corpus.corpus.virtualMachines[corpus.vmIndex[vmID]!]
-            guard let nic = vm.nics.first(where: { corpus.tierIndex[$0.networkID].map { corpus.corpus.networks[$0].vpcID == vpc.id } ?? false })
+            guard
+                let nic = vm.nics.first(where: {
+                    corpus.tierIndex[$0.networkID].map {
+                        corpus.corpus.networks[$0].vpcID == vpc.id
+                    } ?? false
+                })
             else { continue }
             nats.append(.init(publicIP: ip.ipAddress, insideIP: nic.ipAddress))
         }
@@ -154,16 +172,19 @@ public struct Compilation: Sendable {
                 return .object([
                     ("id", .string(tier.id)), ("name", .string(tier.name)),
                     ("interface", .string(RouterIptablesRenderer.tierInterface(position))),
-                    ("cidr", .string(tier.cidr.description)), ("gateway", .string(tier.gateway.description)),
+                    ("cidr", .string(tier.cidr.description)),
+                    ("gateway", .string(tier.gateway.description)),
                     ("lbprovider", .optional(corpus.offering(of: tier).lbProvider)),
                     ("appliance", appliance), ("virtualmachines", .array(vms)),
                 ])
             }
-            let publicIPs: [JSONOutput] = model.publicIPAddresses.filter { $0.vpcID == vpc.id }.map {
+            let publicIPs: [JSONOutput] = model.publicIPAddresses.filter { $0.vpcID == vpc.id }.map
+            {
                 .object([("id", .string($0.id)), ("ipaddress", .string($0.ipAddress.description))])
             }
             return .object([
-                ("id", .string(vpc.id)), ("name", .string(vpc.name)), ("cidr", .string(vpc.cidr.description)),
+                ("id", .string(vpc.id)), ("name", .string(vpc.name)),
+                ("cidr", .string(vpc.cidr.description)),
                 ("sourcenatip", .optional(vpc.sourceNATIP?.description)),
                 (
                     "router",
@@ -184,7 +205,8 @@ public struct Compilation: Sendable {
     }
 
     static func manifest(
-        files: [OutputFile], corpusName: String, inputFile: String, inputBytes: [UInt8], counts: CompilationCounts
+        files: [OutputFile], corpusName: String, inputFile: String, inputBytes: [UInt8],
+        counts: CompilationCounts
     ) -> [UInt8] {
         JSONOutput.object([
             ("format", .string("inlinelb-manifest/1")),
@@ -193,7 +215,8 @@ public struct Compilation: Sendable {
                 "input",
                 .object([
                     ("corpus", .string(corpusName)), ("file", .string(baseName(inputFile))),
-                    ("bytes", .int(inputBytes.count)), ("xxh3", .string(Digest.hex(Digest.xxh3_64(inputBytes)))),
+                    ("bytes", .int(inputBytes.count)),
+                    ("xxh3", .string(Digest.hex(Digest.xxh3(inputBytes)))),
                 ])
             ),
             ("counts", counts.json),
@@ -203,7 +226,7 @@ public struct Compilation: Sendable {
                     files.map { file in
                         .object([
                             ("path", .string(file.path)), ("bytes", .int(file.bytes.count)),
-                            ("xxh3", .string(Digest.hex(Digest.xxh3_64(file.bytes)))),
+                            ("xxh3", .string(Digest.hex(Digest.xxh3(file.bytes)))),
                         ])
                     })
             ),

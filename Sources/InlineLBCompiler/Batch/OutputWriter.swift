@@ -16,7 +16,9 @@ public enum OutputWriter {
     ///
     /// Refuses to replace an existing non-empty folder that holds no `manifest.json` (it
     /// is not a previous output), so that a mistyped `-o` never deletes user data.
-    public static func replaceDirectory(_ directory: String, with files: [OutputFile]) throws(WriteError) {
+    public static func replaceDirectory(_ directory: String, with files: [OutputFile])
+        throws(WriteError)
+    {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
         let exists = manager.fileExists(atPath: directory, isDirectory: &isDirectory)
@@ -28,16 +30,22 @@ public enum OutputWriter {
             if !entries.isEmpty && !entries.contains("manifest.json") {
                 throw WriteError(
                     path: directory,
-                    message: "refusing to replace a non-empty folder that holds no manifest.json of a previous output")
+                    message:
+                        "refusing to replace a non-empty folder that holds no manifest.json of a previous output"
+                )
             }
         }
         let parent = (directory as NSString).deletingLastPathComponent
         let base = (directory as NSString).lastPathComponent
-        let staging = (parent.isEmpty ? "." : parent) + "/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let staging =
+            (parent.isEmpty ? "." : parent)
+            + "/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do {
             try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
         } catch {
-            throw WriteError(path: staging, message: "cannot create the staging folder: \(error.localizedDescription)")
+            throw WriteError(
+                path: staging,
+                message: "cannot create the staging folder: \(error.localizedDescription)")
         }
         do throws(WriteError) {
             var made = Set<String>()
@@ -46,9 +54,12 @@ public enum OutputWriter {
                 let folder = (path as NSString).deletingLastPathComponent
                 if made.insert(folder).inserted {
                     do {
-                        try manager.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                        try manager.createDirectory(
+                            atPath: folder, withIntermediateDirectories: true)
                     } catch {
-                        throw WriteError(path: folder, message: "cannot create folder: \(error.localizedDescription)")
+                        throw WriteError(
+                            path: folder,
+                            message: "cannot create folder: \(error.localizedDescription)")
                     }
                 }
                 try writeFile(path, file.bytes, sync: true)
@@ -56,10 +67,17 @@ public enum OutputWriter {
             try syncDirectory(staging)
             if exists {
                 guard inlinelb_exchange_paths(staging, directory) == 0 else {
-                    throw WriteError(path: directory, message: "cannot swap in the new output: \(String(cString: strerror(errno)))")
+                    throw WriteError(
+                        path: directory,
+                        message:
+                            "cannot swap in the new output: \(String(cString: strerror(errno)))")
                 }
             } else if rename(staging, directory) != 0 {
-                throw WriteError(path: directory, message: "cannot move the new output into place: \(String(cString: strerror(errno)))")
+                throw WriteError(
+                    path: directory,
+                    message:
+                        "cannot move the new output into place: \(String(cString: strerror(errno)))"
+                )
             }
             try syncDirectory(parent.isEmpty ? "." : parent)
         } catch {
@@ -76,7 +94,9 @@ public enum OutputWriter {
         do throws(WriteError) {
             try writeFile(temporary, bytes, sync: true)
             guard rename(temporary, path) == 0 else {
-                throw WriteError(path: path, message: "cannot move into place: \(String(cString: strerror(errno)))")
+                throw WriteError(
+                    path: path,
+                    message: "cannot move into place: \(String(cString: strerror(errno)))")
             }
         } catch {
             unlink(temporary)
@@ -90,7 +110,8 @@ public enum OutputWriter {
     static func writeFile(_ path: String, _ bytes: [UInt8], sync: Bool) throws(WriteError) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw WriteError(path: path, message: "cannot create: \(String(cString: strerror(errno)))")
+            throw WriteError(
+                path: path, message: "cannot create: \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
         var written = 0
@@ -100,19 +121,22 @@ public enum OutputWriter {
             }
             if result < 0 {
                 if errno == EINTR { continue }
-                throw WriteError(path: path, message: "write failed: \(String(cString: strerror(errno)))")
+                throw WriteError(
+                    path: path, message: "write failed: \(String(cString: strerror(errno)))")
             }
             written += result
         }
         if sync && fsync(descriptor) != 0 {
-            throw WriteError(path: path, message: "fsync failed: \(String(cString: strerror(errno)))")
+            throw WriteError(
+                path: path, message: "fsync failed: \(String(cString: strerror(errno)))")
         }
     }
 
     private static func syncDirectory(_ path: String) throws(WriteError) {
         let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw WriteError(path: path, message: "cannot open folder: \(String(cString: strerror(errno)))")
+            throw WriteError(
+                path: path, message: "cannot open folder: \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
         fsync(descriptor)

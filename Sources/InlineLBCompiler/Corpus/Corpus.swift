@@ -83,8 +83,14 @@ public struct Tier: Sendable {
 
 /// One network ACL item of a tier.
 public struct ACLItem: Sendable {
-    public enum TrafficType: String, Sendable, CaseIterable { case ingress = "Ingress", egress = "Egress" }
-    public enum Action: String, Sendable, CaseIterable { case allow = "Allow", deny = "Deny" }
+    public enum TrafficType: String, Sendable, CaseIterable {
+        case ingress = "Ingress"
+        case egress = "Egress"
+    }
+    public enum Action: String, Sendable, CaseIterable {
+        case allow = "Allow"
+        case deny = "Deny"
+    }
     public enum ACLProtocol: String, Sendable, CaseIterable { case tcp, udp, icmp, all }
     public var number: Int
     public var trafficType: TrafficType
@@ -116,7 +122,9 @@ public struct PublicIPAddress: Sendable {
 }
 
 public enum LBProtocol: String, Sendable, CaseIterable {
-    case tcp, tcpProxy = "tcp-proxy", udp, ssl
+    case tcp
+    case tcpProxy = "tcp-proxy"
+    case udp, ssl
 }
 
 public enum LBAlgorithm: String, Sendable {
@@ -132,7 +140,9 @@ public enum RuleState: String, Sendable {
 
 public struct StickinessPolicy: Sendable {
     public enum Method: String, Sendable, CaseIterable {
-        case lbCookie = "LbCookie", appCookie = "AppCookie", sourceBased = "SourceBased"
+        case lbCookie = "LbCookie"
+        case appCookie = "AppCookie"
+        case sourceBased = "SourceBased"
     }
     public var method: Method
     public var name: String
@@ -182,7 +192,10 @@ public struct PortForwardingRule: Sendable {
 
 /// The desired state of a tier's appliance.
 public struct ApplianceIntent: Sendable {
-    public enum State: String, Sendable, CaseIterable { case running = "Running", stopped = "Stopped" }
+    public enum State: String, Sendable, CaseIterable {
+        case running = "Running"
+        case stopped = "Stopped"
+    }
     public var networkID: String
     public var state: State
 }

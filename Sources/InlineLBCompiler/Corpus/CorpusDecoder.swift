@@ -26,13 +26,16 @@ public struct CorpusDecoder {
         guard var top = object(source.root, at: .root) else { return corpus }
         let format = top.string("format", self: &self)
         if let format, format != CorpusDecoder.format {
-            report(top.path.appending("format"), "unsupported format \"\(format)\"; expected \"\(CorpusDecoder.format)\"")
+            report(
+                top.path.appending("format"),
+                "unsupported format \"\(format)\"; expected \"\(CorpusDecoder.format)\"")
         }
         corpus.name = top.string("name", self: &self) ?? ""
         if let node = top.member("zone") {
             if var zone = object(node, at: top.path.appending("zone")) {
                 corpus.zone = Zone(
-                    id: zone.string("id", self: &self) ?? "", name: zone.string("name", required: false, self: &self) ?? "")
+                    id: zone.string("id", self: &self) ?? "",
+                    name: zone.string("name", required: false, self: &self) ?? "")
                 zone.finish(known: ["id", "name"], self: &self)
             }
         }
@@ -52,10 +55,12 @@ public struct CorpusDecoder {
                 id: entry.string("id", self: &decoder) ?? "",
                 name: entry.string("name", required: false, self: &decoder) ?? "",
                 lbProvider: entry.string("lbprovider", required: false, self: &decoder),
-                concurrentConnections: entry.integer("concurrentconnections", required: false, self: &decoder),
+                concurrentConnections: entry.integer(
+                    "concurrentconnections", required: false, self: &decoder),
                 keepAliveEnabled: entry.bool("keepaliveenabled", self: &decoder) ?? false)
             entry.finish(
-                known: ["id", "name", "lbprovider", "concurrentconnections", "keepaliveenabled"], self: &decoder)
+                known: ["id", "name", "lbprovider", "concurrentconnections", "keepaliveenabled"],
+                self: &decoder)
             return offering
         }
         corpus.vpcs = list(&top, "vpcs") { decoder, entry in decoder.decodeVPC(&entry) }
@@ -83,7 +88,10 @@ public struct CorpusDecoder {
             let vmID = entry.string("virtualmachineid", self: &decoder)
             _ = entry.string("protocol", required: false, self: &decoder)
             entry.finish(
-                known: ["id", "ipaddressid", "publicport", "privateport", "virtualmachineid", "protocol"],
+                known: [
+                    "id", "ipaddressid", "publicport", "privateport", "virtualmachineid",
+                    "protocol",
+                ],
                 self: &decoder)
             guard let id, let ipID, let publicPort, let privatePort, let vmID else { return nil }
             return PortForwardingRule(
@@ -92,7 +100,8 @@ public struct CorpusDecoder {
         }
         corpus.applianceIntents = list(&top, "vpcinlineloadbalancervms") { decoder, entry in
             let networkID = entry.string("networkid", self: &decoder)
-            let state = entry.enumeration("state", ApplianceIntent.State.self, self: &decoder) ?? .running
+            let state =
+                entry.enumeration("state", ApplianceIntent.State.self, self: &decoder) ?? .running
             entry.finish(known: ["networkid", "state"], self: &decoder)
             guard let networkID else { return nil }
             return ApplianceIntent(networkID: networkID, state: state)
@@ -118,7 +127,9 @@ public struct CorpusDecoder {
             provider.finish(known: ["id", "name", "state"], self: &decoder)
             return value
         }
-        let elements: [PhysicalNetwork.InlineLBElement] = list(&entry, "vpcinlineloadbalancerelements") {
+        let elements: [PhysicalNetwork.InlineLBElement] = list(
+            &entry, "vpcinlineloadbalancerelements"
+        ) {
             decoder, element in
             let value = PhysicalNetwork.InlineLBElement(
                 id: element.string("id", self: &decoder) ?? "",
@@ -127,7 +138,8 @@ public struct CorpusDecoder {
             element.finish(known: ["id", "nspid", "enabled"], self: &decoder)
             return value
         }
-        entry.finish(known: ["id", "name", "providers", "vpcinlineloadbalancerelements"], self: &self)
+        entry.finish(
+            known: ["id", "name", "providers", "vpcinlineloadbalancerelements"], self: &self)
         guard let id else { return nil }
         return PhysicalNetwork(id: id, name: name, providers: providers, elements: elements)
     }
@@ -153,37 +165,51 @@ public struct CorpusDecoder {
         let declaredCIDR = entry.network("cidr", required: false, self: &self)
         let acl: [ACLItem] = list(&entry, "acl") { decoder, item in decoder.decodeACLItem(&item) }
         entry.finish(
-            known: ["id", "name", "vpcid", "networkofferingid", "gateway", "netmask", "cidr", "acl"],
+            known: [
+                "id", "name", "vpcid", "networkofferingid", "gateway", "netmask", "cidr", "acl",
+            ],
             self: &self)
         guard let id, let vpcID, let offering, let gateway, let netmask else { return nil }
         guard let cidr = IPv4Network(gateway: gateway, netmask: netmask) else {
-            report(entry.path.appending("netmask"), entity: id, "netmask \(netmask) is not a contiguous mask")
+            report(
+                entry.path.appending("netmask"), entity: id,
+                "netmask \(netmask) is not a contiguous mask")
             return nil
         }
         if let declaredCIDR, declaredCIDR != cidr {
             report(
                 entry.path.appending("cidr"), entity: id,
-                "cidr \(declaredCIDR) does not match gateway \(gateway) and netmask \(netmask) (\(cidr))")
+                "cidr \(declaredCIDR) does not match gateway \(gateway) and netmask \(netmask) (\(cidr))"
+            )
         }
         return Tier(
-            id: id, name: name, vpcID: vpcID, networkOfferingID: offering, gateway: gateway, cidr: cidr,
+            id: id, name: name, vpcID: vpcID, networkOfferingID: offering, gateway: gateway,
+            cidr: cidr,
             acl: acl)
     }
 
     private mutating func decodeACLItem(_ item: inout ObjectFields) -> ACLItem? {
         let number = item.integer("number", self: &self)
-        let traffic = item.enumeration("traffictype", ACLItem.TrafficType.self, self: &self) ?? .ingress
+        let traffic =
+            item.enumeration("traffictype", ACLItem.TrafficType.self, self: &self) ?? .ingress
         let action = item.enumeration("action", ACLItem.Action.self, self: &self) ?? .allow
         let ipProtocol = item.enumeration("protocol", ACLItem.ACLProtocol.self, self: &self) ?? .all
         let startPort = item.port("startport", required: false, self: &self)
         let endPort = item.port("endport", required: false, self: &self)
-        let cidrs = item.cidrList("cidrlist", self: &self) ?? [IPv4Network(containing: IPv4Address(0), prefixLength: 0)]
+        let cidrs =
+            item.cidrList("cidrlist", self: &self) ?? [
+                IPv4Network(containing: IPv4Address(0), prefixLength: 0)
+            ]
         item.finish(
-            known: ["number", "traffictype", "action", "protocol", "startport", "endport", "cidrlist"],
+            known: [
+                "number", "traffictype", "action", "protocol", "startport", "endport", "cidrlist",
+            ],
             self: &self)
         guard let number else { return nil }
         if let startPort, let endPort, startPort > endPort {
-            report(item.path.appending("endport"), "endport \(endPort) is below startport \(startPort)")
+            report(
+                item.path.appending("endport"), "endport \(endPort) is below startport \(startPort)"
+            )
         }
         return ACLItem(
             number: number, trafficType: traffic, action: action, ipProtocol: ipProtocol,
@@ -211,7 +237,8 @@ public struct CorpusDecoder {
         if !VirtualMachine.knownStates.contains(state) {
             report(
                 entry.path.appending("state"), entity: id,
-                "unknown VM state \"\(state)\"; expected one of \(VirtualMachine.knownStates.joined(separator: ", "))")
+                "unknown VM state \"\(state)\"; expected one of \(VirtualMachine.knownStates.joined(separator: ", "))"
+            )
         }
         entry.finish(known: ["id", "name", "networkid", "ipaddress", "nic", "state"], self: &self)
         guard let id else { return nil }
@@ -238,19 +265,29 @@ public struct CorpusDecoder {
         let cidrs = entry.cidrList("cidrlist", self: &self) ?? []
         let vmIDs = entry.strings("virtualmachineids", self: &self) ?? []
         var stickiness: StickinessPolicy?
-        if let node = entry.member("stickinesspolicy"), var policy = object(node, at: entry.path.appending("stickinesspolicy"), entity: id) {
+        if let node = entry.member("stickinesspolicy"),
+            var policy = object(node, at: entry.path.appending("stickinesspolicy"), entity: id)
+        {
             stickiness = decodeStickiness(&policy, rule: id)
         }
         var healthCheck: HealthCheckPolicy?
-        if let node = entry.member("healthcheckpolicy"), var policy = object(node, at: entry.path.appending("healthcheckpolicy"), entity: id) {
+        if let node = entry.member("healthcheckpolicy"),
+            var policy = object(node, at: entry.path.appending("healthcheckpolicy"), entity: id)
+        {
             healthCheck = HealthCheckPolicy(
                 pingPath: policy.string("pingpath", required: false, self: &self) ?? "/",
-                responseTimeout: policy.integer("responsetimeout", required: false, self: &self) ?? 2,
+                responseTimeout: policy.integer("responsetimeout", required: false, self: &self)
+                    ?? 2,
                 intervalTime: policy.integer("intervaltime", required: false, self: &self) ?? 5,
-                healthyThreshold: policy.integer("healthythreshold", required: false, self: &self) ?? 2,
-                unhealthyThreshold: policy.integer("unhealthythreshold", required: false, self: &self) ?? 10)
+                healthyThreshold: policy.integer("healthythreshold", required: false, self: &self)
+                    ?? 2,
+                unhealthyThreshold: policy.integer(
+                    "unhealthythreshold", required: false, self: &self) ?? 10)
             policy.finish(
-                known: ["pingpath", "responsetimeout", "intervaltime", "healthythreshold", "unhealthythreshold"],
+                known: [
+                    "pingpath", "responsetimeout", "intervaltime", "healthythreshold",
+                    "unhealthythreshold",
+                ],
                 self: &self)
         }
         var state = RuleState.live
@@ -271,7 +308,8 @@ public struct CorpusDecoder {
         return LoadBalancerRule(
             id: id, name: name, publicIPID: ipID, networkID: networkID, publicPort: publicPort,
             privatePort: privatePort, lbProtocol: lbProtocol, algorithm: algorithm, cidrs: cidrs,
-            virtualMachineIDs: vmIDs, stickiness: stickiness, healthCheck: healthCheck, state: state)
+            virtualMachineIDs: vmIDs, stickiness: stickiness, healthCheck: healthCheck, state: state
+        )
     }
 
     static let ruleKeys = [
@@ -280,7 +318,9 @@ public struct CorpusDecoder {
         "state",
     ]
 
-    private mutating func decodeStickiness(_ policy: inout ObjectFields, rule: String?) -> StickinessPolicy? {
+    private mutating func decodeStickiness(_ policy: inout ObjectFields, rule: String?)
+        -> StickinessPolicy?
+    {
         let method = policy.enumeration("methodname", StickinessPolicy.Method.self, self: &self)
         let name = policy.string("name", required: false, self: &self) ?? ""
         var params: [(name: String, value: String)] = []
@@ -296,11 +336,13 @@ public struct CorpusDecoder {
                     default:
                         report(
                             path.appending(member.key), entity: rule,
-                            "expected a string, a number or true, found \(member.node.value.kindDescription)")
+                            "expected a string, a number or true, found \(member.node.value.kindDescription)"
+                        )
                     }
                 }
             } else {
-                report(path, entity: rule, "expected an object, found \(node.value.kindDescription)")
+                report(
+                    path, entity: rule, "expected an object, found \(node.value.kindDescription)")
             }
         }
         policy.finish(known: ["methodname", "name", "params"], self: &self)
@@ -311,10 +353,13 @@ public struct CorpusDecoder {
     // MARK: - Helpers
 
     fileprivate mutating func report(_ path: JSONPath, entity: String? = nil, _ message: String) {
-        diagnostics.append(source.diagnostic(at: path, entity: entity.map { "id \"\($0)\"" }, message))
+        diagnostics.append(
+            source.diagnostic(at: path, entity: entity.map { "id \"\($0)\"" }, message))
     }
 
-    private mutating func object(_ node: JSONNode, at path: JSONPath, entity: String? = nil) -> ObjectFields? {
+    private mutating func object(_ node: JSONNode, at path: JSONPath, entity: String? = nil)
+        -> ObjectFields?
+    {
         guard case .object(let members) = node.value else {
             report(path, "expected an object, found \(node.value.kindDescription)")
             return nil
@@ -357,7 +402,8 @@ struct ObjectFields {
         self.members = members
         self.path = path
         self.entity = entity
-        if let id = members.first(where: { $0.key == "id" }), case .string(let text) = id.node.value {
+        if let id = members.first(where: { $0.key == "id" }), case .string(let text) = id.node.value
+        {
             self.entity = text
         }
     }
@@ -370,7 +416,8 @@ struct ObjectFields {
         decoder.report(path.appending(key), entity: entity, message)
     }
 
-    func string(_ key: String, required: Bool = true, self decoder: inout CorpusDecoder) -> String? {
+    func string(_ key: String, required: Bool = true, self decoder: inout CorpusDecoder) -> String?
+    {
         guard let node = member(key), !isNull(node) else {
             if required { fail(key, "missing required field \"\(key)\"", &decoder) }
             return nil
@@ -425,10 +472,13 @@ struct ObjectFields {
             value = integer
         case .string(let text):
             if text.contains("-") || text.contains(":") {
-                fail(key, "Port ranges are not supported by the load balancer (\"\(text)\")", &decoder)
+                fail(
+                    key, "Port ranges are not supported by the load balancer (\"\(text)\")",
+                    &decoder)
                 return nil
             }
-            guard !text.isEmpty, text.utf8.count <= 10, text.allSatisfy(\.isASCIIDigitCharacter) else {
+            guard !text.isEmpty, text.utf8.count <= 10, text.allSatisfy(\.isASCIIDigitCharacter)
+            else {
                 fail(key, "expected a port number, found \"\(text)\"", &decoder)
                 return nil
             }
@@ -444,7 +494,9 @@ struct ObjectFields {
         return value
     }
 
-    func address(_ key: String, required: Bool = true, self decoder: inout CorpusDecoder) -> IPv4Address? {
+    func address(_ key: String, required: Bool = true, self decoder: inout CorpusDecoder)
+        -> IPv4Address?
+    {
         guard let text = string(key, required: required, self: &decoder) else { return nil }
         guard let address = IPv4Address(text) else {
             fail(key, "\"\(text)\" is not an IPv4 address", &decoder)
@@ -453,7 +505,9 @@ struct ObjectFields {
         return address
     }
 
-    func network(_ key: String, required: Bool = true, self decoder: inout CorpusDecoder) -> IPv4Network? {
+    func network(_ key: String, required: Bool = true, self decoder: inout CorpusDecoder)
+        -> IPv4Network?
+    {
         guard let text = string(key, required: required, self: &decoder) else { return nil }
         guard let network = IPv4Network(text) else {
             fail(key, "\"\(text)\" is not a CIDR (a.b.c.d/n with the host bits zero)", &decoder)
@@ -501,7 +555,8 @@ struct ObjectFields {
     ) -> Value? where Value: CaseIterable {
         guard let text = string(key, required: false, self: &decoder) else { return nil }
         if let value = Value(rawValue: text) { return value }
-        if let value = Value.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) {
+        if let value = Value.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }
+        ) {
             return value
         }
         let expected = Value.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
@@ -529,7 +584,8 @@ struct ObjectFields {
 extension VirtualMachine {
     /// The VM states CloudStack reports.
     public static let knownStates = [
-        "Running", "Stopped", "Starting", "Stopping", "Migrating", "Error", "Destroyed", "Expunging",
+        "Running", "Stopped", "Starting", "Stopping", "Migrating", "Error", "Destroyed",
+        "Expunging",
     ]
 }
 

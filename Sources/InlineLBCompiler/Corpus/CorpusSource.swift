@@ -26,12 +26,14 @@ public struct CorpusSource: Sendable {
     }
 
     /// A diagnostic at `path` (located at the deepest node that exists along it).
-    public func diagnostic(at path: JSONPath, entity: String? = nil, _ message: String) -> Diagnostic {
+    public func diagnostic(at path: JSONPath, entity: String? = nil, _ message: String)
+        -> Diagnostic
+    {
         let node = root.deepest(along: path)
-        var where_ = path.description
-        if let entity { where_ += " (\(entity))" }
+        var location = path.description
+        if let entity { location += " (\(entity))" }
         return Diagnostic(
-            file: file, location: SourceLocation(offset: node.offset, in: bytes), path: where_,
+            file: file, location: SourceLocation(offset: node.offset, in: bytes), path: location,
             message: message)
     }
 }

@@ -13,19 +13,24 @@ public struct CorpusValidator {
     }
 
     /// Reads, decodes and validates a corpus file's bytes.
-    public static func load(file: String, bytes: [UInt8]) throws(DiagnosticList) -> ValidatedCorpus {
+    public static func load(file: String, bytes: [UInt8]) throws(DiagnosticList) -> ValidatedCorpus
+    {
         let source = try CorpusSource(file: file, bytes: bytes)
         let corpus = try CorpusDecoder.decode(source)
         return try validate(corpus, source: source)
     }
 
     /// Validates `corpus`, decoded from `source`.
-    public static func validate(_ corpus: Corpus, source: CorpusSource) throws(DiagnosticList) -> ValidatedCorpus {
+    public static func validate(_ corpus: Corpus, source: CorpusSource) throws(DiagnosticList)
+        -> ValidatedCorpus
+    {
         var validator = CorpusValidator(source: source, corpus: corpus)
         return try validator.run()
     }
 
-    private mutating func report(_ section: String, _ index: Int, _ field: String?, id: String?, _ message: String) {
+    private mutating func report(
+        _ section: String, _ index: Int, _ field: String?, id: String?, _ message: String
+    ) {
         var path = JSONPath.root.appending(section).appending(index)
         if let field { path = path.appending(field) }
         diagnostics.append(source.diagnostic(at: path, entity: id.map { "id \"\($0)\"" }, message))
@@ -60,18 +65,23 @@ public struct CorpusValidator {
         return validated
     }
 
-    private mutating func uniqueIndex(_ section: String, _ ids: [String], pathSafe: Bool = false) -> [String: Int] {
+    private mutating func uniqueIndex(_ section: String, _ ids: [String], pathSafe: Bool = false)
+        -> [String: Int]
+    {
         var index: [String: Int] = [:]
         index.reserveCapacity(ids.count)
         for (position, id) in ids.enumerated() {
             if let first = index[id] {
-                report(section, position, "id", id: id, "duplicate id; \(section)[\(first)] has the same id")
+                report(
+                    section, position, "id", id: id,
+                    "duplicate id; \(section)[\(first)] has the same id")
                 continue
             }
             if pathSafe && !CorpusValidator.isPathSafe(id) {
                 report(
                     section, position, "id", id: id,
-                    "id must be 1-128 letters, digits, '.', '_' or '-', not starting with '.' (it names an output folder)")
+                    "id must be 1-128 letters, digits, '.', '_' or '-', not starting with '.' (it names an output folder)"
+                )
             }
             index[id] = position
         }
@@ -81,7 +91,8 @@ public struct CorpusValidator {
     static func isPathSafe(_ id: String) -> Bool {
         guard !id.isEmpty, id.utf8.count <= 128, id.first != "." else { return false }
         return id.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
+                || (byte >= 0x61 && byte <= 0x7A)
                 || byte == 0x2E || byte == 0x5F || byte == 0x2D
         }
     }
@@ -93,11 +104,13 @@ public struct CorpusValidator {
             for (elementPosition, element) in physical.elements.enumerated()
             where !physical.providers.contains(where: { $0.id == element.nspID }) {
                 let path = JSONPath.root.appending("physicalnetworks").appending(position)
-                    .appending("vpcinlineloadbalancerelements").appending(elementPosition).appending("nspid")
+                    .appending("vpcinlineloadbalancerelements").appending(elementPosition)
+                    .appending("nspid")
                 diagnostics.append(
                     source.diagnostic(
                         at: path, entity: "id \"\(element.id)\"",
-                        "network service provider \"\(element.nspID)\" is not a provider of physical network \"\(physical.id)\""))
+                        "network service provider \"\(element.nspID)\" is not a provider of physical network \"\(physical.id)\""
+                    ))
             }
         }
     }
@@ -113,8 +126,11 @@ public struct CorpusValidator {
     }
 
     private mutating func checkVPCs(_ vpcOfferingIndex: [String: Int]) {
-        for (position, vpc) in corpus.vpcs.enumerated() where vpcOfferingIndex[vpc.vpcOfferingID] == nil {
-            report("vpcs", position, "vpcofferingid", id: vpc.id, "unknown VPC offering \"\(vpc.vpcOfferingID)\"")
+        for (position, vpc) in corpus.vpcs.enumerated()
+        where vpcOfferingIndex[vpc.vpcOfferingID] == nil {
+            report(
+                "vpcs", position, "vpcofferingid", id: vpc.id,
+                "unknown VPC offering \"\(vpc.vpcOfferingID)\"")
         }
     }
 
@@ -130,21 +146,26 @@ public struct CorpusValidator {
             }
             let vpc = corpus.vpcs[vpcPosition]
             if !vpc.cidr.covers(tier.cidr) {
-                report("networks", position, "gateway", id: tier.id, "tier \(tier.cidr) is outside the VPC's cidr \(vpc.cidr)")
+                report(
+                    "networks", position, "gateway", id: tier.id,
+                    "tier \(tier.cidr) is outside the VPC's cidr \(vpc.cidr)")
             }
             if tier.cidr.prefixLength > 29 {
                 report(
                     "networks", position, "netmask", id: tier.id,
-                    "tier \(tier.cidr) is too small: a tier needs at least a /29 (gateway, appliance, secondary IPs)")
+                    "tier \(tier.cidr) is too small: a tier needs at least a /29 (gateway, appliance, secondary IPs)"
+                )
             } else if tier.gateway == tier.cidr.network || tier.gateway == tier.cidr.broadcast {
                 report(
                     "networks", position, "gateway", id: tier.id,
                     "gateway \(tier.gateway) is the network or broadcast address of \(tier.cidr)")
             }
-            for other in tiersOfVPC[tier.vpcID, default: []] where corpus.networks[other].cidr.overlaps(tier.cidr) {
+            for other in tiersOfVPC[tier.vpcID, default: []]
+            where corpus.networks[other].cidr.overlaps(tier.cidr) {
                 report(
                     "networks", position, "gateway", id: tier.id,
-                    "tier \(tier.cidr) overlaps tier \"\(corpus.networks[other].id)\" (\(corpus.networks[other].cidr)) of the same VPC")
+                    "tier \(tier.cidr) overlaps tier \"\(corpus.networks[other].id)\" (\(corpus.networks[other].cidr)) of the same VPC"
+                )
             }
             tiersOfVPC[tier.vpcID, default: []].append(position)
             guard let offeringPosition = offeringIndex[tier.networkOfferingID] else {
@@ -158,16 +179,19 @@ public struct CorpusValidator {
             if let other = lbTierOfVPC[tier.vpcID] {
                 report(
                     "networks", position, "networkofferingid", id: tier.id,
-                    "VPC \"\(tier.vpcID)\" already has public LB on tier \"\(other)\"; a VPC may have public LB on one tier only")
+                    "VPC \"\(tier.vpcID)\" already has public LB on tier \"\(other)\"; a VPC may have public LB on one tier only"
+                )
             } else {
                 lbTierOfVPC[tier.vpcID] = tier.id
             }
-            if let vpcOffering = vpcOfferingIndex[vpc.vpcOfferingID].map({ corpus.vpcOfferings[$0] }),
+            if let vpcOffering = vpcOfferingIndex[vpc.vpcOfferingID].map({ corpus.vpcOfferings[$0] }
+            ),
                 vpcOffering.lbProvider != provider
             {
                 report(
                     "networks", position, "networkofferingid", id: tier.id,
-                    "network offering \"\(offering.id)\" uses Lb provider \(provider) but VPC offering \"\(vpcOffering.id)\" offers \(vpcOffering.lbProvider ?? "no Lb service")")
+                    "network offering \"\(offering.id)\" uses Lb provider \(provider) but VPC offering \"\(vpcOffering.id)\" offers \(vpcOffering.lbProvider ?? "no Lb service")"
+                )
             }
         }
     }
@@ -176,11 +200,15 @@ public struct CorpusValidator {
         var taken: [String: [IPv4Address: String]] = [:]
         for (position, vm) in corpus.virtualMachines.enumerated() {
             if vm.nics.isEmpty {
-                report("virtualmachines", position, nil, id: vm.id, "VM has no NIC: give networkid and ipaddress")
+                report(
+                    "virtualmachines", position, nil, id: vm.id,
+                    "VM has no NIC: give networkid and ipaddress")
             }
             for nic in vm.nics {
                 guard let tierPosition = tierIndex[nic.networkID] else {
-                    report("virtualmachines", position, "networkid", id: vm.id, "unknown network \"\(nic.networkID)\"")
+                    report(
+                        "virtualmachines", position, "networkid", id: vm.id,
+                        "unknown network \"\(nic.networkID)\"")
                     continue
                 }
                 let tier = corpus.networks[tierPosition]
@@ -189,14 +217,18 @@ public struct CorpusValidator {
                     report(
                         "virtualmachines", position, "ipaddress", id: vm.id,
                         "address \(address) is outside tier \"\(tier.id)\" (\(tier.cidr))")
-                } else if address == tier.gateway || address == tier.cidr.network || address == tier.cidr.broadcast {
+                } else if address == tier.gateway || address == tier.cidr.network
+                    || address == tier.cidr.broadcast
+                {
                     report(
                         "virtualmachines", position, "ipaddress", id: vm.id,
-                        "address \(address) is the gateway, network or broadcast address of tier \"\(tier.id)\"")
+                        "address \(address) is the gateway, network or broadcast address of tier \"\(tier.id)\""
+                    )
                 } else if let holder = taken[tier.id]?[address] {
                     report(
                         "virtualmachines", position, "ipaddress", id: vm.id,
-                        "address \(address) is already used by VM \"\(holder)\" in tier \"\(tier.id)\"")
+                        "address \(address) is already used by VM \"\(holder)\" in tier \"\(tier.id)\""
+                    )
                 } else {
                     taken[tier.id, default: [:]][address] = vm.id
                 }
@@ -214,7 +246,9 @@ public struct CorpusValidator {
             }
             seen[ip.ipAddress] = ip.id
             guard let vpcPosition = vpcIndex[ip.vpcID] else {
-                report("publicipaddresses", position, "vpcid", id: ip.id, "unknown VPC \"\(ip.vpcID)\"")
+                report(
+                    "publicipaddresses", position, "vpcid", id: ip.id, "unknown VPC \"\(ip.vpcID)\""
+                )
                 continue
             }
             let vpc = corpus.vpcs[vpcPosition]
@@ -225,7 +259,9 @@ public struct CorpusValidator {
             }
             if let vmID = ip.virtualMachineID {
                 if vmIndex[vmID] == nil {
-                    report("publicipaddresses", position, "virtualmachineid", id: ip.id, "unknown VM \"\(vmID)\"")
+                    report(
+                        "publicipaddresses", position, "virtualmachineid", id: ip.id,
+                        "unknown VM \"\(vmID)\"")
                 } else if vpc.sourceNATIP == ip.ipAddress {
                     report(
                         "publicipaddresses", position, "virtualmachineid", id: ip.id,
@@ -238,28 +274,39 @@ public struct CorpusValidator {
     private mutating func checkPortForwarding(_ ipIndex: [String: Int], _ vmIndex: [String: Int]) {
         for (position, rule) in corpus.portForwardingRules.enumerated() {
             if ipIndex[rule.ipAddressID] == nil {
-                report("portforwardingrules", position, "ipaddressid", id: rule.id, "unknown public IP \"\(rule.ipAddressID)\"")
+                report(
+                    "portforwardingrules", position, "ipaddressid", id: rule.id,
+                    "unknown public IP \"\(rule.ipAddressID)\"")
             }
             if vmIndex[rule.virtualMachineID] == nil {
-                report("portforwardingrules", position, "virtualmachineid", id: rule.id, "unknown VM \"\(rule.virtualMachineID)\"")
+                report(
+                    "portforwardingrules", position, "virtualmachineid", id: rule.id,
+                    "unknown VM \"\(rule.virtualMachineID)\"")
             }
         }
     }
 
-    private mutating func checkApplianceIntents(_ tierIndex: [String: Int], _ offeringIndex: [String: Int]) {
+    private mutating func checkApplianceIntents(
+        _ tierIndex: [String: Int], _ offeringIndex: [String: Int]
+    ) {
         var seen = Set<String>()
         for (position, intent) in corpus.applianceIntents.enumerated() {
             guard let tierPosition = tierIndex[intent.networkID] else {
-                report("vpcinlineloadbalancervms", position, "networkid", id: nil, "unknown network \"\(intent.networkID)\"")
+                report(
+                    "vpcinlineloadbalancervms", position, "networkid", id: nil,
+                    "unknown network \"\(intent.networkID)\"")
                 continue
             }
             if !seen.insert(intent.networkID).inserted {
                 report(
                     "vpcinlineloadbalancervms", position, "networkid", id: nil,
-                    "Only one VPC Inline LB allowed per network: network \"\(intent.networkID)\" is listed twice")
+                    "Only one VPC Inline LB allowed per network: network \"\(intent.networkID)\" is listed twice"
+                )
             }
             let tier = corpus.networks[tierPosition]
-            if let offering = offeringIndex[tier.networkOfferingID].map({ corpus.networkOfferings[$0] }),
+            if let offering = offeringIndex[tier.networkOfferingID].map({
+                corpus.networkOfferings[$0]
+            }),
                 offering.lbProvider != inlineLBProviderName
             {
                 report(
@@ -276,20 +323,27 @@ public struct CorpusValidator {
         var tierOfIP: [String: String] = [:]
         var activeRules = 0
         let forwardedIPs = Dictionary(
-            corpus.portForwardingRules.map { ($0.ipAddressID, $0.id) }, uniquingKeysWith: { first, _ in first })
+            corpus.portForwardingRules.map { ($0.ipAddressID, $0.id) },
+            uniquingKeysWith: { first, _ in first })
         for (position, rule) in corpus.loadBalancerRules.enumerated() {
             let id = rule.id
             let ipPosition = validated.publicIPIndex[rule.publicIPID]
             let tierPosition = validated.tierIndex[rule.networkID]
             if ipPosition == nil {
-                report("loadbalancerrules", position, "publicipid", id: id, "unknown public IP \"\(rule.publicIPID)\"")
+                report(
+                    "loadbalancerrules", position, "publicipid", id: id,
+                    "unknown public IP \"\(rule.publicIPID)\"")
             }
             if tierPosition == nil {
-                report("loadbalancerrules", position, "networkid", id: id, "unknown network \"\(rule.networkID)\"")
+                report(
+                    "loadbalancerrules", position, "networkid", id: id,
+                    "unknown network \"\(rule.networkID)\"")
             }
             switch rule.lbProtocol {
             case .udp:
-                report("loadbalancerrules", position, "protocol", id: id, "HAProxy does not support UDP")
+                report(
+                    "loadbalancerrules", position, "protocol", id: id,
+                    "HAProxy does not support UDP")
             case .ssl:
                 report(
                     "loadbalancerrules", position, "protocol", id: id,
@@ -312,41 +366,50 @@ public struct CorpusValidator {
             if offering.lbProvider != inlineLBProviderName {
                 report(
                     "loadbalancerrules", position, "networkid", id: id,
-                    "network \"\(tier.id)\" does not offer public LB through \(inlineLBProviderName) (its offering's Lb provider is \(offering.lbProvider ?? "none"))")
+                    "network \"\(tier.id)\" does not offer public LB through \(inlineLBProviderName) (its offering's Lb provider is \(offering.lbProvider ?? "none"))"
+                )
             }
             if ip.vpcID != tier.vpcID {
                 report(
                     "loadbalancerrules", position, "publicipid", id: id,
-                    "public IP \(ip.ipAddress) belongs to VPC \"\(ip.vpcID)\" but network \"\(tier.id)\" is in VPC \"\(tier.vpcID)\"")
+                    "public IP \(ip.ipAddress) belongs to VPC \"\(ip.vpcID)\" but network \"\(tier.id)\" is in VPC \"\(tier.vpcID)\""
+                )
             }
             guard rule.state == .live else { continue }
             if rule.isActive { activeRules += 1 }
             if let other = listeners[ip.ipAddress]?[rule.publicPort] {
                 report(
                     "loadbalancerrules", position, "publicport", id: id,
-                    "conflicts with rule \"\(other)\": both load balance \(ip.ipAddress):\(rule.publicPort)")
+                    "conflicts with rule \"\(other)\": both load balance \(ip.ipAddress):\(rule.publicPort)"
+                )
             } else {
                 listeners[ip.ipAddress, default: [:]][rule.publicPort] = id
             }
             if let vmID = ip.virtualMachineID {
                 report(
                     "loadbalancerrules", position, "publicipid", id: id,
-                    "public IP \(ip.ipAddress) has static NAT to VM \"\(vmID)\" and cannot take LB rules")
+                    "public IP \(ip.ipAddress) has static NAT to VM \"\(vmID)\" and cannot take LB rules"
+                )
             }
             if let forward = forwardedIPs[ip.id] {
                 report(
                     "loadbalancerrules", position, "publicipid", id: id,
-                    "public IP \(ip.ipAddress) has port forwarding rule \"\(forward)\" and cannot take LB rules")
+                    "public IP \(ip.ipAddress) has port forwarding rule \"\(forward)\" and cannot take LB rules"
+                )
             }
-            if let vpcPosition = validated.vpcIndex[ip.vpcID], corpus.vpcs[vpcPosition].sourceNATIP == ip.ipAddress {
+            if let vpcPosition = validated.vpcIndex[ip.vpcID],
+                corpus.vpcs[vpcPosition].sourceNATIP == ip.ipAddress
+            {
                 report(
                     "loadbalancerrules", position, "publicipid", id: id,
-                    "public IP \(ip.ipAddress) is the VPC's source NAT IP, which cannot be statically NATed, so it cannot carry \(inlineLBProviderName) rules")
+                    "public IP \(ip.ipAddress) is the VPC's source NAT IP, which cannot be statically NATed, so it cannot carry \(inlineLBProviderName) rules"
+                )
             }
             if let other = tierOfIP[ip.id], other != tier.id {
                 report(
                     "loadbalancerrules", position, "networkid", id: id,
-                    "all rules of public IP \(ip.ipAddress) must target one tier; it already load balances to \"\(other)\"")
+                    "all rules of public IP \(ip.ipAddress) must target one tier; it already load balances to \"\(other)\""
+                )
             } else {
                 tierOfIP[ip.id] = tier.id
             }
@@ -355,7 +418,8 @@ public struct CorpusValidator {
             diagnostics.append(
                 source.diagnostic(
                     at: JSONPath.root.appending("physicalnetworks"),
-                    "\(activeRules) live rule(s) need the \(inlineLBProviderName) provider, which is not enabled on any physical network (provider state Enabled and an enabled vpcinlineloadbalancerelement)"))
+                    "\(activeRules) live rule(s) need the \(inlineLBProviderName) provider, which is not enabled on any physical network (provider state Enabled and an enabled vpcinlineloadbalancerelement)"
+                ))
         }
     }
 
@@ -376,7 +440,8 @@ public struct CorpusValidator {
             let path = JSONPath.root.appending("loadbalancerrules").appending(position)
                 .appending("virtualmachineids").appending(slot)
             func fail(_ message: String) {
-                diagnostics.append(source.diagnostic(at: path, entity: "id \"\(rule.id)\"", message))
+                diagnostics.append(
+                    source.diagnostic(at: path, entity: "id \"\(rule.id)\"", message))
             }
             guard assigned.insert(vmID).inserted else {
                 fail("VM \"\(vmID)\" is assigned to the rule twice")
@@ -401,15 +466,18 @@ public struct CorpusValidator {
             .appending("stickinesspolicy").appending("params")
         let allowed: [String]
         switch policy.method {
-        case .lbCookie: allowed = ["cookie-name", "mode", "nocache", "indirect", "postonly", "domain"]
-        case .appCookie: allowed = ["cookie-name", "length", "holdtime", "request-learn", "prefix", "mode"]
+        case .lbCookie:
+            allowed = ["cookie-name", "mode", "nocache", "indirect", "postonly", "domain"]
+        case .appCookie:
+            allowed = ["cookie-name", "length", "holdtime", "request-learn", "prefix", "mode"]
         case .sourceBased: allowed = ["tablesize", "expire"]
         }
         let flags: Set<String> = ["nocache", "indirect", "postonly", "request-learn", "prefix"]
         for (name, value) in policy.params {
             let key = name.lowercased()
             func fail(_ message: String) {
-                diagnostics.append(source.diagnostic(at: base.appending(name), entity: "id \"\(id)\"", message))
+                diagnostics.append(
+                    source.diagnostic(at: base.appending(name), entity: "id \"\(id)\"", message))
             }
             guard allowed.contains(key) else {
                 var message = "\(policy.method.rawValue) has no parameter \"\(name)\""
@@ -433,17 +501,33 @@ public struct CorpusValidator {
                     fail("mode \"\(value)\" is not one of path-parameters, query-string")
                 }
             case (_, "cookie-name"), (_, "domain"):
-                if value.isEmpty || value.contains(where: { $0 == " " || $0 == ";" || $0 == "," || $0 == "=" || $0 == "\t" }) {
-                    fail("\(name) \"\(value)\" must be a non-empty token without spaces, ';', ',' or '='")
+                if value.isEmpty
+                    || value.contains(where: {
+                        $0 == " " || $0 == ";" || $0 == "," || $0 == "=" || $0 == "\t"
+                    })
+                {
+                    fail(
+                        "\(name) \"\(value)\" must be a non-empty token without spaces, ';', ',' or '='"
+                    )
                 }
             case (_, "length"):
-                if !StickinessGrammar.isDigits(value) || value.count > 6 { fail("length \"\(value)\" must be an integer") }
+                if !StickinessGrammar.isDigits(value) || value.count > 6 {
+                    fail("length \"\(value)\" must be an integer")
+                }
             case (_, "holdtime"):
-                if !StickinessGrammar.isDuration(value) { fail("holdtime \"\(value)\" must be an integer with an optional d, h, m or s unit") }
+                if !StickinessGrammar.isDuration(value) {
+                    fail(
+                        "holdtime \"\(value)\" must be an integer with an optional d, h, m or s unit"
+                    )
+                }
             case (_, "tablesize"):
-                if !StickinessGrammar.isSize(value) { fail("tablesize \"\(value)\" must be digits with an optional k, m or g unit") }
+                if !StickinessGrammar.isSize(value) {
+                    fail("tablesize \"\(value)\" must be digits with an optional k, m or g unit")
+                }
             case (_, "expire"):
-                if !StickinessGrammar.isDuration(value) { fail("expire \"\(value)\" must be digits with an optional d, h, m or s unit") }
+                if !StickinessGrammar.isDuration(value) {
+                    fail("expire \"\(value)\" must be digits with an optional d, h, m or s unit")
+                }
             default: break
             }
         }
@@ -451,27 +535,44 @@ public struct CorpusValidator {
             diagnostics.append(
                 source.diagnostic(
                     at: base.appending("prefix"), entity: "id \"\(id)\"",
-                    "AppCookie prefix matching needs appsession, which HAProxy removed in 1.6; it has no stick-table equivalent"))
+                    "AppCookie prefix matching needs appsession, which HAProxy removed in 1.6; it has no stick-table equivalent"
+                ))
         }
     }
 
-    private mutating func checkHealthCheck(_ policy: HealthCheckPolicy, _ position: Int, id: String) {
-        let base = JSONPath.root.appending("loadbalancerrules").appending(position).appending("healthcheckpolicy")
+    private mutating func checkHealthCheck(_ policy: HealthCheckPolicy, _ position: Int, id: String)
+    {
+        let base = JSONPath.root.appending("loadbalancerrules").appending(position).appending(
+            "healthcheckpolicy")
         func fail(_ field: String, _ message: String) {
-            diagnostics.append(source.diagnostic(at: base.appending(field), entity: "id \"\(id)\"", message))
+            diagnostics.append(
+                source.diagnostic(at: base.appending(field), entity: "id \"\(id)\"", message))
         }
-        if !policy.pingPath.hasPrefix("/") || policy.pingPath.contains(where: { $0 == " " || $0 == "\t" }) {
-            fail("pingpath", "pingpath \"\(policy.pingPath)\" must start with '/' and contain no spaces")
+        if !policy.pingPath.hasPrefix("/")
+            || policy.pingPath.contains(where: { $0 == " " || $0 == "\t" })
+        {
+            fail(
+                "pingpath",
+                "pingpath \"\(policy.pingPath)\" must start with '/' and contain no spaces")
         }
-        if policy.responseTimeout < 1 { fail("responsetimeout", "responsetimeout must be at least 1 second") }
-        if policy.intervalTime < 1 { fail("intervaltime", "intervaltime must be at least 1 second") }
+        if policy.responseTimeout < 1 {
+            fail("responsetimeout", "responsetimeout must be at least 1 second")
+        }
+        if policy.intervalTime < 1 {
+            fail("intervaltime", "intervaltime must be at least 1 second")
+        }
         if policy.responseTimeout > policy.intervalTime {
             fail(
                 "responsetimeout",
-                "responsetimeout \(policy.responseTimeout) must not exceed intervaltime \(policy.intervalTime)")
+                "responsetimeout \(policy.responseTimeout) must not exceed intervaltime \(policy.intervalTime)"
+            )
         }
-        if policy.healthyThreshold < 1 { fail("healthythreshold", "healthythreshold must be at least 1") }
-        if policy.unhealthyThreshold < 1 { fail("unhealthythreshold", "unhealthythreshold must be at least 1") }
+        if policy.healthyThreshold < 1 {
+            fail("healthythreshold", "healthythreshold must be at least 1")
+        }
+        if policy.unhealthyThreshold < 1 {
+            fail("unhealthythreshold", "unhealthythreshold must be at least 1")
+        }
     }
 }
 
@@ -483,11 +584,13 @@ enum StickinessGrammar {
 
     static func isDuration(_ text: String) -> Bool {
         guard let last = text.last else { return false }
-        return "dhms".contains(last) ? isDigits(text.dropLast()) && text.count <= 10 : isDigits(text) && text.count <= 10
+        return "dhms".contains(last)
+            ? isDigits(text.dropLast()) && text.count <= 10 : isDigits(text) && text.count <= 10
     }
 
     static func isSize(_ text: String) -> Bool {
         guard let last = text.last else { return false }
-        return "kmg".contains(last) ? isDigits(text.dropLast()) && text.count <= 10 : isDigits(text) && text.count <= 10
+        return "kmg".contains(last)
+            ? isDigits(text.dropLast()) && text.count <= 10 : isDigits(text) && text.count <= 10
     }
 }

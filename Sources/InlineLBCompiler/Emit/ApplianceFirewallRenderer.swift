@@ -17,7 +17,9 @@ public enum ApplianceFirewallRenderer {
         out.line(":OUTPUT ACCEPT [0:0]")
         out.line("-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT")
         out.line("-A INPUT -i lo -j ACCEPT")
-        out.line("-A INPUT -i eth1 -p tcp -m tcp --dport \(controlSSHPort) -m state --state NEW -j ACCEPT")
+        out.line(
+            "-A INPUT -i eth1 -p tcp -m tcp --dport \(controlSSHPort) -m state --state NEW -j ACCEPT"
+        )
         appendAccept(config.guestIP, HAProxyDefaults.statsPort, into: &out)
         for rule in config.rules {
             appendAccept(rule.sourceIP, rule.sourcePort, into: &out)
@@ -26,7 +28,9 @@ public enum ApplianceFirewallRenderer {
         return out.bytes
     }
 
-    private static func appendAccept(_ address: IPv4Address, _ port: Int, into out: inout ByteWriter) {
+    private static func appendAccept(
+        _ address: IPv4Address, _ port: Int, into out: inout ByteWriter
+    ) {
         out.append("-A INPUT -d ")
         out.append(address)
         out.append("/32 -p tcp -m tcp --dport ")

@@ -15,8 +15,10 @@ public enum DocumentRenderers {
                 "nic",
                 .array([
                     .object([
-                        ("deviceid", .int(0)), ("device", .string("eth0")), ("traffictype", .string("Guest")),
-                        ("networkid", .string(tier.id)), ("macaddress", .string(appliance.guestMACAddress)),
+                        ("deviceid", .int(0)), ("device", .string("eth0")),
+                        ("traffictype", .string("Guest")),
+                        ("networkid", .string(tier.id)),
+                        ("macaddress", .string(appliance.guestMACAddress)),
                         ("ipaddress", .string(appliance.guestIP.description)),
                         ("netmask", .string(tier.cidr.netmask.description)),
                         ("gateway", .string(tier.gateway.description)),
@@ -33,7 +35,8 @@ public enum DocumentRenderers {
                         ),
                     ]),
                     .object([
-                        ("deviceid", .int(1)), ("device", .string("eth1")), ("traffictype", .string("Control")),
+                        ("deviceid", .int(1)), ("device", .string("eth1")),
+                        ("traffictype", .string("Control")),
                         ("ipaddress", .string(appliance.linkLocalIP.description)),
                         ("netmask", .string("255.255.0.0")),
                     ]),
@@ -51,9 +54,13 @@ public enum DocumentRenderers {
         ]
         if let value = action.publicIPID { members.append(("publicipid", .string(value))) }
         if let value = action.publicIP { members.append(("publicip", .string(value.description))) }
-        if let value = action.secondaryIP { members.append(("secondaryip", .string(value.description))) }
+        if let value = action.secondaryIP {
+            members.append(("secondaryip", .string(value.description)))
+        }
         if let value = action.guestIP { members.append(("guestip", .string(value.description))) }
-        if let value = action.linkLocalIP { members.append(("linklocalip", .string(value.description))) }
+        if let value = action.linkLocalIP {
+            members.append(("linklocalip", .string(value.description)))
+        }
         if let value = action.gateway { members.append(("gateway", .string(value.description))) }
         if let value = action.netmask { members.append(("netmask", .string(value.description))) }
         if let value = action.macAddress { members.append(("macaddress", .string(value))) }

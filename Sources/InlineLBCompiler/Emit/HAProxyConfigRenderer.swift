@@ -85,7 +85,9 @@ public enum HAProxyConfigRenderer {
         out.line("\tstats auth    \(HAProxyDefaults.statsAuth)")
     }
 
-    private static func renderListen(_ rule: TranslatedRule, keepAlive: Bool, into out: inout ByteWriter) {
+    private static func renderListen(
+        _ rule: TranslatedRule, keepAlive: Bool, into out: inout ByteWriter
+    ) {
         out.append("listen ")
         appendPoolName(rule, into: &out)
         out.newline()
@@ -157,7 +159,9 @@ public enum HAProxyConfigRenderer {
         out.append(rule.sourcePort)
     }
 
-    private static func renderStickiness(_ policy: StickinessPolicy, rule: TranslatedRule, into out: inout ByteWriter) {
+    private static func renderStickiness(
+        _ policy: StickinessPolicy, rule: TranslatedRule, into out: inout ByteWriter
+    ) {
         switch policy.method {
         case .lbCookie:
             let name = policy.param("cookie-name") ?? defaultCookieName(prefix: "lbcooki_", rule)
@@ -169,7 +173,8 @@ public enum HAProxyConfigRenderer {
             out.line(line)
         case .sourceBased:
             out.line(
-                "\tstick-table type ip size \(policy.param("tablesize") ?? "200k") expire \(policy.param("expire") ?? "30m")")
+                "\tstick-table type ip size \(policy.param("tablesize") ?? "200k") expire \(policy.param("expire") ?? "30m")"
+            )
             out.line("\tstick on src")
         case .appCookie:
             // `appsession` is gone since HAProxy 1.6: learn the cookie from responses into a
@@ -179,7 +184,9 @@ public enum HAProxyConfigRenderer {
             let holdtime = policy.param("holdtime") ?? "3h"
             out.line("\tstick-table type string len \(length) size 200k expire \(holdtime)")
             out.line("\tstick store-response res.cook(\(name))")
-            if policy.param("request-learn") != nil { out.line("\tstick store-request req.cook(\(name))") }
+            if policy.param("request-learn") != nil {
+                out.line("\tstick store-request req.cook(\(name))")
+            }
             out.line("\tstick match req.cook(\(name))")
             switch policy.param("mode") {
             case "query-string": out.line("\tstick match urlp(\(name))")

@@ -26,7 +26,9 @@ public enum RouterIptablesRenderer {
     /// The complete rules file.
     public static func render(vpc: VPC, tiers: [Tier], staticNATs: [StaticNAT]) -> [UInt8] {
         var out = ByteWriter(capacity: 1024 + staticNATs.count * 200)
-        out.line("# VPC router of \(vpc.id) (\(vpc.name)): static NAT and network ACLs (iptables-save format)")
+        out.line(
+            "# VPC router of \(vpc.id) (\(vpc.name)): static NAT and network ACLs (iptables-save format)"
+        )
         out.line("*nat")
         out.line(":PREROUTING ACCEPT [0:0]")
         out.line(":INPUT ACCEPT [0:0]")
@@ -80,9 +82,12 @@ public enum RouterIptablesRenderer {
         }
         for (position, tier) in tiers.enumerated() {
             let device = tierInterface(position)
-            let items = tier.acl.enumerated().sorted { ($0.element.number, $0.offset) < ($1.element.number, $1.offset) }
+            let items = tier.acl.enumerated().sorted {
+                ($0.element.number, $0.offset) < ($1.element.number, $1.offset)
+            }
             for direction in [ACLItem.TrafficType.ingress, .egress] {
-                let chain = direction == .ingress ? "ACL_INBOUND_\(device)" : "ACL_OUTBOUND_\(device)"
+                let chain =
+                    direction == .ingress ? "ACL_INBOUND_\(device)" : "ACL_OUTBOUND_\(device)"
                 for (_, item) in items where item.trafficType == direction {
                     for cidr in item.cidrs {
                         appendACLRule(item, chain: chain, cidr: cidr, into: &out)
@@ -95,7 +100,9 @@ public enum RouterIptablesRenderer {
         return out.bytes
     }
 
-    private static func appendACLRule(_ item: ACLItem, chain: String, cidr: IPv4Network, into out: inout ByteWriter) {
+    private static func appendACLRule(
+        _ item: ACLItem, chain: String, cidr: IPv4Network, into out: inout ByteWriter
+    ) {
         out.append("-A \(chain) ")
         out.append(item.trafficType == .ingress ? "-s " : "-d ")
         out.append(cidr.description)

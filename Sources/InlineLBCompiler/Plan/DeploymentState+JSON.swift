@@ -13,7 +13,8 @@ extension DeploymentState {
                     appliances.map { appliance in
                         .object([
                             ("number", .int(appliance.number)), ("name", .string(appliance.name)),
-                            ("vpcid", .string(appliance.vpcID)), ("networkid", .string(appliance.networkID)),
+                            ("vpcid", .string(appliance.vpcID)),
+                            ("networkid", .string(appliance.networkID)),
                             ("guestip", .string(appliance.guestIP.description)),
                             ("linklocalip", .string(appliance.linkLocalIP.description)),
                             ("state", .string(appliance.state.rawValue)),
@@ -23,9 +24,13 @@ extension DeploymentState {
                                 .array(
                                     appliance.mappings.map { mapping in
                                         .object([
-                                            ("id", .int(mapping.number)), ("publicipid", .string(mapping.publicIPID)),
+                                            ("id", .int(mapping.number)),
+                                            ("publicipid", .string(mapping.publicIPID)),
                                             ("publicip", .string(mapping.publicIP.description)),
-                                            ("secondaryip", .string(mapping.secondaryIP.description)),
+                                            (
+                                                "secondaryip",
+                                                .string(mapping.secondaryIP.description)
+                                            ),
                                         ])
                                     })
                             ),
@@ -37,8 +42,10 @@ extension DeploymentState {
                 .array(
                     pools.map { pool in
                         .object([
-                            ("name", .string(pool.name)), ("first", .string(pool.first.description)),
-                            ("last", .string(pool.last.description)), ("capacity", .int(pool.capacity)),
+                            ("name", .string(pool.name)),
+                            ("first", .string(pool.first.description)),
+                            ("last", .string(pool.last.description)),
+                            ("capacity", .int(pool.capacity)),
                             ("used", .int(pool.capacity - pool.free)), ("free", .int(pool.free)),
                         ])
                     })
@@ -64,10 +71,14 @@ private struct StateReader {
 
     mutating func read() throws(Diagnostic) -> DeploymentState {
         let top = try object(source.root, .root)
-        try known(top, .root, ["format", "nextappliancenumber", "nextmappingnumber", "appliances", "pools"])
+        try known(
+            top, .root,
+            ["format", "nextappliancenumber", "nextmappingnumber", "appliances", "pools"])
         let format = try string(top, .root, "format")
         guard format == DeploymentState.format else {
-            throw fail(JSONPath.root.appending("format"), "unsupported state format \"\(format)\"; expected \"\(DeploymentState.format)\"")
+            throw fail(
+                JSONPath.root.appending("format"),
+                "unsupported state format \"\(format)\"; expected \"\(DeploymentState.format)\"")
         }
         var state = DeploymentState()
         state.nextApplianceNumber = try integer(top, .root, "nextappliancenumber")
@@ -78,22 +89,32 @@ private struct StateReader {
             let fields = try object(node, path)
             try known(
                 fields, path,
-                ["number", "name", "vpcid", "networkid", "guestip", "linklocalip", "state", "sentconfigdigest", "mappings"])
+                [
+                    "number", "name", "vpcid", "networkid", "guestip", "linklocalip", "state",
+                    "sentconfigdigest", "mappings",
+                ])
             let stateText = try string(fields, path, "state")
             guard let applianceState = ApplianceRecord.State(rawValue: stateText) else {
                 throw fail(path.appending("state"), "unknown appliance state \"\(stateText)\"")
             }
             var digest: String?
-            if let node = fields.first(where: { $0.key == "sentconfigdigest" })?.node, case .string(let text) = node.value {
+            if let node = fields.first(where: { $0.key == "sentconfigdigest" })?.node,
+                case .string(let text) = node.value
+            {
                 digest = text
             }
             var record = ApplianceRecord(
-                number: try integer(fields, path, "number"), vpcID: try string(fields, path, "vpcid"),
-                networkID: try string(fields, path, "networkid"), guestIP: try address(fields, path, "guestip"),
-                linkLocalIP: try address(fields, path, "linklocalip"), state: applianceState, mappings: [],
+                number: try integer(fields, path, "number"),
+                vpcID: try string(fields, path, "vpcid"),
+                networkID: try string(fields, path, "networkid"),
+                guestIP: try address(fields, path, "guestip"),
+                linkLocalIP: try address(fields, path, "linklocalip"), state: applianceState,
+                mappings: [],
                 sentConfigDigest: digest)
             if record.number < 1 || record.number >= state.nextApplianceNumber {
-                throw fail(path.appending("number"), "appliance number \(record.number) is not below nextappliancenumber")
+                throw fail(
+                    path.appending("number"),
+                    "appliance number \(record.number) is not below nextappliancenumber")
             }
             for (mappingIndex, mappingNode) in try array(fields, path, "mappings").enumerated() {
                 let mappingPath = path.appending("mappings").appending(mappingIndex)
@@ -107,7 +128,9 @@ private struct StateReader {
                         secondaryIP: try address(mapping, mappingPath, "secondaryip")))
             }
             if state.appliances.contains(where: { $0.networkID == record.networkID }) {
-                throw fail(path.appending("networkid"), "Only one VPC Inline LB allowed per network: \"\(record.networkID)\" has two")
+                throw fail(
+                    path.appending("networkid"),
+                    "Only one VPC Inline LB allowed per network: \"\(record.networkID)\" has two")
             }
             state.appliances.append(record)
         }
@@ -131,28 +154,35 @@ private struct StateReader {
         }
     }
 
-    func member(_ members: [JSONMember], _ path: JSONPath, _ key: String) throws(Diagnostic) -> JSONNode {
+    func member(_ members: [JSONMember], _ path: JSONPath, _ key: String) throws(Diagnostic)
+        -> JSONNode
+    {
         guard let node = members.first(where: { $0.key == key })?.node else {
             throw fail(path, "missing required field \"\(key)\"")
         }
         return node
     }
 
-    func string(_ members: [JSONMember], _ path: JSONPath, _ key: String) throws(Diagnostic) -> String {
+    func string(_ members: [JSONMember], _ path: JSONPath, _ key: String) throws(Diagnostic)
+        -> String
+    {
         guard case .string(let text) = try member(members, path, key).value else {
             throw fail(path.appending(key), "expected a string")
         }
         return text
     }
 
-    func integer(_ members: [JSONMember], _ path: JSONPath, _ key: String) throws(Diagnostic) -> Int {
+    func integer(_ members: [JSONMember], _ path: JSONPath, _ key: String) throws(Diagnostic) -> Int
+    {
         guard case .number(_, let value?) = try member(members, path, key).value else {
             throw fail(path.appending(key), "expected an integer")
         }
         return value
     }
 
-    func address(_ members: [JSONMember], _ path: JSONPath, _ key: String) throws(Diagnostic) -> IPv4Address {
+    func address(_ members: [JSONMember], _ path: JSONPath, _ key: String) throws(Diagnostic)
+        -> IPv4Address
+    {
         let text = try string(members, path, key)
         guard let address = IPv4Address(text) else {
             throw fail(path.appending(key), "\"\(text)\" is not an IPv4 address")
@@ -160,7 +190,9 @@ private struct StateReader {
         return address
     }
 
-    func array(_ members: [JSONMember], _ path: JSONPath, _ key: String) throws(Diagnostic) -> [JSONNode] {
+    func array(_ members: [JSONMember], _ path: JSONPath, _ key: String) throws(Diagnostic)
+        -> [JSONNode]
+    {
         guard case .array(let elements) = try member(members, path, key).value else {
             throw fail(path.appending(key), "expected an array")
         }

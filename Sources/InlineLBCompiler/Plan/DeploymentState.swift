@@ -29,7 +29,10 @@ public struct DeploymentState: Sendable, Equatable {
 /// and a link-local control NIC.
 public struct ApplianceRecord: Sendable, Equatable {
     /// Appliance states the planner drives.
-    public enum State: String, Sendable { case running = "Running", stopped = "Stopped" }
+    public enum State: String, Sendable {
+        case running = "Running"
+        case stopped = "Stopped"
+    }
 
     /// The VM number; the name is `b-<number>-VM`.
     public var number: Int
@@ -50,7 +53,9 @@ public struct ApplianceRecord: Sendable, Equatable {
 
     /// The guest NIC's MAC address, derived from the VM number.
     public var guestMACAddress: String {
-        let bytes = [2, 0, (number >> 24) & 255, (number >> 16) & 255, (number >> 8) & 255, number & 255]
+        let bytes = [
+            2, 0, (number >> 24) & 255, (number >> 16) & 255, (number >> 8) & 255, number & 255,
+        ]
         return bytes.map { byte in
             let hex = String(byte, radix: 16)
             return hex.count == 1 ? "0" + hex : hex

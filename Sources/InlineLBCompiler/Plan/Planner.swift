@@ -30,7 +30,9 @@ public struct Planner {
         return try planner.run()
     }
 
-    private init(state: DeploymentState, corpus: ValidatedCorpus, restarts: [NetworkRestart]) throws(PlanError) {
+    private init(state: DeploymentState, corpus: ValidatedCorpus, restarts: [NetworkRestart])
+        throws(PlanError)
+    {
         self.corpus = corpus
         var byNetwork: [String: NetworkRestart] = [:]
         for restart in restarts {
@@ -38,7 +40,10 @@ public struct Planner {
                 throw PlanError(message: "cannot restart unknown network \"\(restart.networkID)\"")
             }
             guard corpus.usesInlineLB(corpus.corpus.networks[position]) else {
-                throw PlanError(message: "network \"\(restart.networkID)\" does not use the \(inlineLBProviderName) provider")
+                throw PlanError(
+                    message:
+                        "network \"\(restart.networkID)\" does not use the \(inlineLBProviderName) provider"
+                )
             }
             byNetwork[restart.networkID] = restart
         }
@@ -46,10 +51,13 @@ public struct Planner {
         previous = state.appliances
         counters = state
         counters.appliances = []
-        linkLocalPool = AddressPool(first: Planner.linkLocalRange.first, last: Planner.linkLocalRange.last)
+        linkLocalPool = AddressPool(
+            first: Planner.linkLocalRange.first, last: Planner.linkLocalRange.last)
         for appliance in state.appliances where !linkLocalPool.reserve(appliance.linkLocalIP) {
             throw PlanError(
-                message: "state is inconsistent: link-local address \(appliance.linkLocalIP) of \(appliance.name) is outside 169.254.0.0/16 or held twice")
+                message:
+                    "state is inconsistent: link-local address \(appliance.linkLocalIP) of \(appliance.name) is outside 169.254.0.0/16 or held twice"
+            )
         }
         var rules: [String: [LoadBalancerRule]] = [:]
         for rule in corpus.corpus.loadBalancerRules where rule.isActive {
@@ -66,11 +74,14 @@ public struct Planner {
         }
         for record in previous where !served.contains(record.networkID) {
             var noPool: AddressPool?
-            destroy(record, reason: "network no longer served by \(inlineLBProviderName)", pool: &noPool)
+            destroy(
+                record, reason: "network no longer served by \(inlineLBProviderName)", pool: &noPool
+            )
         }
         pools.append(
             PoolUsage(
-                name: "link-local", first: linkLocalPool.range.lowerBound, last: linkLocalPool.range.upperBound,
+                name: "link-local", first: linkLocalPool.range.lowerBound,
+                last: linkLocalPool.range.upperBound,
                 capacity: linkLocalPool.capacity, free: linkLocalPool.freeCount))
         var appliances = previous.compactMap { kept[$0.number] }
         appliances += created
@@ -116,14 +127,17 @@ public struct Planner {
         mappingOrder = mappingOrder.filter(activeSet.contains)
         mappingOrder += activeIPs.filter { !mappingOrder.contains($0) }
 
-        let desired = corpus.corpus.applianceIntents.first { $0.networkID == tier.id }?.state ?? .running
+        let desired =
+            corpus.corpus.applianceIntents.first { $0.networkID == tier.id }?.state ?? .running
         let wantRunning = restart != nil || desired == .running
         var mustSend = false
         var record: ApplianceRecord
         if let existing {
             record = existing
             if record.state == .stopped && wantRunning {
-                emit(.startAppliance, record, reason: restart == nil ? "desired state Running" : "restart network")
+                emit(
+                    .startAppliance, record,
+                    reason: restart == nil ? "desired state Running" : "restart network")
                 record.state = .running
                 mustSend = true
                 for mapping in record.mappings {
@@ -136,29 +150,36 @@ public struct Planner {
                 }
             }
         } else {
-            record = try deploy(tier, pool: &pool, reason: restart?.cleanup == true ? "restart with cleanup" : "first live rule")
+            record = try deploy(
+                tier, pool: &pool,
+                reason: restart?.cleanup == true ? "restart with cleanup" : "first live rule")
             mustSend = true
         }
 
         // Step 4: a mapping for every active public IP that lacks one.
-        for publicIPID in mappingOrder where !record.mappings.contains(where: { $0.publicIPID == publicIPID }) {
+        for publicIPID in mappingOrder
+        where !record.mappings.contains(where: { $0.publicIPID == publicIPID }) {
             let publicIP = corpus.corpus.publicIPAddresses[corpus.publicIPIndex[publicIPID]!]
             let secondary: IPv4Address
             do {
                 secondary = try pool.allocate()
             } catch {
                 throw PlanError(
-                    message: "network \"\(tier.id)\" (\(tier.cidr)): no free guest address left for the secondary IP of public IP \(publicIP.ipAddress) (\(error))")
+                    message:
+                        "network \"\(tier.id)\" (\(tier.cidr)): no free guest address left for the secondary IP of public IP \(publicIP.ipAddress) (\(error))"
+                )
             }
             let mapping = LoadBalancerMapping(
-                number: counters.nextMappingNumber, publicIPID: publicIPID, publicIP: publicIP.ipAddress,
+                number: counters.nextMappingNumber, publicIPID: publicIPID,
+                publicIP: publicIP.ipAddress,
                 secondaryIP: secondary)
             counters.nextMappingNumber += 1
             record.mappings.append(mapping)
             emit(.addSecondaryIp, record, mapping, reason: "public IP got its first live rule")
             emit(.enableStaticNat, record, mapping, reason: "public IP got its first live rule")
             if record.state == .running {
-                var action = makeAction(.addApplianceAddress, record, mapping, reason: "listen on the secondary IP")
+                var action = makeAction(
+                    .addApplianceAddress, record, mapping, reason: "listen on the secondary IP")
                 action.gateway = tier.gateway
                 action.netmask = tier.cidr.netmask
                 action.macAddress = record.guestMACAddress
@@ -171,7 +192,9 @@ public struct Planner {
         for mapping in record.mappings where !activeSet.contains(mapping.publicIPID) {
             emit(.disableStaticNat, record, mapping, reason: "public IP lost its last live rule")
             if record.state == .running {
-                emit(.removeApplianceAddress, record, mapping, reason: "public IP lost its last live rule")
+                emit(
+                    .removeApplianceAddress, record, mapping,
+                    reason: "public IP lost its last live rule")
             }
             emit(.removeSecondaryIp, record, mapping, reason: "public IP lost its last live rule")
             pool.release(mapping.secondaryIP)
@@ -182,9 +205,11 @@ public struct Planner {
         // Step 6: translate and send.
         let config = translate(tier, rules: rules, record: record)
         let rendered = HAProxyConfigRenderer.render(config)
-        let digest = Digest.hex(Digest.xxh3_128(rendered))
+        let digest = Digest.hex(Digest.xxh3Wide(rendered))
         if record.state == .running && (mustSend || digest != record.sentConfigDigest) {
-            var action = makeAction(.applyLbConfig, record, nil, reason: mustSend ? "appliance or mappings changed" : "rules changed")
+            var action = makeAction(
+                .applyLbConfig, record, nil,
+                reason: mustSend ? "appliance or mappings changed" : "rules changed")
             action.ruleCount = config.rules.count
             action.configDigest = digest
             actions.append(action)
@@ -212,31 +237,42 @@ public struct Planner {
             }
         }
         guard let record = previous.first(where: { $0.networkID == tier.id }) else { return pool }
-        for address in [record.guestIP] + record.mappings.map(\.secondaryIP) where !pool.reserve(address) {
+        for address in [record.guestIP] + record.mappings.map(\.secondaryIP)
+        where !pool.reserve(address) {
             let reason =
                 holders[address].map { "the corpus gives it to VM \"\($0)\"" }
-                ?? (tier.cidr.contains(address) ? "it is the gateway or held twice" : "it is outside \(tier.cidr)")
+                ?? (tier.cidr.contains(address)
+                    ? "it is the gateway or held twice" : "it is outside \(tier.cidr)")
             throw PlanError(
-                message: "stored state conflicts with the corpus: appliance \(record.name) holds \(address) in network \"\(tier.id)\", but \(reason)")
+                message:
+                    "stored state conflicts with the corpus: appliance \(record.name) holds \(address) in network \"\(tier.id)\", but \(reason)"
+            )
         }
         return pool
     }
 
-    private mutating func deploy(_ tier: Tier, pool: inout AddressPool, reason: String) throws(PlanError) -> ApplianceRecord {
+    private mutating func deploy(_ tier: Tier, pool: inout AddressPool, reason: String)
+        throws(PlanError) -> ApplianceRecord
+    {
         let guestIP: IPv4Address
         let linkLocalIP: IPv4Address
         do {
             guestIP = try pool.allocate()
         } catch {
-            throw PlanError(message: "network \"\(tier.id)\" (\(tier.cidr)): no free guest address left for the appliance (\(error))")
+            throw PlanError(
+                message:
+                    "network \"\(tier.id)\" (\(tier.cidr)): no free guest address left for the appliance (\(error))"
+            )
         }
         do {
             linkLocalIP = try linkLocalPool.allocate()
         } catch {
-            throw PlanError(message: "no free link-local address left for a new appliance (\(error))")
+            throw PlanError(
+                message: "no free link-local address left for a new appliance (\(error))")
         }
         let record = ApplianceRecord(
-            number: counters.nextApplianceNumber, vpcID: tier.vpcID, networkID: tier.id, guestIP: guestIP,
+            number: counters.nextApplianceNumber, vpcID: tier.vpcID, networkID: tier.id,
+            guestIP: guestIP,
             linkLocalIP: linkLocalIP, state: .running, mappings: [], sentConfigDigest: nil)
         counters.nextApplianceNumber += 1
         var action = makeAction(.deployAppliance, record, nil, reason: reason)
@@ -248,7 +284,9 @@ public struct Planner {
 
     /// Destroys an appliance: static NATs revoked and secondary IPs deleted (mapping order),
     /// then the VM. Addresses return to `pool` when given.
-    private mutating func destroy(_ record: ApplianceRecord, reason: String, pool: inout AddressPool?) {
+    private mutating func destroy(
+        _ record: ApplianceRecord, reason: String, pool: inout AddressPool?
+    ) {
         for mapping in record.mappings {
             emit(.disableStaticNat, record, mapping, reason: reason)
             emit(.removeSecondaryIp, record, mapping, reason: reason)
@@ -259,20 +297,25 @@ public struct Planner {
         emit(.destroyAppliance, record, reason: reason)
     }
 
-    private func translate(_ tier: Tier, rules: [LoadBalancerRule], record: ApplianceRecord) -> LoadBalancerConfig {
+    private func translate(_ tier: Tier, rules: [LoadBalancerRule], record: ApplianceRecord)
+        -> LoadBalancerConfig
+    {
         let offering = corpus.offering(of: tier)
         var secondaryOf: [String: IPv4Address] = [:]
         for mapping in record.mappings { secondaryOf[mapping.publicIPID] = mapping.secondaryIP }
         let translated = rules.map { rule in
             TranslatedRule(
                 ruleID: rule.id,
-                publicIP: corpus.corpus.publicIPAddresses[corpus.publicIPIndex[rule.publicIPID]!].ipAddress,
-                sourceIP: secondaryOf[rule.publicIPID]!, sourcePort: rule.publicPort, algorithm: rule.algorithm,
+                publicIP: corpus.corpus.publicIPAddresses[corpus.publicIPIndex[rule.publicIPID]!]
+                    .ipAddress,
+                sourceIP: secondaryOf[rule.publicIPID]!, sourcePort: rule.publicPort,
+                algorithm: rule.algorithm,
                 lbProtocol: rule.lbProtocol, cidrs: rule.cidrs,
                 destinations: rule.virtualMachineIDs.map { vmID in
                     let vm = corpus.corpus.virtualMachines[corpus.vmIndex[vmID]!]
                     return TranslatedRule.Destination(
-                        vmID: vmID, address: corpus.address(of: vm, in: tier.id)!, port: rule.privatePort)
+                        vmID: vmID, address: corpus.address(of: vm, in: tier.id)!,
+                        port: rule.privatePort)
                 },
                 stickiness: rule.stickiness, healthCheck: rule.healthCheck)
         }
@@ -285,16 +328,19 @@ public struct Planner {
     // MARK: - Actions
 
     private func makeAction(
-        _ kind: Action.Kind, _ record: ApplianceRecord, _ mapping: LoadBalancerMapping?, reason: String
+        _ kind: Action.Kind, _ record: ApplianceRecord, _ mapping: LoadBalancerMapping?,
+        reason: String
     ) -> Action {
         Action(
             kind: kind, vpcID: record.vpcID, networkID: record.networkID, appliance: record.name,
-            publicIPID: mapping?.publicIPID, publicIP: mapping?.publicIP, secondaryIP: mapping?.secondaryIP,
+            publicIPID: mapping?.publicIPID, publicIP: mapping?.publicIP,
+            secondaryIP: mapping?.secondaryIP,
             reason: reason)
     }
 
     private mutating func emit(
-        _ kind: Action.Kind, _ record: ApplianceRecord, _ mapping: LoadBalancerMapping? = nil, reason: String
+        _ kind: Action.Kind, _ record: ApplianceRecord, _ mapping: LoadBalancerMapping? = nil,
+        reason: String
     ) {
         actions.append(makeAction(kind, record, mapping, reason: reason))
     }

@@ -14,7 +14,9 @@ public struct AddressPool: Sendable {
     public struct Exhausted: Error, Sendable, CustomStringConvertible {
         /// The pool's range.
         public var range: ClosedRange<IPv4Address>
-        public var description: String { "no free address left in \(range.lowerBound)-\(range.upperBound)" }
+        public var description: String {
+            "no free address left in \(range.lowerBound)-\(range.upperBound)"
+        }
     }
 
     /// The first address of the range.
@@ -48,7 +50,8 @@ public struct AddressPool: Sendable {
     /// The usable host addresses of a tier: the CIDR minus network and broadcast.
     public init(hostsOf network: IPv4Network) {
         self.init(
-            first: IPv4Address(network.network.value + 1), last: IPv4Address(network.broadcast.value - 1))
+            first: IPv4Address(network.network.value + 1),
+            last: IPv4Address(network.broadcast.value - 1))
     }
 
     /// The range as addresses.

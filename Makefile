@@ -1,0 +1,40 @@
+# Set-up and everyday commands. `make run` and `make test` install what is missing
+# (Debian packages, as root) before building.
+
+SWIFT ?= swift
+APT_PACKAGES := libxxhash-dev pkg-config haproxy iptables iproute2
+OUT ?= out
+
+.PHONY: deps build run test lint golden clean
+
+deps:
+	@missing=""; \
+	for package in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" -ne 0 ]; then \
+			echo "missing Debian packages:$$missing (run make as root, or apt-get install them)"; exit 1; \
+		fi; \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product inlinelb
+
+run: build
+	.build/release/inlinelb compile corpora/*.json -o $(OUT)
+
+test: deps lint
+	$(SWIFT) test
+
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+
+# Rewrite the golden artifacts after a deliberate output change; review the diff.
+golden:
+	INLINELB_UPDATE_GOLDEN=1 $(SWIFT) test --filter GoldenTests
+
+clean:
+	rm -rf .build $(OUT)

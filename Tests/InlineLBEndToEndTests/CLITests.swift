@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+
+@Suite("inlinelb command line")
+struct CLITests {
+    @Test func compileWritesEveryArtifactOfEveryCorpus() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("out").path
+        let corpora = try bundledCorpora()
+        let result = try run(
+            inlinelbBinary.path, ["compile"] + corpora + ["-o", out], in: packageRoot)
+        #expect(result.status == 0, "\(result.stderr)")
+        let files = filesBelow(URL(fileURLWithPath: out))
+        #expect(files.contains("manifest.json"))
+        for corpus in corpora {
+            let name = URL(fileURLWithPath: corpus).deletingPathExtension().lastPathComponent
+            for artifact in ["manifest.json", "topology.json", "actions.jsonl", "state.json"] {
+                #expect(files.contains("\(name)/\(artifact)"), "\(name)/\(artifact)")
+            }
+            #expect(files.contains { $0.hasPrefix(name + "/") && $0.hasSuffix("/haproxy.cfg") })
+            #expect(files.contains { $0.hasPrefix(name + "/") && $0.hasSuffix("/router.iptables") })
+            #expect(result.stdout.contains(name))
+        }
+    }
+
+    @Test func invalidInputExits65AndLeavesThePreviousOutputIntact() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("out").path
+        #expect(try inlinelb("compile", "corpora/ui-flow.json", "-o", out).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: out + "/manifest.json"))
+        let failed = try inlinelb("compile", "corpora/invalid/unknown-field.json", "-o", out)
+        #expect(failed.status == 65)
+        #expect(
+            failed.stderr.contains(
+                "corpora/invalid/unknown-field.json:104:20: loadbalancerrules[0].publicpot"))
+        #expect(failed.stderr.contains("did you mean \"publicport\"?"))
+        let after = try Data(contentsOf: URL(fileURLWithPath: out + "/manifest.json"))
+        #expect(before == after)
+        #expect(filesBelow(folder).allSatisfy { !$0.contains(".tmp-") })
+    }
+
+    @Test func aMissingInputExits66AndAnUnwritableOutputExits73() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(try inlinelb("validate", "corpora/no-such.json").status == 66)
+        let precious = folder.appendingPathComponent("precious")
+        try FileManager.default.createDirectory(at: precious, withIntermediateDirectories: true)
+        try Data("keep me".utf8).write(to: precious.appendingPathComponent("notes.txt"))
+        let refused = try inlinelb("compile", "corpora/ui-flow.json", "-o", precious.path)
+        #expect(refused.status == 73)
+        #expect(refused.stderr.contains("holds no manifest.json"))
+        #expect(filesBelow(precious) == ["notes.txt"])
+    }
+
+    @Test func validateReportsEveryInvalidCorpus() throws {
+        let result = try inlinelb(
+            "validate", "corpora/ui-flow.json", "corpora/invalid/udp-protocol.json",
+            "corpora/invalid/stats-port.json")
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("HAProxy does not support UDP"))
+        #expect(result.stderr.contains("is the load balancer's stats port"))
+    }
+
+    @Test func outputIsByteIdenticalAcrossRuns() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let first = folder.appendingPathComponent("a").path
+        let second = folder.appendingPathComponent("b").path
+        #expect(
+            try inlinelb("compile", "corpora/algorithms-and-stickiness.json", "-o", first).status
+                == 0)
+        #expect(
+            try inlinelb("compile", "corpora/algorithms-and-stickiness.json", "-o", second).status
+                == 0)
+        let files = filesBelow(URL(fileURLWithPath: first))
+        #expect(files == filesBelow(URL(fileURLWithPath: second)))
+        for file in files {
+            #expect(
+                try Data(contentsOf: URL(fileURLWithPath: first + "/" + file))
+                    == Data(contentsOf: URL(fileURLWithPath: second + "/" + file)), "\(file)")
+        }
+    }
+
+    @Test func applyPrintsOnlyTheDeltaAndUpdatesTheState() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let state = folder.appendingPathComponent("state.json").path
+        let out = folder.appendingPathComponent("out").path
+        let first = try inlinelb(
+            "apply", "corpora/ui-flow.json", "--state", state, "-o", out, "--format", "json")
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("starting from the empty state"))
+        #expect(first.stdout.split(separator: "\n").count == 5)
+        #expect(first.stdout.contains(#""action":"deployAppliance""#))
+        let again = try inlinelb("apply", "corpora/ui-flow.json", "--state", state, "-o", out)
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("no actions"))
+        let restart = try inlinelb(
+            "apply", "corpora/ui-flow.json", "--state", state, "-o", out, "--restart-with-cleanup",
+            "tier-web")
+        #expect(restart.status == 0)
+        #expect(restart.stdout.contains("destroyAppliance"))
+        #expect(restart.stdout.contains("b-2-VM"))
+        let actions = try String(contentsOfFile: out + "/actions.jsonl", encoding: .utf8)
+        #expect(actions.contains(#""appliance":"b-2-VM""#))
+        let stored = try String(contentsOfFile: state, encoding: .utf8)
+        #expect(stored.contains(#""name": "b-2-VM""#))
+        let unknown = try inlinelb(
+            "apply", "corpora/ui-flow.json", "--state", state, "-o", out, "--restart", "tier-x")
+        #expect(unknown.status == 65)
+        #expect(try String(contentsOfFile: state, encoding: .utf8) == stored)
+    }
+
+    @Test func helpShowsExamplesAndExitCodes() throws {
+        let help = try inlinelb("--help")
+        #expect(help.stdout.contains("65  invalid corpus"))
+        let compileHelp = try inlinelb("compile", "--help")
+        #expect(compileHelp.stdout.contains("inlinelb compile corpora/ui-flow.json -o out/ui-flow"))
+    }
+}
