@@ -25,6 +25,7 @@ build: deps
 
 run: build
 	.build/release/inlinelb compile corpora/*.json -o $(OUT)
+	.build/release/inlinelb verify corpora/*.json
 
 test: deps lint
 	$(SWIFT) test

@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "inlinelb", targets: ["inlinelb"]),
         .library(name: "InlineLBCore", targets: ["InlineLBCore"]),
         .library(name: "InlineLBCompiler", targets: ["InlineLBCompiler"]),
+        .library(name: "InlineLBSimulator", targets: ["InlineLBSimulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -21,10 +22,12 @@ let package = Package(
         .target(name: "CInlineLBSystem"),
         .target(name: "InlineLBCore", dependencies: ["CXXHash", "CInlineLBSystem"]),
         .target(name: "InlineLBCompiler", dependencies: ["InlineLBCore"]),
+        .target(name: "InlineLBSimulator", dependencies: ["InlineLBCore"]),
+        .target(name: "InlineLBVerify", dependencies: ["InlineLBCompiler", "InlineLBSimulator"]),
         .executableTarget(
             name: "inlinelb",
             dependencies: [
-                "InlineLBCompiler",
+                "InlineLBCompiler", "InlineLBSimulator", "InlineLBVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -33,6 +36,12 @@ let package = Package(
             name: "InlineLBCompilerTests",
             dependencies: ["InlineLBCompiler", "InlineLBCore"],
             exclude: ["Golden"]
+        ),
+        .testTarget(
+            name: "InlineLBSimulatorTests",
+            dependencies: [
+                "InlineLBSimulator", "InlineLBVerify", "InlineLBCompiler", "InlineLBCore",
+            ]
         ),
         .testTarget(name: "InlineLBEndToEndTests", dependencies: ["InlineLBCore"]),
     ]

@@ -14,13 +14,14 @@ struct InlineLB: ParsableCommand {
             firewalls, router static NAT rules and the ordered orchestration actions.
 
             Exit codes:
-              0   success
+              0   success (verify: every check holds)
+              1   verify found violations
               64  usage error
               65  invalid corpus or state file (every problem is listed on stderr)
               66  an input file cannot be read
               73  the output cannot be written (the previous output is left intact)
             """,
         version: "inlinelb 0.1.0",
-        subcommands: [Validate.self, Compile.self, Apply.self]
+        subcommands: [Validate.self, Compile.self, Apply.self, Simulate.self, Verify.self]
     )
 }

@@ -119,4 +119,50 @@ struct CLITests {
         let compileHelp = try inlinelb("compile", "--help")
         #expect(compileHelp.stdout.contains("inlinelb compile corpora/ui-flow.json -o out/ui-flow"))
     }
+
+    @Test func verifyPassesOnEveryBundledCorpus() throws {
+        let result = try run(
+            inlinelbBinary.path, ["verify"] + (try bundledCorpora()), in: packageRoot)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("violations"))
+        #expect(!result.stdout.contains("violation:"))
+    }
+
+    @Test func simulateReadsAFolderAndATrafficFile() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("out").path
+        #expect(try inlinelb("compile", "corpora/shared-appliance.json", "-o", out).status == 0)
+        let traffic = folder.appendingPathComponent("traffic.json")
+        try Data(
+            #"{"format": "inlinelb-traffic/1", "flows": [{"target": "203.0.113.11:80", "count": 6, "clients": 2}]}"#
+                .utf8
+        ).write(to: traffic)
+        let result = try inlinelb("simulate", out, "--traffic", traffic.path, "--trace", "1")
+        #expect(result.status == 0, "\(result.stderr)")
+        let line =
+            result.stdout.split(separator: "\n").first { $0.hasPrefix("203.0.113.11:80 ") } ?? ""
+        #expect(line.hasSuffix(" 6 flows  vm-1 ×2, vm-2 ×2, vm-3 ×2"), "\(result.stdout)")
+        #expect(
+            result.stdout.contains(
+                "router vpc-1 nat PREROUTING: DNAT 203.0.113.11:80 -> 10.1.1.3:80"))
+        let json = try inlinelb("simulate", out, "--format", "json")
+        #expect(json.stdout.contains(#""target": "203.0.113.11:80""#))
+    }
+
+    @Test func simulateReportsUnmodelledDirectivesWithTheirLine() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("out").path
+        #expect(try inlinelb("compile", "corpora/ui-flow.json", "-o", out).status == 0)
+        let config = out + "/vpc-1/tier-web/b-1-VM/haproxy.cfg"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try text.replacingOccurrences(
+            of: "\tbalance roundrobin\n", with: "\tbalance roundrobin\n\tcompression algo gzip\n"
+        )
+        .write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try inlinelb("simulate", out)
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("haproxy.cfg:35: unmodelled directive 'compression'"))
+    }
 }

@@ -1,0 +1,105 @@
+import InlineLBCore
+
+/// Everything the simulator knows, read from a compiled output folder only: the routers
+/// with their rules, the appliances with their addresses, firewall and HAProxy config,
+/// and the VMs.
+public struct SimulatedDeployment: Sendable {
+    /// One VPC router.
+    struct Router: Sendable {
+        var vpc: Topology.VPC
+        var netfilter: NetfilterEngine
+        /// Addresses the router itself holds: its public IPs and the tier gateways.
+        var ownAddresses: Set<IPv4Address>
+    }
+
+    /// One appliance host.
+    struct Appliance: Sendable {
+        var name: String
+        var vpcIndex: Int
+        var tierIndex: Int
+        var running: Bool
+        var addresses: ApplianceAddresses
+        var netfilter: NetfilterEngine
+        var haproxy: HAProxyConfig
+        /// Why HAProxy cannot start (a bind address the appliance does not hold), if so.
+        var startFailure: String?
+    }
+
+    /// What answers at an address inside a tier.
+    enum Host: Sendable {
+        case appliance(Int)
+        case virtualMachine(Topology.VirtualMachine)
+    }
+
+    var routers: [Router] = []
+    var appliances: [Appliance] = []
+    /// Hosts by (vpc, tier) and address; stopped VMs and appliances hold nothing.
+    var hosts: [[[IPv4Address: Host]]] = []
+    /// The router holding each public address.
+    var routerOfPublicAddress: [IPv4Address: Int] = [:]
+    public let topology: Topology
+
+    /// Loads the output folder at `folder`.
+    public init(folder: String) throws(ArtifactError) {
+        func read(_ relative: String) throws(ArtifactError) -> [UInt8] {
+            do {
+                return try FileBytes.read(folder + "/" + relative)
+            } catch {
+                throw ArtifactError(file: relative, line: 0, "cannot read: \(error.reason)")
+            }
+        }
+        func text(_ relative: String) throws(ArtifactError) -> String {
+            String(decoding: try read(relative), as: UTF8.self)
+        }
+        topology = try Topology(bytes: try read("topology.json"), file: "topology.json")
+        for (vpcIndex, vpc) in topology.vpcs.enumerated() {
+            let ruleset = try IptablesParser.parse(
+                try text(vpc.iptablesFile), file: vpc.iptablesFile)
+            var own = Set(vpc.publicIPs.map(\.address) + vpc.tiers.map(\.gateway))
+            if let sourceNAT = vpc.sourceNATIP { own.insert(sourceNAT) }
+            routers.append(
+                Router(vpc: vpc, netfilter: NetfilterEngine(ruleset: ruleset), ownAddresses: own))
+            for address in own where !vpc.tiers.contains(where: { $0.gateway == address }) {
+                routerOfPublicAddress[address] = vpcIndex
+            }
+            var tierHosts: [[IPv4Address: Host]] = []
+            for (tierIndex, tier) in vpc.tiers.enumerated() {
+                var hostsHere: [IPv4Address: Host] = [:]
+                for vm in tier.virtualMachines where vm.running {
+                    hostsHere[vm.address] = .virtualMachine(vm)
+                }
+                if let appliance = tier.appliance {
+                    let addresses = try ApplianceAddresses(
+                        bytes: try read(appliance.addressesFile), file: appliance.addressesFile)
+                    let haproxy = try HAProxyParser.parse(
+                        try text(appliance.haproxyFile), file: appliance.haproxyFile)
+                    let firewall = try IptablesParser.parse(
+                        try text(appliance.iptablesFile), file: appliance.iptablesFile)
+                    let held = Set([addresses.guestIP] + addresses.secondaryIPs)
+                    var failure: String?
+                    for proxy in haproxy.proxies {
+                        for bind in proxy.binds {
+                            if let address = bind.address, !held.contains(address) {
+                                failure =
+                                    "haproxy cannot start: bind \(address):\(bind.port) at \(appliance.haproxyFile):\(bind.line) is not an address of \(appliance.name)"
+                            }
+                        }
+                    }
+                    let index = appliances.count
+                    appliances.append(
+                        Appliance(
+                            name: appliance.name, vpcIndex: vpcIndex, tierIndex: tierIndex,
+                            running: appliance.running,
+                            addresses: addresses, netfilter: NetfilterEngine(ruleset: firewall),
+                            haproxy: haproxy,
+                            startFailure: failure))
+                    if appliance.running {
+                        for address in held { hostsHere[address] = .appliance(index) }
+                    }
+                }
+                tierHosts.append(hostsHere)
+            }
+            hosts.append(tierHosts)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import InlineLBCore
+
+/// The load-balancing state of one backend: its algorithm over the servers usable at
+/// start (DOWN ones are out of the tree, as HAProxy does).
+struct Balancer: Sendable {
+    private enum Engine: Sendable {
+        case roundRobin(WeightedRoundRobin)
+        case staticRoundRobin(StaticMap)
+        case sourceMap(StaticMap)
+        case sourceConsistent(ConsistentHash)
+        case leastConnections(LeastConnections)
+    }
+
+    private var engine: Engine
+
+    /// `usable[i]` says whether server i can take traffic.
+    init(proxy: HAProxyProxy, usable: [Bool]) {
+        let primaries = proxy.servers.indices.filter { usable[$0] && !proxy.servers[$0].backup }
+        let chosen = primaries.isEmpty ? proxy.servers.indices.filter { usable[$0] } : primaries
+        let weighted = chosen.map { (index: $0, weight: proxy.servers[$0].weight) }
+        switch proxy.algorithm {
+        case .roundrobin: engine = .roundRobin(WeightedRoundRobin(servers: weighted))
+        case .staticRoundRobin: engine = .staticRoundRobin(StaticMap(servers: weighted))
+        case .leastconn: engine = .leastConnections(LeastConnections(servers: weighted))
+        case .source:
+            if proxy.consistentHash {
+                engine = .sourceConsistent(
+                    ConsistentHash(
+                        servers: chosen.map {
+                            (index: $0, weight: proxy.servers[$0].weight, id: $0 + 1)
+                        }))
+            } else {
+                engine = .sourceMap(StaticMap(servers: weighted))
+            }
+        }
+    }
+
+    /// The server for a new connection from `client`.
+    mutating func pick(client: IPv4Address) -> Int? {
+        switch engine {
+        case .roundRobin(var state):
+            defer { engine = .roundRobin(state) }
+            return state.pick()
+        case .staticRoundRobin(var state):
+            defer { engine = .staticRoundRobin(state) }
+            return state.pickNext()
+        case .leastConnections(var state):
+            defer { engine = .leastConnections(state) }
+            return state.pick()
+        case .sourceMap(let map): return map.pick(hash: client.value)
+        case .sourceConsistent(let ring): return ring.pick(hash: client.value)
+        }
+    }
+
+    /// Ends a connection (only leastconn keeps count).
+    mutating func release(_ server: Int) {
+        if case .leastConnections(var state) = engine {
+            state.release(server)
+            engine = .leastConnections(state)
+        }
+    }
+}

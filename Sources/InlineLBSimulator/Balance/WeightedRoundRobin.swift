@@ -1,0 +1,104 @@
+/// HAProxy 2.6's `balance roundrobin` (lb_fwrr.c), transcribed step by step from
+/// REFERENCE.md §5a: effective weight = weight × 16, three ordered queues, positions
+/// advanced by `next_weight / eweight` with a remainder carried in `rweight`.
+///
+/// - Complexity: O(n) per pick for n servers (queues are scanned, n is small).
+struct WeightedRoundRobin: Sendable {
+    private enum Queue { case current, initial, next, none }
+
+    private struct Slot {
+        var server: Int
+        var eweight: Int
+        var npos = 0
+        var rweight = 0
+        var queue = Queue.initial
+        var key = 0
+        var order = 0
+    }
+
+    private var slots: [Slot] = []
+    private var currentPosition = 0
+    private var currentWeight = 0
+    private var nextWeight = 0
+    private var insertions = 0
+
+    /// Servers as (index, weight); weight-0 servers never receive traffic.
+    init(servers: [(index: Int, weight: Int)]) {
+        for server in servers where server.weight > 0 {
+            let eweight = server.weight * 16
+            var slot = Slot(server: server.index, eweight: eweight)
+            slot.key = 4096 - eweight
+            slot.order = insertions
+            insertions += 1
+            slots.append(slot)
+            nextWeight += eweight
+        }
+        currentPosition = nextWeight
+        currentWeight = nextWeight
+    }
+
+    private func first(_ queue: Queue) -> Int? {
+        var best: Int?
+        for index in slots.indices where slots[index].queue == queue {
+            if let chosen = best {
+                if (slots[index].key, slots[index].order) < (slots[chosen].key, slots[chosen].order)
+                {
+                    best = index
+                }
+            } else {
+                best = index
+            }
+        }
+        return best
+    }
+
+    /// The next server, or nil when there is none.
+    mutating func pick() -> Int? {
+        guard !slots.isEmpty else { return nil }
+        var chosen: Int
+        while true {
+            let current = first(.current)
+            if let current, slots[current].npos <= currentPosition {
+                chosen = current
+            } else if let initial = first(.initial) {
+                chosen = initial
+                slots[initial].npos = 0
+                slots[initial].rweight = 0
+            } else if let current {
+                chosen = current
+            } else {
+                for index in slots.indices where slots[index].queue == .next {
+                    slots[index].queue = .initial
+                }
+                currentPosition = nextWeight
+                currentWeight = nextWeight
+                continue
+            }
+            break
+        }
+        let eweight = slots[chosen].eweight
+        if slots[chosen].npos == 0 { slots[chosen].npos = currentPosition }
+        slots[chosen].npos += nextWeight / eweight
+        slots[chosen].rweight += nextWeight % eweight
+        if slots[chosen].rweight >= eweight {
+            slots[chosen].rweight -= eweight
+            slots[chosen].npos += 1
+        }
+        slots[chosen].queue = .none
+        currentPosition += 1
+        if slots[chosen].npos >= 2 * currentWeight
+            || slots[chosen].npos >= currentWeight + nextWeight
+        {
+            slots[chosen].npos -= currentWeight
+            slots[chosen].queue = .next
+            slots[chosen].key = 4096 - eweight
+        } else {
+            slots[chosen].queue = .current
+            slots[chosen].key =
+                256 * slots[chosen].npos + (4096 + slots[chosen].rweight - eweight) / 16
+        }
+        slots[chosen].order = insertions
+        insertions += 1
+        return slots[chosen].server
+    }
+}

@@ -1,0 +1,368 @@
+import InlineLBCore
+
+/// Simulates flows end to end over a loaded deployment, keeping HAProxy's balancing and
+/// persistence state and each client's cookies across flows.
+public struct FlowEngine {
+    private let deployment: SimulatedDeployment
+    private var balancers: [String: Balancer] = [:]
+    private var stickBySource: [String: [IPv4Address: Int]] = [:]
+    private var stickByValue: [String: [String: Int]] = [:]
+    /// Cookies each client holds, per target address and port.
+    private var cookieJars: [String: [String: String]] = [:]
+    private var openConnections: [(backend: String, server: Int)] = []
+    private var currentBatch = -1
+
+    public init(deployment: SimulatedDeployment) { self.deployment = deployment }
+
+    /// Simulates `flows` in order.
+    public mutating func run(_ flows: [Flow]) -> [FlowResult] {
+        var results: [FlowResult] = []
+        results.reserveCapacity(flows.count)
+        for flow in flows {
+            if flow.batch != currentBatch {
+                closeConnections()
+                currentBatch = flow.batch
+            }
+            results.append(simulate(flow))
+        }
+        closeConnections()
+        return results
+    }
+
+    private mutating func closeConnections() {
+        for connection in openConnections {
+            balancers[connection.backend]?.release(connection.server)
+        }
+        openConnections.removeAll()
+    }
+
+    private mutating func simulate(_ flow: Flow) -> FlowResult {
+        var result = FlowResult(
+            flow: flow, outcome: .dropped("not simulated"), persisted: false, hops: [])
+        func hop(_ node: String, _ step: String, _ decision: String, _ source: SourceLine? = nil) {
+            result.hops.append(Hop(node: node, step: step, decision: decision, source: source))
+        }
+        guard let routerIndex = deployment.routerOfPublicAddress[flow.target] else {
+            hop("internet", "routing", "no VPC router holds \(flow.target)")
+            result.outcome = .dropped("no VPC router holds \(flow.target)")
+            return result
+        }
+        let router = deployment.routers[routerIndex]
+        let node = "router \(router.vpc.id)"
+        var packet = Packet(
+            source: flow.client, destination: flow.target, sourcePort: flow.clientPort,
+            destinationPort: flow.port,
+            inInterface: router.vpc.publicInterface, outInterface: nil, state: .new)
+
+        // PREROUTING: DNAT decided on the first packet.
+        let (prerouting, _) = router.netfilter.run(
+            hook: "PREROUTING", packet: packet, includeNAT: true)
+        switch prerouting {
+        case .dnat(let address, let port, let line):
+            hop(
+                node, "nat PREROUTING",
+                "DNAT \(flow.target):\(flow.port) -> \(address):\(port ?? flow.port)", line)
+            packet.destination = address
+            if let port { packet.destinationPort = port }
+        case .drop(let line):
+            hop(node, "PREROUTING", "DROP", line)
+            result.outcome = .dropped(
+                "at \(node) PREROUTING (\(line.map(\.description) ?? "policy"))")
+            return result
+        case .reject(let line):
+            hop(node, "PREROUTING", "REJECT", line)
+            result.outcome = .refused("rejected at \(node) PREROUTING (\(line))")
+            return result
+        default:
+            hop(node, "nat PREROUTING", "no DNAT")
+        }
+
+        // Routing on the post-DNAT address.
+        if router.ownAddresses.contains(packet.destination) {
+            let (input, _) = router.netfilter.run(hook: "INPUT", packet: packet, includeNAT: true)
+            switch input {
+            case .drop(let line):
+                hop(node, "filter INPUT", "DROP (local address \(packet.destination))", line)
+                result.outcome = .dropped(
+                    "at \(node) filter INPUT (\(line.map(\.description) ?? "policy"))")
+            case .reject(let line):
+                hop(node, "filter INPUT", "REJECT", line)
+                result.outcome = .refused("rejected at \(node) filter INPUT (\(line))")
+            default:
+                hop(node, "filter INPUT", "ACCEPT; no service on port \(packet.destinationPort)")
+                result.outcome = .refused(
+                    "\(node) has no service on \(packet.destination):\(packet.destinationPort)")
+            }
+            return result
+        }
+        guard
+            let tierIndex = router.vpc.tiers.firstIndex(where: {
+                $0.cidr.contains(packet.destination)
+            })
+        else {
+            hop(
+                node, "routing",
+                "\(packet.destination) is in no tier; routed back to the public side")
+            result.outcome = .dropped("\(packet.destination) is in no tier of \(router.vpc.id)")
+            return result
+        }
+        let tier = router.vpc.tiers[tierIndex]
+        packet.outInterface = tier.interface
+        hop(node, "routing", "\(packet.destination) via \(tier.interface) (tier \(tier.id))")
+
+        let (forward, _) = router.netfilter.run(hook: "FORWARD", packet: packet, includeNAT: false)
+        switch forward {
+        case .drop(let line):
+            hop(node, "filter FORWARD", "DROP", line)
+            result.outcome = .dropped(
+                "at \(node) filter FORWARD (\(line.map(\.description) ?? "policy"))")
+            return result
+        case .reject(let line):
+            hop(node, "filter FORWARD", "REJECT", line)
+            result.outcome = .refused("rejected at \(node) filter FORWARD (\(line))")
+            return result
+        case .accept(let line): hop(node, "filter FORWARD", "ACCEPT", line)
+        default: break
+        }
+        let (postrouting, _) = router.netfilter.run(
+            hook: "POSTROUTING", packet: packet, includeNAT: true)
+        var clientSeenByServer = flow.client
+        if case .snat(let address, _, let line) = postrouting {
+            hop(node, "nat POSTROUTING", "SNAT source -> \(address)", line)
+            clientSeenByServer = address
+        }
+
+        // Delivery inside the tier.
+        guard let host = deployment.hosts[routerIndex][tierIndex][packet.destination] else {
+            hop("tier \(tier.id)", "delivery", "no running host holds \(packet.destination)")
+            result.outcome = .dropped(
+                "no running host holds \(packet.destination) in tier \(tier.id)")
+            return result
+        }
+        let delivered: Outcome
+        switch host {
+        case .virtualMachine(let vm):
+            hop(
+                "vm \(vm.id)", "accept",
+                "connection on \(packet.destination):\(packet.destinationPort)")
+            delivered = .delivered(
+                vm: vm.id, address: vm.address, port: packet.destinationPort, server: nil)
+        case .appliance(let index):
+            var appliancePacket = packet
+            appliancePacket.source = clientSeenByServer
+            appliancePacket.inInterface = "eth0"
+            appliancePacket.outInterface = nil
+            guard
+                let outcome = throughAppliance(index, appliancePacket, flow: flow, result: &result)
+            else { return result }
+            delivered = outcome
+        }
+        result.outcome = delivered
+
+        // Replies: conntrack reverses the NAT; the router's FORWARD sees them as ESTABLISHED.
+        let reply = Packet(
+            source: packet.destination, destination: clientSeenByServer,
+            sourcePort: packet.destinationPort,
+            destinationPort: flow.clientPort, inInterface: tier.interface,
+            outInterface: router.vpc.publicInterface,
+            state: .established)
+        let (replyForward, _) = router.netfilter.run(
+            hook: "FORWARD", packet: reply, includeNAT: false)
+        var replyBlocker: SourceLine??
+        switch replyForward {
+        case .drop(let line): replyBlocker = .some(line)
+        case .reject(let line): replyBlocker = .some(line)
+        default: break
+        }
+        switch replyBlocker {
+        case .some(let line):
+            hop(node, "filter FORWARD (reply)", "DROP", line)
+            result.outcome = .dropped(
+                "reply dropped at \(node) filter FORWARD (\(line.map(\.description) ?? "policy"))")
+        case .none:
+            result.replyFrom = (flow.target, flow.port)
+            hop(
+                node, "reply",
+                "un-NAT \(packet.destination):\(packet.destinationPort) -> \(flow.target):\(flow.port)"
+            )
+        }
+        return result
+    }
+
+    /// The appliance part: firewall, HAProxy listener, ACLs, persistence, balancing, backend.
+    private mutating func throughAppliance(
+        _ index: Int, _ packet: Packet, flow: Flow, result: inout FlowResult
+    ) -> Outcome? {
+        let appliance = deployment.appliances[index]
+        let node = "appliance \(appliance.name)"
+        func hop(_ step: String, _ decision: String, _ source: SourceLine? = nil) {
+            result.hops.append(Hop(node: node, step: step, decision: decision, source: source))
+        }
+        let (input, _) = appliance.netfilter.run(hook: "INPUT", packet: packet, includeNAT: false)
+        switch input {
+        case .drop(let line):
+            hop("filter INPUT", "DROP", line)
+            result.outcome = .dropped(
+                "at \(node) filter INPUT (\(line.map(\.description) ?? "policy"))")
+            return nil
+        case .reject(let line):
+            hop("filter INPUT", "REJECT", line)
+            result.outcome = .refused("rejected at \(node) filter INPUT (\(line))")
+            return nil
+        default:
+            if case .accept(let line) = input { hop("filter INPUT", "ACCEPT", line) }
+        }
+        if let failure = appliance.startFailure {
+            hop("haproxy", failure)
+            result.outcome = .refused(failure)
+            return nil
+        }
+        let config = appliance.haproxy
+        let frontend =
+            config.proxies.first {
+                $0.binds.contains {
+                    $0.address == packet.destination && $0.port == packet.destinationPort
+                }
+            }
+            ?? config.proxies.first {
+                $0.binds.contains { $0.address == nil && $0.port == packet.destinationPort }
+            }
+        guard let frontend else {
+            hop("haproxy", "no listener on \(packet.destination):\(packet.destinationPort)")
+            result.outcome = .refused(
+                "no HAProxy listener on \(packet.destination):\(packet.destinationPort) at \(node)")
+            return nil
+        }
+        let frontendLine = SourceLine(file: config.file, line: frontend.line)
+        result.listener = frontendLine.description
+        hop("haproxy", "listener \(frontend.name)", frontendLine)
+        for reject in frontend.connectionRejects {
+            let inACL = frontend.sourceACLs[reject.acl]!.contains { $0.contains(packet.source) }
+            if inACL != reject.negated {
+                let line = SourceLine(file: config.file, line: reject.line)
+                hop("haproxy", "tcp-request connection reject (\(packet.source))", line)
+                result.outcome = .refused("rejected by \(line)")
+                return nil
+            }
+        }
+        if frontend.isStats {
+            hop("haproxy", "stats page")
+            result.outcome = .refused("HAProxy stats page at \(frontendLine), not a backend")
+            return nil
+        }
+        let backend = frontend.defaultBackend.flatMap { config.proxy(named: $0) } ?? frontend
+        let backendKey = "\(appliance.name)/\(backend.name)"
+        let usable = backend.servers.map { server in
+            !server.disabled && (!server.check || serverHost(appliance, server.address) != nil)
+        }
+        if balancers[backendKey] == nil {
+            balancers[backendKey] = Balancer(proxy: backend, usable: usable)
+        }
+
+        let jarKey = "\(flow.client)>\(flow.target):\(flow.port)"
+        let jar = flow.returnsCookies ? cookieJars[jarKey, default: [:]] : [:]
+        var chosen: Int?
+        if backend.mode == .http, let cookie = backend.cookie, let value = jar[cookie.name],
+            let server = backend.servers.indices.first(where: {
+                backend.servers[$0].cookie == value
+            }), usable[server]
+        {
+            chosen = server
+            hop(
+                "haproxy", "cookie \(cookie.name)=\(value) -> \(backend.servers[server].name)",
+                SourceLine(file: config.file, line: cookie.line))
+        }
+        if chosen == nil, backend.stickOnSource != nil,
+            let server = stickBySource[backendKey]?[packet.source], usable[server]
+        {
+            chosen = server
+            hop(
+                "haproxy", "stick-table src \(packet.source) -> \(backend.servers[server].name)",
+                SourceLine(file: config.file, line: backend.stickOnSource!))
+        }
+        if chosen == nil, backend.mode == .http {
+            for name in backend.stickMatchCookies {
+                if let value = jar[name], let server = stickByValue[backendKey]?[value],
+                    usable[server]
+                {
+                    chosen = server
+                    hop(
+                        "haproxy",
+                        "stick match cookie \(name)=\(value) -> \(backend.servers[server].name)")
+                    break
+                }
+            }
+        }
+        result.persisted = chosen != nil
+        if chosen == nil {
+            chosen = balancers[backendKey]!.pick(client: packet.source)
+            if let server = chosen {
+                openConnections.append((backendKey, server))
+                hop(
+                    "haproxy",
+                    "balance \(backend.algorithm.rawValue) -> \(backend.servers[server].name)",
+                    SourceLine(file: config.file, line: backend.servers[server].line))
+            }
+        }
+        guard let server = chosen else {
+            hop("haproxy", "no usable server in \(backend.name)")
+            result.outcome = .failed(
+                "no usable server in \(backend.name) (\(SourceLine(file: config.file, line: backend.line)))"
+            )
+            return nil
+        }
+        let target = backend.servers[server]
+        let serverLine = SourceLine(file: config.file, line: target.line)
+        if backend.stickOnSource != nil {
+            stickBySource[backendKey, default: [:]][packet.source] = server
+        }
+        let serverPacket = Packet(
+            source: appliance.addresses.guestIP, destination: target.address, sourcePort: 40000,
+            destinationPort: target.port,
+            inInterface: nil, outInterface: "eth0", state: .new)
+        let (output, _) = appliance.netfilter.run(
+            hook: "OUTPUT", packet: serverPacket, includeNAT: true)
+        if case .drop(let line) = output {
+            hop("filter OUTPUT", "DROP to \(target.address):\(target.port)", line)
+            result.outcome = .failed(
+                "connection to server \(target.name) dropped at \(node) filter OUTPUT")
+            return nil
+        }
+        guard let vm = serverHost(appliance, target.address) else {
+            hop(
+                "haproxy", "server \(target.name) \(target.address):\(target.port) does not answer",
+                serverLine)
+            result.outcome = .failed("server \(target.name) (\(serverLine)) does not answer")
+            return nil
+        }
+        // Responses: cookie insert and application cookies learnt into the stick table.
+        if backend.mode == .http {
+            if let cookie = backend.cookie, let value = target.cookie, jar[cookie.name] != value {
+                cookieJars[jarKey, default: [:]][cookie.name] = value
+            }
+            if let name = backend.stickStoreResponseCookie {
+                stickByValue[backendKey, default: [:]][vm.id] = server
+                cookieJars[jarKey, default: [:]][name] = vm.id
+            }
+        }
+        result.hops.append(
+            Hop(
+                node: "vm \(vm.id)", step: "accept",
+                decision: "from \(target.name) on \(target.address):\(target.port)",
+                source: serverLine))
+        return .delivered(
+            vm: vm.id, address: target.address, port: target.port, server: target.name)
+    }
+
+    /// The running VM holding `address` in the appliance's tier.
+    private func serverHost(_ appliance: SimulatedDeployment.Appliance, _ address: IPv4Address)
+        -> Topology.VirtualMachine?
+    {
+        if case .virtualMachine(let vm) = deployment.hosts[appliance.vpcIndex][appliance.tierIndex][
+            address]
+        {
+            return vm
+        }
+        return nil
+    }
+}

@@ -1,0 +1,83 @@
+import InlineLBCore
+
+extension Traffic {
+    /// Reads a traffic file:
+    /// `{"format": "inlinelb-traffic/1", "seed": 1, "flows": [{"target": "203.0.113.10:80",
+    /// "count": 12, "clients": 6 or ["198.51.100.7", ...], "clientcidr": "198.51.100.0/24",
+    /// "concurrency": 1, "cookies": true}]}`.
+    public init(bytes: [UInt8], file: String) throws(ArtifactError) {
+        let root: JSONNode
+        do {
+            root = try JSONReader.parse(bytes)
+        } catch {
+            throw ArtifactError(
+                file: file, line: SourceLocation(offset: error.offset, in: bytes).line,
+                "malformed JSON: \(error.message)")
+        }
+        func fail(_ node: JSONNode, _ message: String) -> ArtifactError {
+            ArtifactError(
+                file: file, line: SourceLocation(offset: node.offset, in: bytes).line, message)
+        }
+        guard case .object(let members) = root.value else { throw fail(root, "expected an object") }
+        var seed: UInt64 = 1
+        var groups: [Group] = []
+        var format: String?
+        for member in members {
+            switch (member.key, member.node.value) {
+            case ("format", .string(let text)): format = text
+            case ("seed", .number(_, let value?)) where value >= 0: seed = UInt64(value)
+            case ("flows", .array(let elements)):
+                for element in elements { groups.append(try Traffic.group(element, fail)) }
+            default: throw fail(member.node, "unknown or malformed field \"\(member.key)\"")
+            }
+        }
+        guard format == "inlinelb-traffic/1" else {
+            throw fail(root, "format must be \"inlinelb-traffic/1\"")
+        }
+        self.init(seed: seed, groups: groups)
+    }
+
+    private static func group(_ node: JSONNode, _ fail: (JSONNode, String) -> ArtifactError)
+        throws(ArtifactError) -> Group
+    {
+        guard case .object(let members) = node.value else {
+            throw fail(node, "a flow group must be an object")
+        }
+        var target: (IPv4Address, Int)?
+        var group = Group(target: IPv4Address(0), port: 1, count: 1)
+        for member in members {
+            switch (member.key, member.node.value) {
+            case ("target", .string(let text)):
+                let parts = text.split(separator: ":")
+                guard parts.count == 2, let address = IPv4Address(parts[0]),
+                    let port = Int(parts[1]), (1...65535).contains(port)
+                else { throw fail(member.node, "target must be address:port, found \"\(text)\"") }
+                target = (address, port)
+            case ("count", .number(_, let value?)) where value > 0 && value <= 10_000_000:
+                group.count = value
+            case ("clients", .number(_, let value?)) where value > 0 && value <= 65_536:
+                group.clientCount = value
+            case ("clients", .array(let elements)):
+                for element in elements {
+                    guard case .string(let text) = element.value, let address = IPv4Address(text)
+                    else {
+                        throw fail(element, "clients must be IPv4 addresses")
+                    }
+                    group.clients.append(address)
+                }
+            case ("clientcidr", .string(let text)):
+                guard let network = IPv4Network(text) else {
+                    throw fail(member.node, "clientcidr \"\(text)\" is not a CIDR")
+                }
+                group.clientNetwork = network
+            case ("concurrency", .number(_, let value?)) where value > 0: group.concurrency = value
+            case ("cookies", .bool(let flag)): group.returnsCookies = flag
+            default: throw fail(member.node, "unknown or malformed field \"\(member.key)\"")
+            }
+        }
+        guard let target else { throw fail(node, "a flow group needs a target") }
+        group.target = target.0
+        group.port = target.1
+        return group
+    }
+}

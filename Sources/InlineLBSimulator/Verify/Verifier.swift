@@ -1,0 +1,225 @@
+import InlineLBCore
+
+/// One way the simulated deployment departs from the intent.
+public struct Violation: Sendable, CustomStringConvertible {
+    /// The flow concerned, when one is.
+    public var flow: Flow?
+    public var rule: String?
+    public var expected: String
+    public var actual: String
+    /// The hop that decided, with its artifact line.
+    public var hop: Hop?
+
+    public var description: String {
+        var text = ""
+        if let flow {
+            text +=
+                "flow #\(flow.id) \(flow.client):\(flow.clientPort) -> \(flow.target):\(flow.port)"
+        }
+        if let rule { text += (text.isEmpty ? "" : " ") + "(rule \(rule))" }
+        text += ": expected \(expected), got \(actual)"
+        if let hop { text += "; decided at \(hop)" }
+        return text
+    }
+}
+
+/// Checks simulated flows against the expectations: deliveries where and only where the
+/// intent says, replies from the address the client used, and the distribution each
+/// algorithm dictates (exact sequences for round robin, per-client stability for source
+/// hashing and stickiness).
+public enum Verifier {
+    /// All violations of `results`; empty when every check holds.
+    public static func verify(_ results: [FlowResult], against expectations: Expectations)
+        -> [Violation]
+    {
+        var violations: [Violation] = []
+        var listenerIndex: [String: Int] = [:]
+        for (index, listener) in expectations.listeners.enumerated() {
+            listenerIndex["\(listener.publicIP):\(listener.publicPort)"] = index
+        }
+        var natIndex: [IPv4Address: Int] = [:]
+        for (index, nat) in expectations.staticNATs.enumerated() { natIndex[nat.publicIP] = index }
+        var deliveredPerListener = [[FlowResult]](
+            repeating: [], count: expectations.listeners.count)
+        var probed = [Bool](repeating: false, count: expectations.listeners.count)
+
+        for result in results {
+            let flow = result.flow
+            let decidingHop = result.hops.last
+            if let index = listenerIndex["\(flow.target):\(flow.port)"] {
+                let listener = expectations.listeners[index]
+                probed[index] = true
+                let wanted = listener.delivers(to: flow.client)
+                guard case .delivered(let vm, let address, let port, _) = result.outcome else {
+                    if wanted {
+                        violations.append(
+                            Violation(
+                                flow: flow, rule: listener.ruleID,
+                                expected:
+                                    "delivery to one of \(listener.runningBackends.map(\.vmID).joined(separator: ", "))",
+                                actual: result.outcome.description, hop: decidingHop))
+                    }
+                    continue
+                }
+                guard wanted else {
+                    violations.append(
+                        Violation(
+                            flow: flow, rule: listener.ruleID,
+                            expected: "no delivery (\(silenceReason(listener, flow.client)))",
+                            actual: result.outcome.description, hop: decidingHop))
+                    continue
+                }
+                guard
+                    listener.runningBackends.contains(where: {
+                        $0.vmID == vm && $0.address == address && $0.port == port
+                    })
+                else {
+                    violations.append(
+                        Violation(
+                            flow: flow, rule: listener.ruleID,
+                            expected:
+                                "a running VM of the rule (\(listener.runningBackends.map { "\($0.vmID) \($0.address):\($0.port)" }.joined(separator: ", ")))",
+                            actual: result.outcome.description, hop: decidingHop))
+                    continue
+                }
+                checkReply(
+                    result, expectedFrom: (listener.publicIP, listener.publicPort),
+                    rule: listener.ruleID, &violations)
+                deliveredPerListener[index].append(result)
+            } else if let index = natIndex[flow.target] {
+                let nat = expectations.staticNATs[index]
+                let wanted = nat.backend.running && nat.acl.admits(flow.client, port: flow.port)
+                switch (wanted, result.outcome) {
+                case (true, .delivered(let vm, _, let port, _))
+                where vm == nat.backend.vmID && port == flow.port:
+                    checkReply(
+                        result, expectedFrom: (nat.publicIP, flow.port), rule: nil, &violations)
+                case (false, .delivered):
+                    violations.append(
+                        Violation(
+                            flow: flow, rule: nil,
+                            expected:
+                                "no delivery (static NAT to \(nat.backend.vmID), ACL or VM state)",
+                            actual: result.outcome.description, hop: decidingHop))
+                case (true, _):
+                    violations.append(
+                        Violation(
+                            flow: flow, rule: nil,
+                            expected:
+                                "delivery to \(nat.backend.vmID) by static NAT on port \(flow.port)",
+                            actual: result.outcome.description, hop: decidingHop))
+                default: break
+                }
+            } else if case .delivered = result.outcome {
+                violations.append(
+                    Violation(
+                        flow: flow, rule: nil,
+                        expected: "no delivery (no live rule on \(flow.target):\(flow.port))",
+                        actual: result.outcome.description, hop: decidingHop))
+            }
+        }
+        for (index, listener) in expectations.listeners.enumerated() {
+            if !probed[index] {
+                violations.append(
+                    Violation(
+                        flow: nil, rule: listener.ruleID,
+                        expected: "traffic to \(listener.publicIP):\(listener.publicPort)",
+                        actual: "no flow probed it", hop: nil))
+            }
+            violations += checkDistribution(listener, deliveredPerListener[index])
+        }
+        return violations
+    }
+
+    private static func silenceReason(_ listener: Expectations.Listener, _ client: IPv4Address)
+        -> String
+    {
+        if !listener.applianceRunning { return "appliance stopped" }
+        if listener.runningBackends.isEmpty { return "no running VM" }
+        if !listener.acl.admits(client, port: listener.publicPort) {
+            return "tier ACL denies \(client)"
+        }
+        return "cidrlist excludes \(client)"
+    }
+
+    private static func checkReply(
+        _ result: FlowResult, expectedFrom: (IPv4Address, Int), rule: String?,
+        _ violations: inout [Violation]
+    ) {
+        guard let reply = result.replyFrom, reply.address == expectedFrom.0,
+            reply.port == expectedFrom.1
+        else {
+            violations.append(
+                Violation(
+                    flow: result.flow, rule: rule,
+                    expected: "replies from \(expectedFrom.0):\(expectedFrom.1)",
+                    actual: result.replyFrom.map { "replies from \($0.address):\($0.port)" }
+                        ?? "no reply",
+                    hop: result.hops.last))
+            return
+        }
+    }
+
+    /// The order or stability the algorithm and stickiness dictate.
+    private static func checkDistribution(
+        _ listener: Expectations.Listener, _ results: [FlowResult]
+    ) -> [Violation] {
+        let running = listener.runningBackends.map(\.vmID)
+        guard !results.isEmpty, !running.isEmpty else { return [] }
+        var violations: [Violation] = []
+        if let stickiness = listener.stickiness {
+            // Per-client stability: a returning client stays on its first VM.
+            var firstVM: [IPv4Address: String] = [:]
+            for result in results where result.flow.returnsCookies || stickiness == "SourceBased" {
+                let vm = result.outcome.deliveredVM!
+                if let first = firstVM[result.flow.client], first != vm {
+                    violations.append(
+                        Violation(
+                            flow: result.flow, rule: listener.ruleID,
+                            expected: "\(stickiness) persistence to \(first)",
+                            actual: "delivered to \(vm)", hop: result.hops.last))
+                } else {
+                    firstVM[result.flow.client] = vm
+                }
+            }
+            return violations
+        }
+        switch listener.algorithm {
+        case "source":
+            for result in results {
+                let expected =
+                    running.count == 1
+                    ? running[0] : running[Int(result.flow.client.value % UInt32(running.count))]
+                let vm = result.outcome.deliveredVM!
+                if vm != expected {
+                    violations.append(
+                        Violation(
+                            flow: result.flow, rule: listener.ruleID,
+                            expected: "source hash of \(result.flow.client) to \(expected)",
+                            actual: "delivered to \(vm)",
+                            hop: result.hops.last))
+                }
+            }
+        default:
+            // roundrobin, and leastconn one connection at a time: declaration order, cycling.
+            let sequential =
+                listener.algorithm == "roundrobin"
+                || Set(results.map(\.flow.batch)).count == results.count
+            guard sequential else { return [] }
+            for (position, result) in results.enumerated() {
+                let expected = running[position % running.count]
+                let vm = result.outcome.deliveredVM!
+                if vm != expected {
+                    violations.append(
+                        Violation(
+                            flow: result.flow, rule: listener.ruleID,
+                            expected: "\(listener.algorithm) turn \(position + 1) to \(expected)",
+                            actual: "delivered to \(vm)",
+                            hop: result.hops.last))
+                    break
+                }
+            }
+        }
+        return violations
+    }
+}

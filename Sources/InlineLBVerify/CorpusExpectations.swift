@@ -1,0 +1,73 @@
+import InlineLBCompiler
+import InlineLBCore
+import InlineLBSimulator
+
+extension Expectations {
+    /// The expectations a corpus states: each live rule with destination VMs delivers to its
+    /// running VMs on the private port, within the tier ACL and the rule's cidrlist, while
+    /// the tier's appliance is wanted Running; each VM static NAT delivers to its VM; revoked
+    /// rules and rules without VMs deliver nothing. Built from the corpus alone, so that a
+    /// planner mistake cannot hide itself.
+    public init(corpus validated: ValidatedCorpus) {
+        let corpus = validated.corpus
+        func acl(of tier: Tier) -> IngressACL {
+            let items = tier.acl.enumerated()
+                .filter { $0.element.trafficType == .ingress }
+                .sorted { ($0.element.number, $0.offset) < ($1.element.number, $1.offset) }
+                .map { _, item in
+                    IngressACL.Item(
+                        allow: item.action == .allow,
+                        tcpOnly: item.ipProtocol == .all ? nil : item.ipProtocol == .tcp,
+                        ports: item.startPort.map { $0...(item.endPort ?? $0) }, sources: item.cidrs
+                    )
+                }
+            return IngressACL(items: items)
+        }
+        var listeners: [Listener] = []
+        var silent: [(IPv4Address, Int)] = []
+        for rule in corpus.loadBalancerRules {
+            let publicIP = corpus.publicIPAddresses[validated.publicIPIndex[rule.publicIPID]!]
+                .ipAddress
+            guard rule.isActive else {
+                silent.append((publicIP, rule.publicPort))
+                continue
+            }
+            let tier = corpus.networks[validated.tierIndex[rule.networkID]!]
+            let backends = rule.virtualMachineIDs.map { vmID in
+                let vm = corpus.virtualMachines[validated.vmIndex[vmID]!]
+                return Backend(
+                    vmID: vmID, address: validated.address(of: vm, in: tier.id)!,
+                    port: rule.privatePort,
+                    running: vm.state == "Running")
+            }
+            let applianceState =
+                corpus.applianceIntents.first { $0.networkID == tier.id }?.state ?? .running
+            listeners.append(
+                Listener(
+                    ruleID: rule.id, publicIP: publicIP, publicPort: rule.publicPort,
+                    algorithm: rule.algorithm.rawValue,
+                    stickiness: rule.stickiness?.method.rawValue, backends: backends,
+                    allowedClients: rule.cidrs,
+                    acl: acl(of: tier), applianceRunning: applianceState == .running))
+        }
+        var nats: [StaticNAT] = []
+        for ip in corpus.publicIPAddresses {
+            guard let vmID = ip.virtualMachineID else { continue }
+            let vm = corpus.virtualMachines[validated.vmIndex[vmID]!]
+            guard
+                let nic = vm.nics.first(where: {
+                    validated.tierIndex[$0.networkID].map { corpus.networks[$0].vpcID == ip.vpcID }
+                        ?? false
+                }),
+                let tier = validated.tierIndex[nic.networkID].map({ corpus.networks[$0] })
+            else { continue }
+            nats.append(
+                StaticNAT(
+                    publicIP: ip.ipAddress,
+                    backend: Backend(
+                        vmID: vmID, address: nic.ipAddress, port: 0, running: vm.state == "Running"),
+                    acl: acl(of: tier)))
+        }
+        self.init(listeners: listeners, staticNATs: nats, silentTargets: silent)
+    }
+}

@@ -1,0 +1,30 @@
+import InlineLBCompiler
+import InlineLBCore
+import InlineLBSimulator
+
+/// Compile, simulate, verify: the proof that a corpus's artifacts do what it says.
+public struct CorpusVerification: Sendable {
+    /// How many flows were simulated.
+    public var flowCount: Int
+    /// How many of them reached a VM.
+    public var deliveredCount: Int
+    /// How many live rules were checked.
+    public var ruleCount: Int
+    public var violations: [Violation]
+    public var results: [FlowResult]
+
+    /// Simulates the default probing traffic (plus every target the corpus mentions) over
+    /// the output folder `folder` and checks it against the corpus's intent.
+    public init(corpus: ValidatedCorpus, folder: String, seed: UInt64 = 1) throws(ArtifactError) {
+        let deployment = try SimulatedDeployment(folder: folder)
+        let expectations = Expectations(corpus: corpus)
+        let traffic = Traffic.probing(
+            deployment, extraTargets: expectations.probeTargets, seed: seed)
+        var engine = FlowEngine(deployment: deployment)
+        results = engine.run(traffic.flows())
+        violations = Verifier.verify(results, against: expectations)
+        flowCount = results.count
+        deliveredCount = results.filter { $0.outcome.deliveredVM != nil }.count
+        ruleCount = expectations.listeners.count
+    }
+}

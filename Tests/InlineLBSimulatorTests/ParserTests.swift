@@ -1,0 +1,185 @@
+import InlineLBCore
+import Testing
+
+@testable import InlineLBSimulator
+
+@Suite("Artifact parsers")
+struct ParserTests {
+    @Test func iptablesSaveParsesMatchesAndTargets() throws {
+        let text = """
+            # comment
+            *nat
+            :PREROUTING ACCEPT [0:0]
+            -A PREROUTING -d 203.0.113.10/32 -j DNAT --to-destination 10.1.1.3:8080
+            COMMIT
+            *filter
+            :INPUT DROP [0:0]
+            :CHAIN_X - [0:0]
+            -A INPUT ! -s 10.0.0.0/8 -p tcp -m tcp --dport 80:90 -i eth+ -m state --state NEW,ESTABLISHED -j CHAIN_X
+            -A CHAIN_X -m conntrack --ctstate NEW -j RETURN
+            COMMIT
+            """
+        let rules = try IptablesParser.parse(text, file: "r.iptables")
+        let dnat = try #require(rules.chain("nat", "PREROUTING")?.rules.first)
+        guard case .dnat(let address, let port) = dnat.target else {
+            Issue.record("expected DNAT")
+            return
+        }
+        #expect(address.description == "10.1.1.3" && port == 8080)
+        let input = try #require(rules.chain("filter", "INPUT")?.rules.first)
+        #expect(input.source?.negated == true)
+        #expect(input.destinationPorts?.range == 80...90)
+        #expect(input.inInterface?.matches("eth7") == true)
+        #expect(input.states?.states == [.new, .established])
+        #expect(input.line == 9)
+    }
+
+    @Test(
+        "unmodelled iptables input is reported with file and line",
+        arguments: [
+            (
+                "*filter\n:INPUT DROP [0:0]\n-A INPUT -m recent --set -j ACCEPT\nCOMMIT\n", 3,
+                "unmodelled match module recent"
+            ),
+            ("*filter\n:INPUT DROP [0:0]\n-A INPUT -j LOG\nCOMMIT\n", 3, "unmodelled target LOG"),
+            (
+                "*filter\n:INPUT DROP [0:0]\n-A INPUT --foo -j ACCEPT\nCOMMIT\n", 3,
+                "unmodelled option --foo"
+            ),
+            (
+                "*filter\n:INPUT DROP [0:0]\n-A INPUT -j NOSUCH\nCOMMIT\n", 3,
+                "jump to undeclared chain NOSUCH"
+            ),
+            ("*filter\n:INPUT DROP [0:0]\n", 0, "missing COMMIT"),
+            ("*security\nCOMMIT\n", 1, "unmodelled table security"),
+        ])
+    func iptablesErrors(_ text: String, _ line: Int, _ message: String) {
+        do {
+            _ = try IptablesParser.parse(text, file: "x.iptables")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.line == line)
+            #expect(error.description.hasPrefix("x.iptables"))
+            #expect(error.message.contains(message), "\(error)")
+        }
+    }
+
+    @Test func haproxyConfigParsesProxiesServersAndPersistence() throws {
+        let text = """
+            global
+            \tmaxconn 4096
+            defaults
+            \tmode    tcp
+            \toption httpclose
+            listen stats_on_guest
+            \tbind 10.1.1.2:8081
+            \tstats realm   Haproxy\\ Statistics
+            frontend web
+            \tbind :80
+            \tmode http
+            \tdefault_backend pool
+            backend pool
+            \tmode http
+            \tbalance static-rr
+            \thash-type consistent
+            \tacl network_allowed src 198.51.100.0/24
+            \ttcp-request connection reject if !network_allowed
+            \tserver a 10.1.1.11:8080 check weight 3 cookie A
+            \tserver b 10.1.1.12:8080 backup disabled send-proxy
+            \tcookie SRV insert indirect nocache
+            \tstick-table type string len 52 size 200k expire 3h
+            \tstick store-response res.cook(JSESSIONID)
+            \tstick match req.cook(JSESSIONID)
+            """
+        let config = try HAProxyParser.parse(text, file: "h.cfg")
+        #expect(config.proxies.map(\.name) == ["stats_on_guest", "web", "pool"])
+        #expect(config.proxies[0].isStats)
+        let frontend = config.proxies[1]
+        #expect(frontend.binds.first?.address == nil && frontend.binds.first?.port == 80)
+        #expect(frontend.defaultBackend == "pool")
+        let pool = config.proxies[2]
+        #expect(pool.algorithm == .staticRoundRobin && pool.consistentHash)
+        #expect(pool.servers.map(\.weight) == [3, 1])
+        #expect(pool.servers[1].backup && pool.servers[1].disabled && pool.servers[1].sendProxy)
+        #expect(pool.cookie?.name == "SRV" && pool.cookie?.indirect == true)
+        #expect(
+            pool.stickMatchCookies == ["JSESSIONID"]
+                && pool.stickStoreResponseCookie == "JSESSIONID")
+        #expect(pool.connectionRejects.first?.negated == true)
+    }
+
+    @Test(
+        "unmodelled haproxy directives are reported with file and line",
+        arguments: [
+            (
+                "listen a\n\tbind 1.2.3.4:80\n\thttp-request deny\n", 3,
+                "unmodelled directive 'http-request'"
+            ),
+            ("listen a\n\tbalance uri\n", 2, "unmodelled balance algorithm 'uri'"),
+            (
+                "listen a\n\tserver s 1.2.3.4:80 slowstart 10s\n", 2,
+                "unmodelled server option 'slowstart'"
+            ),
+            ("global\n\tnbthread 4\n", 2, "unmodelled global directive 'nbthread'"),
+            ("listen a\n\toption http-use-htx\n", 2, "unmodelled option 'http-use-htx'"),
+            ("frontend f\n\tdefault_backend nope\n", 1, "default_backend nope does not exist"),
+        ])
+    func haproxyErrors(_ text: String, _ line: Int, _ message: String) {
+        do {
+            _ = try HAProxyParser.parse(text, file: "h.cfg")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.line == line)
+            #expect(error.message.contains(message), "\(error)")
+        }
+    }
+}
+
+@Suite("Netfilter model")
+struct NetfilterTests {
+    private func packet(
+        _ source: String, _ destination: String, port: Int, in inInterface: String? = "eth1",
+        state: ConnectionState = .new
+    ) -> Packet {
+        Packet(
+            source: IPv4Address(source)!, destination: IPv4Address(destination)!, sourcePort: 40000,
+            destinationPort: port,
+            inInterface: inInterface, outInterface: "eth2", state: state)
+    }
+
+    private let rules = """
+        *filter
+        :FORWARD DROP [0:0]
+        :ACL - [0:0]
+        :INNER - [0:0]
+        -A FORWARD -m state --state ESTABLISHED -j ACCEPT
+        -A FORWARD -o eth2 -j ACL
+        -A FORWARD -p tcp -m tcp --dport 25 -j ACCEPT
+        -A ACL -s 198.51.100.0/24 -j INNER
+        -A ACL -p tcp -m tcp --dport 22 -j REJECT
+        -A ACL -p tcp -m tcp ! --dport 1:1000 -j ACCEPT
+        -A INNER -p tcp -m tcp --dport 443 -j RETURN
+        -A INNER -p tcp -m tcp --dport 80 -j ACCEPT
+        COMMIT
+        """
+
+    @Test func chainsJumpReturnAndFallBackToPolicy() throws {
+        let engine = NetfilterEngine(ruleset: try IptablesParser.parse(rules, file: "f"))
+        func verdict(_ packet: Packet) -> String {
+            switch engine.run(hook: "FORWARD", packet: packet, includeNAT: false).0 {
+            case .accept(let line): "accept@\(line?.line ?? 0)"
+            case .drop(let line): "drop@\(line?.line ?? 0)"
+            case .reject(let line): "reject@\(line.line)"
+            default: "nat"
+            }
+        }
+        #expect(verdict(packet("198.51.100.9", "10.1.1.3", port: 80)) == "accept@12")
+        #expect(verdict(packet("198.51.100.9", "10.1.1.3", port: 443)) == "drop@2")
+        #expect(verdict(packet("203.0.113.9", "10.1.1.3", port: 22)) == "reject@9")
+        #expect(verdict(packet("203.0.113.9", "10.1.1.3", port: 5000)) == "accept@10")
+        #expect(verdict(packet("203.0.113.9", "10.1.1.3", port: 25)) == "accept@7")
+        #expect(
+            verdict(packet("203.0.113.9", "10.1.1.3", port: 443, state: .established)) == "accept@5"
+        )
+    }
+}

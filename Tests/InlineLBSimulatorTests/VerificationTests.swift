@@ -1,0 +1,262 @@
+import Foundation
+import InlineLBCompiler
+import InlineLBCore
+import InlineLBSimulator
+import InlineLBVerify
+import Testing
+
+/// The package's root folder.
+private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// A compiled output folder of a bundled corpus, removed when the test ends.
+private struct CompiledCorpus {
+    let corpus: ValidatedCorpus
+    let folder: String
+
+    init(_ name: String) throws {
+        let bytes = [UInt8](
+            try Data(contentsOf: packageRoot.appendingPathComponent("corpora/\(name).json")))
+        corpus = try CorpusValidator.load(file: name, bytes: bytes)
+        folder =
+            FileManager.default.temporaryDirectory.appendingPathComponent(
+                "inlinelb-sim-\(UUID().uuidString)"
+            ).path
+        let compilation = try Compilation(corpus: corpus, inputFile: name, inputBytes: bytes)
+        try OutputWriter.replaceDirectory(folder, with: compilation.files)
+    }
+
+    /// Replaces `old` by `new` in one artifact; the text must occur exactly once.
+    func mutate(_ file: String, replacing old: String, with new: String) throws {
+        let path = folder + "/" + file
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.components(separatedBy: old).count == 2, "\(old) must occur once in \(file)")
+        try text.replacingOccurrences(of: old, with: new).write(
+            toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    func verify() throws -> CorpusVerification {
+        try CorpusVerification(corpus: corpus, folder: folder)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: folder) }
+}
+
+@Suite("Simulated verification of the bundled corpora")
+struct VerificationTests {
+    static let corpora = [
+        "algorithms-and-stickiness", "shared-appliance", "stopped", "tier-acls", "two-tiers",
+        "ui-flow",
+    ]
+
+    @Test("every bundled corpus verifies clean", arguments: corpora)
+    func verifiesClean(_ name: String) throws {
+        let compiled = try CompiledCorpus(name)
+        defer { compiled.remove() }
+        let verification = try compiled.verify()
+        #expect(
+            verification.violations.isEmpty,
+            "\(verification.violations.map(\.description).joined(separator: "\n"))")
+        #expect(verification.flowCount > 0 && verification.deliveredCount > 0)
+    }
+
+    @Test func roundRobinAndStickinessDistributionsAreExact() throws {
+        let compiled = try CompiledCorpus("algorithms-and-stickiness")
+        defer { compiled.remove() }
+        let results = try compiled.verify().results
+        let roundRobin = results.filter {
+            $0.flow.port == 80 && $0.flow.target.description == "203.0.113.20"
+        }
+        #expect(
+            roundRobin.compactMap(\.outcome.deliveredVM).prefix(6) == [
+                "vm-1", "vm-2", "vm-3", "vm-1", "vm-2", "vm-3",
+            ])
+        let cookie = results.filter {
+            $0.flow.port == 8002 && $0.flow.target.description == "203.0.113.20"
+        }
+        var byClient: [IPv4Address: Set<String>] = [:]
+        for result in cookie {
+            byClient[result.flow.client, default: []].insert(result.outcome.deliveredVM ?? "-")
+        }
+        #expect(byClient.values.allSatisfy { $0.count == 1 })
+        #expect(cookie.filter(\.persisted).count == cookie.count - byClient.count)
+        let replies = results.filter { $0.outcome.deliveredVM != nil }
+        #expect(
+            replies.allSatisfy {
+                $0.replyFrom?.address == $0.flow.target && $0.replyFrom?.port == $0.flow.port
+            })
+    }
+
+    @Test func tracesNameEveryHopAndLine() throws {
+        let compiled = try CompiledCorpus("ui-flow")
+        defer { compiled.remove() }
+        let delivered = try #require(
+            try compiled.verify().results.first { $0.outcome.deliveredVM != nil })
+        let steps = delivered.hops.map { "\($0.node) \($0.step)" }
+        #expect(
+            steps == [
+                "router vpc-1 nat PREROUTING", "router vpc-1 routing",
+                "router vpc-1 filter FORWARD",
+                "appliance b-1-VM filter INPUT", "appliance b-1-VM haproxy",
+                "appliance b-1-VM haproxy", "vm vm-1 accept",
+                "router vpc-1 reply",
+            ])
+        #expect(delivered.hops[0].source?.description == "vpc-1/router.iptables:7")
+        #expect(delivered.hops[2].source?.description == "vpc-1/router.iptables:24")
+    }
+
+    @Test func trafficIsDeterministicPerSeed() throws {
+        let compiled = try CompiledCorpus("shared-appliance")
+        defer { compiled.remove() }
+        let deployment = try SimulatedDeployment(folder: compiled.folder)
+        let first = Traffic.probing(deployment, seed: 7).flows()
+        let again = Traffic.probing(deployment, seed: 7).flows()
+        let other = Traffic.probing(deployment, seed: 8).flows()
+        #expect(
+            first.map(\.client) == again.map(\.client)
+                && first.map(\.clientPort) == again.map(\.clientPort))
+        #expect(first.map(\.clientPort) != other.map(\.clientPort))
+        #expect(first.allSatisfy { Traffic.defaultClientNetwork.contains($0.client) })
+    }
+
+    @Test func trafficFilesAreReadAndChecked() throws {
+        let text =
+            #"{"format": "inlinelb-traffic/1", "seed": 3, "flows": [{"target": "203.0.113.10:80", "count": 4, "clients": ["198.51.100.7"], "concurrency": 2, "cookies": false}]}"#
+        let traffic = try Traffic(bytes: Array(text.utf8), file: "t.json")
+        let flows = traffic.flows()
+        #expect(
+            flows.count == 4
+                && flows.allSatisfy {
+                    $0.client.description == "198.51.100.7" && !$0.returnsCookies
+                })
+        #expect(flows.map(\.batch) == [1, 1, 2, 2])
+        #expect(throws: ArtifactError.self) {
+            try Traffic(
+                bytes: Array(#"{"format": "inlinelb-traffic/1", "flows": [{"target": "x"}]}"#.utf8),
+                file: "t.json")
+        }
+    }
+}
+
+/// Break one thing in a correct output folder and require the specific violation.
+@Suite("Mutations the verifier must catch")
+struct MutationTests {
+    private func violations(_ name: String, _ mutation: (CompiledCorpus) throws -> Void) throws
+        -> [Violation]
+    {
+        let compiled = try CompiledCorpus(name)
+        defer { compiled.remove() }
+        #expect(try compiled.verify().violations.isEmpty)
+        try mutation(compiled)
+        return try compiled.verify().violations
+    }
+
+    @Test func aDroppedDNATLineLosesTheRule() throws {
+        let found = try violations("ui-flow") {
+            try $0.mutate(
+                "vpc-1/router.iptables",
+                replacing: "-A PREROUTING -d 203.0.113.10/32 -j DNAT --to-destination 10.1.1.3\n",
+                with: "")
+        }
+        #expect(
+            found.contains {
+                $0.rule == "lb-http" && $0.actual.contains("filter INPUT")
+                    && $0.expected.contains("vm-1")
+            })
+    }
+
+    @Test func swappedSecondaryIPsSendTrafficToTheWrongListener() throws {
+        let found = try violations("shared-appliance") {
+            try $0.mutate(
+                "vpc-1/router.iptables",
+                replacing: "-A PREROUTING -d 203.0.113.11/32 -j DNAT --to-destination 10.1.1.3",
+                with: "-A PREROUTING -d 203.0.113.11/32 -j DNAT --to-destination 10.1.1.4")
+        }
+        #expect(
+            found.contains {
+                $0.rule == "lb-a-http"
+                    && $0.hop?.source?.description.hasSuffix("iptables.rules:3") == true
+            })
+        #expect(found.contains { $0.rule == "lb-a-app" })
+    }
+
+    @Test func aDeletedServerLineBreaksTheRoundRobinOrder() throws {
+        let found = try violations("algorithms-and-stickiness") {
+            try $0.mutate(
+                "vpc-1/tier-web/b-1-VM/haproxy.cfg",
+                replacing: "\tserver 10_1_1_3-80_1 10.1.1.12:8080 check inter 5000 rise 2 fall 3\n",
+                with: "")
+        }
+        #expect(
+            found.contains {
+                $0.rule == "lb-rr" && $0.expected == "roundrobin turn 2 to vm-2"
+                    && $0.actual == "delivered to vm-3"
+            })
+    }
+
+    @Test func aChangedBindPortLeavesNoListener() throws {
+        let found = try violations("ui-flow") {
+            try $0.mutate(
+                "vpc-1/tier-web/b-1-VM/haproxy.cfg", replacing: "\tbind 10.1.1.3:80\n",
+                with: "\tbind 10.1.1.3:81\n")
+        }
+        #expect(
+            found.contains {
+                $0.rule == "lb-http" && $0.actual.contains("no HAProxy listener on 10.1.1.3:80")
+            })
+    }
+
+    @Test func aFlippedACLVerdictIsBlamedOnItsLine() throws {
+        let found = try violations("tier-acls") {
+            try $0.mutate(
+                "vpc-1/router.iptables",
+                replacing: "-A ACL_INBOUND_eth2 -s 0.0.0.0/0 -p tcp -m tcp --dport 80:80 -j ACCEPT",
+                with: "-A ACL_INBOUND_eth2 -s 0.0.0.0/0 -p tcp -m tcp --dport 80:80 -j DROP")
+        }
+        #expect(
+            found.contains {
+                $0.rule == "lb-http" && $0.hop?.source?.description == "vpc-1/router.iptables:25"
+            })
+    }
+
+    @Test func aStoppedVMIsSkippedAndTheOrderChanges() throws {
+        let found = try violations("shared-appliance") {
+            try $0.mutate(
+                "topology.json",
+                replacing:
+                    "\"name\": \"web2\",\n              \"ipaddress\": \"10.1.1.12\",\n              \"state\": \"Running\"",
+                with:
+                    "\"name\": \"web2\",\n              \"ipaddress\": \"10.1.1.12\",\n              \"state\": \"Stopped\""
+            )
+        }
+        #expect(
+            found.contains { $0.rule == "lb-a-http" && $0.expected == "roundrobin turn 2 to vm-2" })
+        #expect(found.contains { $0.rule == "lb-b-https" })
+    }
+
+    @Test func aMissingEstablishedRuleDropsTheReplies() throws {
+        let found = try violations("ui-flow") {
+            try $0.mutate(
+                "vpc-1/router.iptables",
+                replacing: "-A FORWARD -m state --state RELATED,ESTABLISHED -j ACCEPT\n", with: "")
+        }
+        #expect(found.contains { $0.rule == "lb-http" && $0.actual.contains("reply dropped") })
+    }
+
+    @Test func anUnmodelledDirectiveIsReportedNotIgnored() throws {
+        let compiled = try CompiledCorpus("ui-flow")
+        defer { compiled.remove() }
+        try compiled.mutate(
+            "vpc-1/tier-web/b-1-VM/haproxy.cfg", replacing: "\tbalance roundrobin\n",
+            with: "\tbalance roundrobin\n\thttp-request deny\n")
+        do {
+            _ = try compiled.verify()
+            Issue.record("accepted an unmodelled directive")
+        } catch {
+            #expect(
+                "\(error)"
+                    == "vpc-1/tier-web/b-1-VM/haproxy.cfg:35: unmodelled directive 'http-request'")
+        }
+    }
+}
