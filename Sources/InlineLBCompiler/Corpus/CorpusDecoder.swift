@@ -23,7 +23,7 @@ public struct CorpusDecoder {
 
     private mutating func decodeCorpus() -> Corpus {
         var corpus = Corpus(name: "")
-        guard var top = object(source.root, at: .root) else { return corpus }
+        guard let top = object(source.root, at: .root) else { return corpus }
         let format = top.string("format", self: &self)
         if let format, format != CorpusDecoder.format {
             report(
@@ -32,17 +32,17 @@ public struct CorpusDecoder {
         }
         corpus.name = top.string("name", self: &self) ?? ""
         if let node = top.member("zone") {
-            if var zone = object(node, at: top.path.appending("zone")) {
+            if let zone = object(node, at: top.path.appending("zone")) {
                 corpus.zone = Zone(
                     id: zone.string("id", self: &self) ?? "",
                     name: zone.string("name", required: false, self: &self) ?? "")
                 zone.finish(known: ["id", "name"], self: &self)
             }
         }
-        corpus.physicalNetworks = list(&top, "physicalnetworks") { decoder, entry in
-            decoder.decodePhysicalNetwork(&entry)
+        corpus.physicalNetworks = list(top, "physicalnetworks") { decoder, entry in
+            decoder.decodePhysicalNetwork(entry)
         }
-        corpus.vpcOfferings = list(&top, "vpcofferings") { decoder, entry in
+        corpus.vpcOfferings = list(top, "vpcofferings") { decoder, entry in
             let offering = VPCOffering(
                 id: entry.string("id", self: &decoder) ?? "",
                 name: entry.string("name", required: false, self: &decoder) ?? "",
@@ -50,7 +50,7 @@ public struct CorpusDecoder {
             entry.finish(known: ["id", "name", "lbprovider"], self: &decoder)
             return offering
         }
-        corpus.networkOfferings = list(&top, "networkofferings") { decoder, entry in
+        corpus.networkOfferings = list(top, "networkofferings") { decoder, entry in
             let offering = NetworkOffering(
                 id: entry.string("id", self: &decoder) ?? "",
                 name: entry.string("name", required: false, self: &decoder) ?? "",
@@ -63,12 +63,12 @@ public struct CorpusDecoder {
                 self: &decoder)
             return offering
         }
-        corpus.vpcs = list(&top, "vpcs") { decoder, entry in decoder.decodeVPC(&entry) }
-        corpus.networks = list(&top, "networks") { decoder, entry in decoder.decodeTier(&entry) }
-        corpus.virtualMachines = list(&top, "virtualmachines") { decoder, entry in
-            decoder.decodeVirtualMachine(&entry)
+        corpus.vpcs = list(top, "vpcs") { decoder, entry in decoder.decodeVPC(entry) }
+        corpus.networks = list(top, "networks") { decoder, entry in decoder.decodeTier(entry) }
+        corpus.virtualMachines = list(top, "virtualmachines") { decoder, entry in
+            decoder.decodeVirtualMachine(entry)
         }
-        corpus.publicIPAddresses = list(&top, "publicipaddresses") { decoder, entry in
+        corpus.publicIPAddresses = list(top, "publicipaddresses") { decoder, entry in
             let id = entry.string("id", self: &decoder)
             let address = entry.address("ipaddress", self: &decoder)
             let vpcID = entry.string("vpcid", self: &decoder)
@@ -77,10 +77,10 @@ public struct CorpusDecoder {
             guard let id, let address, let vpcID else { return nil }
             return PublicIPAddress(id: id, ipAddress: address, vpcID: vpcID, virtualMachineID: vmID)
         }
-        corpus.loadBalancerRules = list(&top, "loadbalancerrules") { decoder, entry in
-            decoder.decodeRule(&entry)
+        corpus.loadBalancerRules = list(top, "loadbalancerrules") { decoder, entry in
+            decoder.decodeRule(entry)
         }
-        corpus.portForwardingRules = list(&top, "portforwardingrules") { decoder, entry in
+        corpus.portForwardingRules = list(top, "portforwardingrules") { decoder, entry in
             let id = entry.string("id", self: &decoder)
             let ipID = entry.string("ipaddressid", self: &decoder)
             let publicPort = entry.port("publicport", self: &decoder)
@@ -98,7 +98,7 @@ public struct CorpusDecoder {
                 id: id, ipAddressID: ipID, publicPort: publicPort, privatePort: privatePort,
                 virtualMachineID: vmID)
         }
-        corpus.applianceIntents = list(&top, "vpcinlineloadbalancervms") { decoder, entry in
+        corpus.applianceIntents = list(top, "vpcinlineloadbalancervms") { decoder, entry in
             let networkID = entry.string("networkid", self: &decoder)
             let state =
                 entry.enumeration("state", ApplianceIntent.State.self, self: &decoder) ?? .running
@@ -116,10 +116,10 @@ public struct CorpusDecoder {
         "portforwardingrules", "vpcinlineloadbalancervms",
     ]
 
-    private mutating func decodePhysicalNetwork(_ entry: inout ObjectFields) -> PhysicalNetwork? {
+    private mutating func decodePhysicalNetwork(_ entry: ObjectFields) -> PhysicalNetwork? {
         let id = entry.string("id", self: &self)
         let name = entry.string("name", required: false, self: &self) ?? ""
-        let providers: [PhysicalNetwork.Provider] = list(&entry, "providers") { decoder, provider in
+        let providers: [PhysicalNetwork.Provider] = list(entry, "providers") { decoder, provider in
             let value = PhysicalNetwork.Provider(
                 id: provider.string("id", self: &decoder) ?? "",
                 name: provider.string("name", self: &decoder) ?? "",
@@ -128,7 +128,7 @@ public struct CorpusDecoder {
             return value
         }
         let elements: [PhysicalNetwork.InlineLBElement] = list(
-            &entry, "vpcinlineloadbalancerelements"
+            entry, "vpcinlineloadbalancerelements"
         ) {
             decoder, element in
             let value = PhysicalNetwork.InlineLBElement(
@@ -144,7 +144,7 @@ public struct CorpusDecoder {
         return PhysicalNetwork(id: id, name: name, providers: providers, elements: elements)
     }
 
-    private mutating func decodeVPC(_ entry: inout ObjectFields) -> VPC? {
+    private mutating func decodeVPC(_ entry: ObjectFields) -> VPC? {
         let id = entry.string("id", self: &self)
         let name = entry.string("name", required: false, self: &self) ?? id ?? ""
         let cidr = entry.network("cidr", self: &self)
@@ -155,7 +155,7 @@ public struct CorpusDecoder {
         return VPC(id: id, name: name, cidr: cidr, vpcOfferingID: offering, sourceNATIP: sourceNAT)
     }
 
-    private mutating func decodeTier(_ entry: inout ObjectFields) -> Tier? {
+    private mutating func decodeTier(_ entry: ObjectFields) -> Tier? {
         let id = entry.string("id", self: &self)
         let name = entry.string("name", required: false, self: &self) ?? id ?? ""
         let vpcID = entry.string("vpcid", self: &self)
@@ -163,7 +163,7 @@ public struct CorpusDecoder {
         let gateway = entry.address("gateway", self: &self)
         let netmask = entry.address("netmask", self: &self)
         let declaredCIDR = entry.network("cidr", required: false, self: &self)
-        let acl: [ACLItem] = list(&entry, "acl") { decoder, item in decoder.decodeACLItem(&item) }
+        let acl: [ACLItem] = list(entry, "acl") { decoder, item in decoder.decodeACLItem(item) }
         entry.finish(
             known: [
                 "id", "name", "vpcid", "networkofferingid", "gateway", "netmask", "cidr", "acl",
@@ -188,7 +188,7 @@ public struct CorpusDecoder {
             acl: acl)
     }
 
-    private mutating func decodeACLItem(_ item: inout ObjectFields) -> ACLItem? {
+    private mutating func decodeACLItem(_ item: ObjectFields) -> ACLItem? {
         let number = item.integer("number", self: &self)
         let traffic =
             item.enumeration("traffictype", ACLItem.TrafficType.self, self: &self) ?? .ingress
@@ -216,7 +216,7 @@ public struct CorpusDecoder {
             startPort: startPort, endPort: endPort ?? startPort, cidrs: cidrs)
     }
 
-    private mutating func decodeVirtualMachine(_ entry: inout ObjectFields) -> VirtualMachine? {
+    private mutating func decodeVirtualMachine(_ entry: ObjectFields) -> VirtualMachine? {
         let id = entry.string("id", self: &self)
         let name = entry.string("name", required: false, self: &self) ?? id ?? ""
         let hasNICList = entry.member("nic") != nil
@@ -226,7 +226,7 @@ public struct CorpusDecoder {
         {
             nics.append(VirtualMachine.NIC(networkID: networkID, ipAddress: address))
         }
-        nics += list(&entry, "nic") { decoder, nic in
+        nics += list(entry, "nic") { decoder, nic in
             let networkID = nic.string("networkid", self: &decoder)
             let address = nic.address("ipaddress", self: &decoder)
             nic.finish(known: ["networkid", "ipaddress"], self: &decoder)
@@ -245,7 +245,7 @@ public struct CorpusDecoder {
         return VirtualMachine(id: id, name: name, nics: nics, state: state)
     }
 
-    private mutating func decodeRule(_ entry: inout ObjectFields) -> LoadBalancerRule? {
+    private mutating func decodeRule(_ entry: ObjectFields) -> LoadBalancerRule? {
         let id = entry.string("id", self: &self)
         let name = entry.string("name", required: false, self: &self) ?? id ?? ""
         let ipID = entry.string("publicipid", self: &self)
@@ -266,13 +266,13 @@ public struct CorpusDecoder {
         let vmIDs = entry.strings("virtualmachineids", self: &self) ?? []
         var stickiness: StickinessPolicy?
         if let node = entry.member("stickinesspolicy"),
-            var policy = object(node, at: entry.path.appending("stickinesspolicy"), entity: id)
+            let policy = object(node, at: entry.path.appending("stickinesspolicy"), entity: id)
         {
-            stickiness = decodeStickiness(&policy, rule: id)
+            stickiness = decodeStickiness(policy, rule: id)
         }
         var healthCheck: HealthCheckPolicy?
         if let node = entry.member("healthcheckpolicy"),
-            var policy = object(node, at: entry.path.appending("healthcheckpolicy"), entity: id)
+            let policy = object(node, at: entry.path.appending("healthcheckpolicy"), entity: id)
         {
             healthCheck = HealthCheckPolicy(
                 pingPath: policy.string("pingpath", required: false, self: &self) ?? "/",
@@ -318,7 +318,7 @@ public struct CorpusDecoder {
         "state",
     ]
 
-    private mutating func decodeStickiness(_ policy: inout ObjectFields, rule: String?)
+    private mutating func decodeStickiness(_ policy: ObjectFields, rule: String?)
         -> StickinessPolicy?
     {
         let method = policy.enumeration("methodname", StickinessPolicy.Method.self, self: &self)
@@ -372,8 +372,8 @@ public struct CorpusDecoder {
     }
 
     private mutating func list<Element>(
-        _ parent: inout ObjectFields, _ key: String,
-        _ decode: (inout CorpusDecoder, inout ObjectFields) -> Element?
+        _ parent: ObjectFields, _ key: String,
+        _ decode: (inout CorpusDecoder, ObjectFields) -> Element?
     ) -> [Element] {
         guard let node = parent.member(key) else { return [] }
         let path = parent.path.appending(key)
@@ -384,8 +384,8 @@ public struct CorpusDecoder {
         var result: [Element] = []
         result.reserveCapacity(elements.count)
         for (index, element) in elements.enumerated() {
-            guard var fields = object(element, at: path.appending(index)) else { continue }
-            if let value = decode(&self, &fields) { result.append(value) }
+            guard let fields = object(element, at: path.appending(index)) else { continue }
+            if let value = decode(&self, fields) { result.append(value) }
         }
         return result
     }

@@ -1,5 +1,15 @@
 import InlineLBCore
 
+/// Parses an artifact's JSON, a syntax error naming the file and line.
+func parseArtifactJSON(_ bytes: [UInt8], file: String) throws(ArtifactError) -> JSONNode {
+    do {
+        return try JSONReader.parse(bytes)
+    } catch {
+        let location = SourceLocation(offset: error.offset, in: bytes)
+        throw ArtifactError(file: file, line: location.line, "malformed JSON: \(error.message)")
+    }
+}
+
 /// Typed access to a JSON object of an artifact, failing with the file and JSON path.
 struct JSONFields {
     let members: [JSONMember]

@@ -45,13 +45,7 @@ public struct Topology: Sendable {
 
     /// Reads `topology.json`.
     public init(bytes: [UInt8], file: String) throws(ArtifactError) {
-        let root: JSONNode
-        do {
-            root = try JSONReader.parse(bytes)
-        } catch {
-            let location = SourceLocation(offset: error.offset, in: bytes)
-            throw ArtifactError(file: file, line: location.line, "malformed JSON: \(error.message)")
-        }
+        let root = try parseArtifactJSON(bytes, file: file)
         let top = try JSONFields(root, path: .root, file: file)
         guard try top.string("format") == "inlinelb-topology/1" else {
             throw ArtifactError(file: file, line: 0, "unsupported topology format")
@@ -110,14 +104,7 @@ struct ApplianceAddresses: Sendable {
     var secondaryIPs: [IPv4Address]
 
     init(bytes: [UInt8], file: String) throws(ArtifactError) {
-        let root: JSONNode
-        do {
-            root = try JSONReader.parse(bytes)
-        } catch {
-            throw ArtifactError(
-                file: file, line: SourceLocation(offset: error.offset, in: bytes).line,
-                "malformed JSON: \(error.message)")
-        }
+        let root = try parseArtifactJSON(bytes, file: file)
         let top = try JSONFields(root, path: .root, file: file)
         guard
             let guest = try top.objects("nic").first(where: {

@@ -64,15 +64,6 @@ public struct FlowEngine {
                 "DNAT \(flow.target):\(flow.port) -> \(address):\(port ?? flow.port)", line)
             packet.destination = address
             if let port { packet.destinationPort = port }
-        case .drop(let line):
-            hop(node, "PREROUTING", "DROP", line)
-            result.outcome = .dropped(
-                "at \(node) PREROUTING (\(line.map(\.description) ?? "policy"))")
-            return result
-        case .reject(let line):
-            hop(node, "PREROUTING", "REJECT", line)
-            result.outcome = .refused("rejected at \(node) PREROUTING (\(line))")
-            return result
         default:
             hop(node, "nat PREROUTING", "no DNAT")
         }
@@ -80,19 +71,12 @@ public struct FlowEngine {
         // Routing on the post-DNAT address.
         if router.ownAddresses.contains(packet.destination) {
             let (input, _) = router.netfilter.run(hook: "INPUT", packet: packet, includeNAT: true)
-            switch input {
-            case .drop(let line):
-                hop(node, "filter INPUT", "DROP (local address \(packet.destination))", line)
-                result.outcome = .dropped(
-                    "at \(node) filter INPUT (\(line.map(\.description) ?? "policy"))")
-            case .reject(let line):
-                hop(node, "filter INPUT", "REJECT", line)
-                result.outcome = .refused("rejected at \(node) filter INPUT (\(line))")
-            default:
-                hop(node, "filter INPUT", "ACCEPT; no service on port \(packet.destinationPort)")
-                result.outcome = .refused(
-                    "\(node) has no service on \(packet.destination):\(packet.destinationPort)")
+            if let blocked = blocking(input, node: node, step: "filter INPUT") {
+                return finish(&result, blocked)
             }
+            hop(node, "filter INPUT", "ACCEPT; no service on port \(packet.destinationPort)")
+            result.outcome = .refused(
+                "\(node) has no service on \(packet.destination):\(packet.destinationPort)")
             return result
         }
         guard
@@ -111,16 +95,10 @@ public struct FlowEngine {
         hop(node, "routing", "\(packet.destination) via \(tier.interface) (tier \(tier.id))")
 
         let (forward, _) = router.netfilter.run(hook: "FORWARD", packet: packet, includeNAT: false)
+        if let blocked = blocking(forward, node: node, step: "filter FORWARD") {
+            return finish(&result, blocked)
+        }
         switch forward {
-        case .drop(let line):
-            hop(node, "filter FORWARD", "DROP", line)
-            result.outcome = .dropped(
-                "at \(node) filter FORWARD (\(line.map(\.description) ?? "policy"))")
-            return result
-        case .reject(let line):
-            hop(node, "filter FORWARD", "REJECT", line)
-            result.outcome = .refused("rejected at \(node) filter FORWARD (\(line))")
-            return result
         case .accept(let line): hop(node, "filter FORWARD", "ACCEPT", line)
         default: break
         }
@@ -168,18 +146,10 @@ public struct FlowEngine {
             state: .established)
         let (replyForward, _) = router.netfilter.run(
             hook: "FORWARD", packet: reply, includeNAT: false)
-        var replyBlocker: SourceLine??
-        switch replyForward {
-        case .drop(let line): replyBlocker = .some(line)
-        case .reject(let line): replyBlocker = .some(line)
-        default: break
-        }
-        switch replyBlocker {
-        case .some(let line):
-            hop(node, "filter FORWARD (reply)", "DROP", line)
-            result.outcome = .dropped(
-                "reply dropped at \(node) filter FORWARD (\(line.map(\.description) ?? "policy"))")
-        case .none:
+        if let blocked = blocking(replyForward, node: node, step: "filter FORWARD (reply)") {
+            result.hops.append(blocked.hop)
+            result.outcome = .dropped("reply \(blocked.outcome)")
+        } else {
             result.replyFrom = (flow.target, flow.port)
             hop(
                 node, "reply",
@@ -199,19 +169,12 @@ public struct FlowEngine {
             result.hops.append(Hop(node: node, step: step, decision: decision, source: source))
         }
         let (input, _) = appliance.netfilter.run(hook: "INPUT", packet: packet, includeNAT: false)
-        switch input {
-        case .drop(let line):
-            hop("filter INPUT", "DROP", line)
-            result.outcome = .dropped(
-                "at \(node) filter INPUT (\(line.map(\.description) ?? "policy"))")
+        if let blocked = blocking(input, node: node, step: "filter INPUT") {
+            result.hops.append(blocked.hop)
+            result.outcome = blocked.outcome
             return nil
-        case .reject(let line):
-            hop("filter INPUT", "REJECT", line)
-            result.outcome = .refused("rejected at \(node) filter INPUT (\(line))")
-            return nil
-        default:
-            if case .accept(let line) = input { hop("filter INPUT", "ACCEPT", line) }
         }
+        if case .accept(let line) = input { hop("filter INPUT", "ACCEPT", line) }
         if let failure = appliance.startFailure {
             hop("haproxy", failure)
             result.outcome = .refused(failure)
@@ -352,6 +315,35 @@ public struct FlowEngine {
                 source: serverLine))
         return .delivered(
             vm: vm.id, address: target.address, port: target.port, server: target.name)
+    }
+
+    /// The hop and outcome of a DROP or REJECT verdict at `step`; nil when the packet passes.
+    private func blocking(_ verdict: ChainResult, node: String, step: String) -> (
+        hop: Hop, outcome: Outcome
+    )? {
+        switch verdict {
+        case .drop(let line):
+            let place = line.map(\.description) ?? "policy"
+            return (
+                Hop(node: node, step: step, decision: "DROP", source: line),
+                .dropped("at \(node) \(step) (\(place))")
+            )
+        case .reject(let line):
+            return (
+                Hop(node: node, step: step, decision: "REJECT", source: line),
+                .refused("rejected at \(node) \(step) (\(line))")
+            )
+        default:
+            return nil
+        }
+    }
+
+    private func finish(_ result: inout FlowResult, _ blocked: (hop: Hop, outcome: Outcome))
+        -> FlowResult
+    {
+        result.hops.append(blocked.hop)
+        result.outcome = blocked.outcome
+        return result
     }
 
     /// The running VM holding `address` in the appliance's tier.

@@ -6,14 +6,7 @@ extension Traffic {
     /// "count": 12, "clients": 6 or ["198.51.100.7", ...], "clientcidr": "198.51.100.0/24",
     /// "concurrency": 1, "cookies": true}]}`.
     public init(bytes: [UInt8], file: String) throws(ArtifactError) {
-        let root: JSONNode
-        do {
-            root = try JSONReader.parse(bytes)
-        } catch {
-            throw ArtifactError(
-                file: file, line: SourceLocation(offset: error.offset, in: bytes).line,
-                "malformed JSON: \(error.message)")
-        }
+        let root = try parseArtifactJSON(bytes, file: file)
         func fail(_ node: JSONNode, _ message: String) -> ArtifactError {
             ArtifactError(
                 file: file, line: SourceLocation(offset: node.offset, in: bytes).line, message)
