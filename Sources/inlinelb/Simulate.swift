@@ -1,4 +1,5 @@
 import ArgumentParser
+import InlineLBCompiler
 import InlineLBCore
 import InlineLBSimulator
 
@@ -34,6 +35,12 @@ struct Simulate: ParsableCommand {
     @Option(help: "Report style: text or json.")
     var format: OutputFormat = .text
 
+    @Option(help: "Write every flow's result and trace to this file, one JSON object a line.")
+    var flowsJson: String?
+
+    @Option(help: "Write the traffic used (the default probe unless --traffic) as a traffic file.")
+    var writeTraffic: String?
+
     func run() throws {
         let deployment: SimulatedDeployment
         let plan: Traffic
@@ -50,6 +57,20 @@ struct Simulate: ParsableCommand {
         }
         var engine = FlowEngine(deployment: deployment)
         let results = engine.run(plan.flows())
+        do {
+            if let writeTraffic { try OutputWriter.replaceFile(writeTraffic, with: plan.document) }
+            if let flowsJson {
+                var out = ByteWriter(capacity: results.count * 600)
+                for result in results {
+                    result.json.write(to: &out, pretty: false)
+                    out.newline()
+                }
+                try OutputWriter.replaceFile(flowsJson, with: out.bytes)
+            }
+        } catch {
+            printError("inlinelb: \(error)")
+            throw ExitStatus.cannotCreate
+        }
         printReport(results, trace: trace, format: format)
     }
 }

@@ -120,7 +120,9 @@ public struct Traffic: Sendable {
         while held.contains(stranger) { stranger = IPv4Address(stranger.value - 1) }
         add(stranger, 80)
         let listening = Set(
-            deployment.appliances.flatMap { $0.haproxy.proxies.flatMap { $0.binds.map(\.port) } })
+            deployment.appliances.flatMap { appliance in
+                appliance.haproxy.proxies.filter { !$0.isStats }.flatMap { $0.binds.map(\.port) }
+            })
         return Traffic(
             seed: seed,
             groups: targets.map { target in

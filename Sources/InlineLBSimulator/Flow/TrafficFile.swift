@@ -74,3 +74,57 @@ extension Traffic {
         return group
     }
 }
+
+extension Traffic {
+    /// The traffic as an `inlinelb-traffic/1` document that reads back to the same flows.
+    public var document: [UInt8] {
+        JSONOutput.object([
+            ("format", .string("inlinelb-traffic/1")), ("seed", .int(Int(seed))),
+            (
+                "flows",
+                .array(
+                    groups.map { group in
+                        var members: [(String, JSONOutput)] = [
+                            ("target", .string("\(group.target):\(group.port)")),
+                            ("count", .int(group.count)),
+                        ]
+                        if group.clients.isEmpty {
+                            members.append(("clients", .int(group.clientCount)))
+                            members.append(("clientcidr", .string(group.clientNetwork.description)))
+                        } else {
+                            members.append(
+                                ("clients", .array(group.clients.map { .string($0.description) })))
+                        }
+                        members.append(("concurrency", .int(group.concurrency)))
+                        members.append(("cookies", .bool(group.returnsCookies)))
+                        return .object(members)
+                    })
+            ),
+        ]).document
+    }
+}
+
+extension FlowResult {
+    /// The result as one JSON object: the flow, its outcome class and detail, the VM, the
+    /// reply source and the trace.
+    public var json: JSONOutput {
+        let kind: String
+        switch outcome {
+        case .delivered: kind = "delivered"
+        case .refused: kind = "refused"
+        case .dropped: kind = "dropped"
+        case .failed: kind = "failed"
+        }
+        return .object([
+            ("id", .int(flow.id)), ("client", .string(flow.client.description)),
+            ("clientport", .int(flow.clientPort)),
+            ("target", .string(flow.target.description)), ("port", .int(flow.port)),
+            ("batch", .int(flow.batch)),
+            ("cookies", .bool(flow.returnsCookies)), ("outcome", .string(kind)),
+            ("detail", .string(outcome.description)),
+            ("vm", .optional(outcome.deliveredVM)), ("persisted", .bool(persisted)),
+            ("replyfrom", .optional(replyFrom.map { "\($0.address):\($0.port)" })),
+            ("trace", .array(hops.map { .string($0.description) })),
+        ])
+    }
+}
