@@ -357,18 +357,28 @@ public struct CorpusDecoder {
             source.diagnostic(at: path, entity: entity.map { "id \"\($0)\"" }, message))
     }
 
-    private mutating func object(_ node: JSONNode, at path: JSONPath, entity: String? = nil)
-        -> ObjectFields?
-    {
+    private mutating func object(_ node: JSONNode, at path: JSONPath, entity: String? = nil) -> ObjectFields? {
+        object(node, parent: path, step: nil, entity: entity)
+    }
+
+    /// The fields of `node`, whose path is `parent` extended by `step` (joined only when a
+    /// diagnostic needs it).
+    private mutating func object(
+        _ node: JSONNode, parent: JSONPath, step: JSONPath.Component?, entity: String? = nil
+    ) -> ObjectFields? {
+        let fields = ObjectFields(members: [], parent: parent, step: step, entity: entity)
         guard case .object(let members) = node.value else {
-            report(path, "expected an object, found \(node.value.kindDescription)")
+            report(fields.path, "expected an object, found \(node.value.kindDescription)")
             return nil
         }
-        var seen = Set<String>()
-        for member in members where !seen.insert(member.key).inserted {
-            report(path.appending(member.key), "duplicate member \"\(member.key)\"")
+        // Objects are small: a pairwise check beats hashing every key.
+        for later in members.indices.dropFirst() {
+            for earlier in 0..<later where members[earlier].key == members[later].key {
+                report(fields.path.appending(members[later].key), "duplicate member \"\(members[later].key)\"")
+                break
+            }
         }
-        return ObjectFields(members: members, path: path, entity: entity)
+        return ObjectFields(members: members, parent: parent, step: step, entity: entity)
     }
 
     private mutating func list<Element>(
@@ -384,7 +394,7 @@ public struct CorpusDecoder {
         var result: [Element] = []
         result.reserveCapacity(elements.count)
         for (index, element) in elements.enumerated() {
-            guard let fields = object(element, at: path.appending(index)) else { continue }
+            guard let fields = object(element, parent: path, step: .index(index)) else { continue }
             if let value = decode(&self, fields) { result.append(value) }
         }
         return result
@@ -394,13 +404,24 @@ public struct CorpusDecoder {
 /// The members of one JSON object being decoded, with the names already consumed.
 struct ObjectFields {
     let members: [JSONMember]
-    let path: JSONPath
+    private let parent: JSONPath
+    private let step: JSONPath.Component?
     private(set) var entity: String?
 
+    /// The object's JSON path.
+    var path: JSONPath {
+        switch step {
+        case .key(let key): parent.appending(key)
+        case .index(let index): parent.appending(index)
+        case nil: parent
+        }
+    }
+
     /// `entity` names the owning entity for nested objects without an id of their own.
-    init(members: [JSONMember], path: JSONPath, entity: String?) {
+    init(members: [JSONMember], parent: JSONPath, step: JSONPath.Component?, entity: String?) {
         self.members = members
-        self.path = path
+        self.parent = parent
+        self.step = step
         self.entity = entity
         if let id = members.first(where: { $0.key == "id" }), case .string(let text) = id.node.value
         {
