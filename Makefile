@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libxxhash-dev pkg-config haproxy iptables iproute2
 OUT ?= out
 
-.PHONY: deps build run test lint golden clean
+.PHONY: deps build run test lint golden bench bench-check clean
 
 deps:
 	@missing=""; \
@@ -27,15 +27,23 @@ run: build
 	.build/release/inlinelb compile corpora/*.json -o $(OUT)
 	.build/release/inlinelb verify corpora/*.json
 
-test: deps lint
+test: deps lint bench-check
 	$(SWIFT) test
 
 lint:
-	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift Benchmarks/Package.swift Benchmarks/Sources Benchmarks/Benchmarks
+
+# Throughput table, peer ratios and the package-benchmark suite (see Benchmarks/run.sh).
+bench: deps
+	Benchmarks/run.sh
+
+# The CI gate: allocation counts against the committed thresholds (Benchmarks/Thresholds).
+bench-check: deps
+	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark thresholds check --no-progress
 
 # Rewrite the golden artifacts after a deliberate output change; review the diff.
 golden:
 	INLINELB_UPDATE_GOLDEN=1 $(SWIFT) test --filter GoldenTests
 
 clean:
-	rm -rf .build $(OUT)
+	rm -rf .build Benchmarks/.build $(OUT)

@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "InlineLBCore", targets: ["InlineLBCore"]),
         .library(name: "InlineLBCompiler", targets: ["InlineLBCompiler"]),
         .library(name: "InlineLBSimulator", targets: ["InlineLBSimulator"]),
+        .library(name: "InlineLBVerify", targets: ["InlineLBVerify"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")

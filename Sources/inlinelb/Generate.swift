@@ -46,15 +46,26 @@ struct Generate: ParsableCommand {
     var output: String
 
     func run() throws {
-        guard let algorithmMix = CorpusGenerator.Mix(algorithms, allowed: ["roundrobin", "leastconn", "source"]) else {
-            throw ValidationError("--algorithms: expected name:weight pairs over roundrobin, leastconn, source")
+        guard
+            let algorithmMix = CorpusGenerator.Mix(
+                algorithms, allowed: ["roundrobin", "leastconn", "source"])
+        else {
+            throw ValidationError(
+                "--algorithms: expected name:weight pairs over roundrobin, leastconn, source")
         }
-        guard let stickinessMix = CorpusGenerator.Mix(stickiness, allowed: CorpusGenerator.stickinessNames) else {
-            throw ValidationError("--stickiness: expected name:weight pairs over none, LbCookie, AppCookie, SourceBased")
+        guard
+            let stickinessMix = CorpusGenerator.Mix(
+                stickiness, allowed: CorpusGenerator.stickinessNames)
+        else {
+            throw ValidationError(
+                "--stickiness: expected name:weight pairs over none, LbCookie, AppCookie, SourceBased"
+            )
         }
         let generator = CorpusGenerator(
-            rules: rules, vmsPerRule: vmsPerRule, seed: seed, tiersPerVPC: tiersPerVpc, vmsPerTier: vmsPerTier,
-            ipsPerVPC: ipsPerVpc, rulesPerIP: rulesPerIp, algorithms: algorithmMix, stickiness: stickinessMix)
+            rules: rules, vmsPerRule: vmsPerRule, seed: seed, tiersPerVPC: tiersPerVpc,
+            vmsPerTier: vmsPerTier,
+            ipsPerVPC: ipsPerVpc, rulesPerIP: rulesPerIp, algorithms: algorithmMix,
+            stickiness: stickinessMix)
         if let problem = generator.problem { throw ValidationError(problem) }
         do {
             try OutputWriter.replaceFile(output, with: generator.generate())

@@ -22,6 +22,8 @@ struct InlineLB: ParsableCommand {
               73  the output cannot be written (the previous output is left intact)
             """,
         version: "inlinelb 0.1.0",
-        subcommands: [Validate.self, Compile.self, Apply.self, Simulate.self, Verify.self, Generate.self]
+        subcommands: [
+            Validate.self, Compile.self, Apply.self, Simulate.self, Verify.self, Generate.self,
+        ]
     )
 }

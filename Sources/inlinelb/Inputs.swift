@@ -45,12 +45,19 @@ struct LoadedCorpus {
 func loadCorpora(_ paths: [String]) throws -> [LoadedCorpus] {
     var loaded: [LoadedCorpus] = []
     var failed = false
+    let sizes = paths.map {
+        (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0
+    }
+    var progress = Progress(corpora: paths.count, totalBytes: sizes.reduce(0, +))
+    defer { progress.clear() }
     for path in paths {
+        progress.show("reading and validating \(path)")
         let bytes = try readInput(path)
         let clock = ContinuousClock()
         let start = clock.now
         do {
             let corpus = try CorpusValidator.load(file: path, bytes: bytes)
+            progress.finished(bytes: bytes.count, rules: corpus.corpus.loadBalancerRules.count)
             loaded.append(
                 LoadedCorpus(
                     path: path, bytes: bytes, corpus: corpus, seconds: seconds(clock.now - start)))

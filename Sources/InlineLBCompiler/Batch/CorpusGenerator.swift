@@ -16,7 +16,9 @@ public struct CorpusGenerator: Sendable {
             var entries: [(String, Int)] = []
             for part in text.split(separator: ",") {
                 let pieces = part.split(separator: ":")
-                guard (1...2).contains(pieces.count), allowed.contains(String(pieces[0])) else { return nil }
+                guard (1...2).contains(pieces.count), allowed.contains(String(pieces[0])) else {
+                    return nil
+                }
                 let weight = pieces.count == 2 ? Int(pieces[1]) : 1
                 guard let weight, weight >= 0 else { return nil }
                 entries.append((String(pieces[0]), weight))
@@ -48,10 +50,13 @@ public struct CorpusGenerator: Sendable {
     public var stickiness: Mix
 
     public init(
-        rules: Int, vmsPerRule: Int = 4, seed: UInt64 = 1, tiersPerVPC: Int = 2, vmsPerTier: Int = 16,
+        rules: Int, vmsPerRule: Int = 4, seed: UInt64 = 1, tiersPerVPC: Int = 2,
+        vmsPerTier: Int = 16,
         ipsPerVPC: Int = 100, rulesPerIP: Int = 10,
-        algorithms: Mix = Mix("roundrobin:2,leastconn:1,source:1", allowed: ["roundrobin", "leastconn", "source"])!,
-        stickiness: Mix = Mix("none:6,LbCookie:1,AppCookie:1,SourceBased:1", allowed: CorpusGenerator.stickinessNames)!
+        algorithms: Mix = Mix(
+            "roundrobin:2,leastconn:1,source:1", allowed: ["roundrobin", "leastconn", "source"])!,
+        stickiness: Mix = Mix(
+            "none:6,LbCookie:1,AppCookie:1,SourceBased:1", allowed: CorpusGenerator.stickinessNames)!
     ) {
         self.rules = rules
         self.vmsPerRule = vmsPerRule
@@ -71,12 +76,18 @@ public struct CorpusGenerator: Sendable {
         if rules < 1 { return "--rules must be at least 1" }
         if tiersPerVPC < 1 || tiersPerVPC > 16 { return "--tiers-per-vpc must be 1-16" }
         if vmsPerTier < 1 || vmsPerTier > 2000 { return "--vms-per-tier must be 1-2000" }
-        if vmsPerRule < 1 || vmsPerRule > vmsPerTier { return "--vms-per-rule must be 1 to --vms-per-tier" }
+        if vmsPerRule < 1 || vmsPerRule > vmsPerTier {
+            return "--vms-per-rule must be 1 to --vms-per-tier"
+        }
         if ipsPerVPC < 1 || ipsPerVPC + vmsPerTier + 2 > 4093 {
             return "--ips-per-vpc plus --vms-per-tier must fit a /20 tier (at most 4091)"
         }
-        if rulesPerIP < 1 || rulesPerIP > 7000 { return "--rules-per-ip must be 1-7000 (ports 1000 and up, below 8081)" }
-        if publicIPCount > 1 << 21 { return "too many public IPs for 100.64.0.0/11 (\(publicIPCount))" }
+        if rulesPerIP < 1 || rulesPerIP > 7000 {
+            return "--rules-per-ip must be 1-7000 (ports 1000 and up, below 8081)"
+        }
+        if publicIPCount > 1 << 21 {
+            return "too many public IPs for 100.64.0.0/11 (\(publicIPCount))"
+        }
         return nil
     }
 
@@ -94,19 +105,25 @@ public struct CorpusGenerator: Sendable {
 
     /// The corpus as JSON bytes.
     public func generate() -> [UInt8] {
-        var out = ByteWriter(capacity: rules * 260 + vpcCount * tiersPerVPC * vmsPerTier * 90 + 4096)
+        var out = ByteWriter(
+            capacity: rules * 260 + vpcCount * tiersPerVPC * vmsPerTier * 90 + 4096)
         out.line("{")
         out.line("\"format\": \"inlinelb-corpus/1\",")
         out.line("\"name\": \"generated-\(rules)-rules-seed-\(seed)\",")
         out.line(
             "\"physicalnetworks\": [{\"id\": \"pn-1\", \"providers\": [{\"id\": \"nsp-1\", \"name\": \"VpcInlineLbVm\", \"state\": \"Enabled\"}], \"vpcinlineloadbalancerelements\": [{\"id\": \"el-1\", \"nspid\": \"nsp-1\", \"enabled\": true}]}],"
         )
-        out.line("\"vpcofferings\": [{\"id\": \"vo\", \"name\": \"inline LB\", \"lbprovider\": \"VpcInlineLbVm\"}],")
         out.line(
-            "\"networkofferings\": [{\"id\": \"no-lb\", \"lbprovider\": \"VpcInlineLbVm\"}, {\"id\": \"no-plain\"}],")
+            "\"vpcofferings\": [{\"id\": \"vo\", \"name\": \"inline LB\", \"lbprovider\": \"VpcInlineLbVm\"}],"
+        )
+        out.line(
+            "\"networkofferings\": [{\"id\": \"no-lb\", \"lbprovider\": \"VpcInlineLbVm\"}, {\"id\": \"no-plain\"}],"
+        )
         out.line("\"vpcs\": [")
         for vpc in 0..<vpcCount {
-            out.append("{\"id\": \"vpc-\(vpc)\", \"cidr\": \"10.0.0.0/16\", \"vpcofferingid\": \"vo\", \"sourcenatip\": \"")
+            out.append(
+                "{\"id\": \"vpc-\(vpc)\", \"cidr\": \"10.0.0.0/16\", \"vpcofferingid\": \"vo\", \"sourcenatip\": \""
+            )
             out.append(IPv4Address(0x6460_0000 + UInt32(vpc)))
             out.line(vpc + 1 < vpcCount ? "\"}," : "\"}")
         }
@@ -115,9 +132,12 @@ public struct CorpusGenerator: Sendable {
         for vpc in 0..<vpcCount {
             for tier in 0..<tiersPerVPC {
                 let last = vpc + 1 == vpcCount && tier + 1 == tiersPerVPC
-                out.append("{\"id\": \"t-\(vpc)-\(tier)\", \"vpcid\": \"vpc-\(vpc)\", \"networkofferingid\": \"")
+                out.append(
+                    "{\"id\": \"t-\(vpc)-\(tier)\", \"vpcid\": \"vpc-\(vpc)\", \"networkofferingid\": \""
+                )
                 out.append(tier == 0 ? "no-lb" : "no-plain")
-                out.append("\", \"gateway\": \"10.0.\(16 * tier).1\", \"netmask\": \"255.255.240.0\"")
+                out.append(
+                    "\", \"gateway\": \"10.0.\(16 * tier).1\", \"netmask\": \"255.255.240.0\"")
                 if tier == 0 {
                     out.append(
                         ", \"acl\": [{\"number\": 1, \"protocol\": \"tcp\", \"startport\": 1000, \"endport\": \(999 + rulesPerIP), \"cidrlist\": \"0.0.0.0/0\"}]"
@@ -131,9 +151,12 @@ public struct CorpusGenerator: Sendable {
         for vpc in 0..<vpcCount {
             for tier in 0..<tiersPerVPC {
                 for vm in 0..<vmsPerTier {
-                    let last = vpc + 1 == vpcCount && tier + 1 == tiersPerVPC && vm + 1 == vmsPerTier
+                    let last =
+                        vpc + 1 == vpcCount && tier + 1 == tiersPerVPC && vm + 1 == vmsPerTier
                     let host = 0x0A00_0000 + UInt32(16 * tier) << 8 + 2048 + UInt32(vm)
-                    out.append("{\"id\": \"vm-\(vpc)-\(tier)-\(vm)\", \"networkid\": \"t-\(vpc)-\(tier)\", \"ipaddress\": \"")
+                    out.append(
+                        "{\"id\": \"vm-\(vpc)-\(tier)-\(vm)\", \"networkid\": \"t-\(vpc)-\(tier)\", \"ipaddress\": \""
+                    )
                     out.append(IPv4Address(host))
                     out.line(last ? "\"}" : "\"},")
                 }
@@ -142,7 +165,8 @@ public struct CorpusGenerator: Sendable {
         out.line("],")
         out.line("\"publicipaddresses\": [")
         for ip in 0..<publicIPCount {
-            out.append("{\"id\": \"ip-\(ip)\", \"vpcid\": \"vpc-\(ip / ipsPerVPC)\", \"ipaddress\": \"")
+            out.append(
+                "{\"id\": \"ip-\(ip)\", \"vpcid\": \"vpc-\(ip / ipsPerVPC)\", \"ipaddress\": \"")
             out.append(IPv4Address(0x6440_0001 + UInt32(ip)))
             out.line(ip + 1 < publicIPCount ? "\"}," : "\"}")
         }
@@ -152,7 +176,9 @@ public struct CorpusGenerator: Sendable {
         for rule in 0..<rules {
             let ip = rule / rulesPerIP
             let vpc = ip / ipsPerVPC
-            out.append("{\"id\": \"lb-\(rule)\", \"publicipid\": \"ip-\(ip)\", \"networkid\": \"t-\(vpc)-0\", \"publicport\": ")
+            out.append(
+                "{\"id\": \"lb-\(rule)\", \"publicipid\": \"ip-\(ip)\", \"networkid\": \"t-\(vpc)-0\", \"publicport\": "
+            )
             out.append(1000 + rule % rulesPerIP)
             out.append(", \"privateport\": 8080, \"algorithm\": \"")
             out.append(algorithms.pick(draw(1, rule)))
@@ -176,7 +202,9 @@ public struct CorpusGenerator: Sendable {
                     ", \"stickinesspolicy\": {\"methodname\": \"AppCookie\", \"name\": \"a\", \"params\": {\"cookie-name\": \"JSESSIONID\"}}"
                 )
             case "SourceBased":
-                out.append(", \"stickinesspolicy\": {\"methodname\": \"SourceBased\", \"name\": \"s\", \"params\": {}}")
+                out.append(
+                    ", \"stickinesspolicy\": {\"methodname\": \"SourceBased\", \"name\": \"s\", \"params\": {}}"
+                )
             default: break
             }
             out.line(rule + 1 < rules ? "}," : "}")

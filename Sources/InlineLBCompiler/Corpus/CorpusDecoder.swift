@@ -357,7 +357,9 @@ public struct CorpusDecoder {
             source.diagnostic(at: path, entity: entity.map { "id \"\($0)\"" }, message))
     }
 
-    private mutating func object(_ node: JSONNode, at path: JSONPath, entity: String? = nil) -> ObjectFields? {
+    private mutating func object(_ node: JSONNode, at path: JSONPath, entity: String? = nil)
+        -> ObjectFields?
+    {
         object(node, parent: path, step: nil, entity: entity)
     }
 
@@ -374,7 +376,9 @@ public struct CorpusDecoder {
         // Objects are small: a pairwise check beats hashing every key.
         for later in members.indices.dropFirst() {
             for earlier in 0..<later where members[earlier].key == members[later].key {
-                report(fields.path.appending(members[later].key), "duplicate member \"\(members[later].key)\"")
+                report(
+                    fields.path.appending(members[later].key),
+                    "duplicate member \"\(members[later].key)\"")
                 break
             }
         }

@@ -440,7 +440,8 @@ public struct CorpusValidator {
             func fail(_ message: String) {
                 let path = JSONPath.root.appending("loadbalancerrules").appending(position)
                     .appending("virtualmachineids").appending(slot)
-                diagnostics.append(source.diagnostic(at: path, entity: "id \"\(rule.id)\"", message))
+                diagnostics.append(
+                    source.diagnostic(at: path, entity: "id \"\(rule.id)\"", message))
             }
             // Rules have a handful of VMs: a scan of the earlier ones beats a set.
             guard !vmIDs[..<slot].contains(vmID) else {

@@ -1,0 +1,76 @@
+import Benchmark
+import Foundation
+import InlineLBCompiler
+import InlineLBCore
+import InlineLBSimulator
+
+/// A 10,000-rule generated corpus and what each stage makes of it, built once.
+private struct Fixture: @unchecked Sendable {
+    static let shared = Fixture()
+
+    let corpusBytes: [UInt8]
+    let corpus: ValidatedCorpus
+    let plan: Plan
+    let folder: String
+    let flows: [Flow]
+
+    init() {
+        corpusBytes = CorpusGenerator(rules: 10_000).generate()
+        corpus = try! CorpusValidator.load(file: "generated.json", bytes: corpusBytes)
+        plan = try! Planner.plan(state: .empty, corpus: corpus)
+        folder = NSTemporaryDirectory() + "inlinelb-benchmark-\(getpid())"
+        let compilation = try! Compilation(
+            corpus: corpus, inputFile: "generated.json", inputBytes: corpusBytes)
+        try! OutputWriter.replaceDirectory(folder, with: compilation.files)
+        let deployment = try! SimulatedDeployment(folder: folder)
+        flows = Traffic.probing(deployment).flows()
+    }
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal, .peakMemoryResident],
+        maxDuration: .seconds(3), maxIterations: 50,
+        thresholds: [.mallocCountTotal: .init(relative: [.p90: 5.0])])
+
+    Benchmark("DecodeValidate10kRules") { benchmark in
+        let bytes = Fixture.shared.corpusBytes
+        benchmark.startMeasurement()
+        blackHole(try CorpusValidator.load(file: "generated.json", bytes: bytes))
+    }
+
+    Benchmark("Plan10kRules") { benchmark in
+        let corpus = Fixture.shared.corpus
+        benchmark.startMeasurement()
+        blackHole(try Planner.plan(state: .empty, corpus: corpus))
+    }
+
+    Benchmark("EmitHAProxy10kRules") { benchmark in
+        let configs = Fixture.shared.plan.appliances.map(\.config)
+        benchmark.startMeasurement()
+        for config in configs { blackHole(HAProxyConfigRenderer.render(config)) }
+    }
+
+    Benchmark("CompileInMemory10kRules") { benchmark in
+        let fixture = Fixture.shared
+        benchmark.startMeasurement()
+        blackHole(
+            try Compilation(
+                corpus: fixture.corpus, inputFile: "g.json", inputBytes: fixture.corpusBytes))
+    }
+
+    Benchmark("PoolFillSlash16") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var pool = AddressPool(hostsOf: IPv4Network("10.0.0.0/16")!)
+            while let address = try? pool.allocate() { blackHole(address) }
+        }
+    }
+
+    Benchmark("SimulateProbe10kRules") { benchmark in
+        let fixture = Fixture.shared
+        let deployment = try SimulatedDeployment(folder: fixture.folder)
+        benchmark.startMeasurement()
+        var engine = FlowEngine(deployment: deployment)
+        blackHole(engine.run(fixture.flows))
+    }
+}

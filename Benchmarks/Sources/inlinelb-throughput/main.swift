@@ -1,0 +1,170 @@
+// Measures inlinelb's throughput in one run and prints a table:
+//   inlinelb-throughput --inlinelb PATH [--max-rules N] [--peers-dir DIR]
+// End-to-end compile goes through the release `inlinelb` binary as a child process (wall
+// time and the child's peak resident memory); the other figures are measured in process.
+// With --peers-dir, the translated listeners of the 10,000-rule corpus and our rendered
+// haproxy.cfg bytes are written there for the Python peer renderers.
+import Foundation
+import InlineLBCompiler
+import InlineLBCore
+import InlineLBSimulator
+
+func argument(_ name: String) -> String? {
+    guard let index = CommandLine.arguments.firstIndex(of: name),
+        index + 1 < CommandLine.arguments.count
+    else {
+        return nil
+    }
+    return CommandLine.arguments[index + 1]
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let clock = ContinuousClock()
+    let start = clock.now
+    try body()
+    let elapsed = (clock.now - start).components
+    return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+}
+
+/// The best of `runs` timings.
+func best(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    var fastest = Double.infinity
+    for _ in 0..<runs { fastest = min(fastest, try seconds(body)) }
+    return fastest
+}
+
+func format(_ value: Double) -> String {
+    if value >= 1e6 { return String(format: "%.2fM", value / 1e6) }
+    if value >= 1e3 { return String(format: "%.1fk", value / 1e3) }
+    return String(format: "%.1f", value)
+}
+
+guard let inlinelb = argument("--inlinelb") else {
+    FileHandle.standardError.write(
+        Data("usage: inlinelb-throughput --inlinelb PATH [--max-rules N] [--peers-dir DIR]\n".utf8))
+    exit(64)
+}
+let maxRules = Int(argument("--max-rules") ?? "1000000") ?? 1_000_000
+let work = NSTemporaryDirectory() + "inlinelb-throughput-\(getpid())"
+try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: work) }
+
+print("End-to-end `inlinelb compile` of generated corpora (4 VMs per rule), release build:")
+print("rules      corpus MB  decode+validate MB/s  compile s  rules/s    peak RSS MB")
+var results: [String: Double] = [:]
+for rules in [10_000, 100_000, 1_000_000] where rules <= maxRules {
+    let bytes = CorpusGenerator(rules: rules).generate()
+    let file = work + "/corpus-\(rules).json"
+    try Data(bytes).write(to: URL(fileURLWithPath: file))
+    let decode = try best(rules >= 1_000_000 ? 1 : 3) {
+        _ = try CorpusValidator.load(file: file, bytes: bytes)
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: inlinelb)
+    process.arguments = ["compile", file, "-o", work + "/out-\(rules)"]
+    process.standardOutput = FileHandle.nullDevice
+    var before = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &before)
+    let compile = try seconds {
+        try process.run()
+        process.waitUntilExit()
+    }
+    var after = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &after)
+    guard process.terminationStatus == 0 else {
+        print("compile of \(rules) rules failed with status \(process.terminationStatus)")
+        exit(1)
+    }
+    try? FileManager.default.removeItem(atPath: work + "/out-\(rules)")
+    let megabytes = Double(bytes.count) / 1e6
+    results["rules/s \(rules)"] = Double(rules) / compile
+    print(
+        String(
+            format: "%-10d %9.1f  %20.1f  %9.2f  %-9@  %11.0f", rules, megabytes,
+            megabytes / decode, compile,
+            format(Double(rules) / compile) as NSString, Double(after.ru_maxrss) / 1024))
+}
+
+let small = CorpusGenerator(rules: 10_000).generate()
+let corpus = try CorpusValidator.load(file: "g.json", bytes: small)
+let plan = try Planner.plan(state: .empty, corpus: corpus)
+let configs = plan.appliances.map(\.config)
+let listeners = configs.reduce(0) { $0 + $1.rules.count }
+
+var allocations = 0
+let poolTime = best(5) {
+    var pool = AddressPool(hostsOf: IPv4Network("10.0.0.0/16")!)
+    allocations = 0
+    while (try? pool.allocate()) != nil { allocations += 1 }
+}
+let renderTime = best(5) { for config in configs { _ = HAProxyConfigRenderer.render(config) } }
+let folder = work + "/out-sim"
+let compilation = try Compilation(corpus: corpus, inputFile: "g.json", inputBytes: small)
+try OutputWriter.replaceDirectory(folder, with: compilation.files)
+let deployment = try SimulatedDeployment(folder: folder)
+let flows = Traffic.probing(deployment).flows()
+let simulateTime = best(3) {
+    var engine = FlowEngine(deployment: deployment)
+    _ = engine.run(flows)
+}
+print("")
+print("In process (10,000-rule corpus, best of several runs):")
+print(
+    "  pool: \(format(Double(allocations) / poolTime)) allocations/s filling a /16 (\(allocations) addresses)"
+)
+print(
+    "  haproxy.cfg rendering: \(format(Double(listeners) / renderTime)) listeners/s (\(listeners) listeners, \(configs.count) files)"
+)
+print(
+    "  simulation: \(format(Double(flows.count) / simulateTime)) connections/s (\(flows.count) flows, with traces)"
+)
+
+if let peers = argument("--peers-dir") {
+    try FileManager.default.createDirectory(
+        atPath: peers + "/expected", withIntermediateDirectories: true)
+    var documents: [JSONOutput] = []
+    for config in configs {
+        let rendered = HAProxyConfigRenderer.render(config)
+        try Data(rendered).write(
+            to: URL(fileURLWithPath: peers + "/expected/\(config.appliance).cfg"))
+        documents.append(
+            .object([
+                ("appliance", .string(config.appliance)),
+                ("guestip", .string(config.guestIP.description)),
+                ("maxconn", .int(config.maxConnections)),
+                ("keepalive", .bool(config.keepAliveEnabled)),
+                (
+                    "rules",
+                    .array(
+                        config.rules.map { rule in
+                            var members: [(String, JSONOutput)] = [
+                                ("sourceip", .string(rule.sourceIP.description)),
+                                ("sourceport", .int(rule.sourcePort)),
+                                ("algorithm", .string(rule.algorithm.rawValue)),
+                                ("proxy", .bool(rule.lbProtocol == .tcpProxy)),
+                                ("cidrs", .array(rule.cidrs.map { .string($0.description) })),
+                                (
+                                    "servers",
+                                    .array(
+                                        rule.destinations.map {
+                                            .string("\($0.address):\($0.port)")
+                                        })
+                                ),
+                            ]
+                            if let policy = rule.stickiness {
+                                members.append(("stickiness", .string(policy.method.rawValue)))
+                                members.append(
+                                    (
+                                        "params",
+                                        .object(policy.params.map { ($0.name, .string($0.value)) })
+                                    ))
+                            }
+                            return .object(members)
+                        })
+                ),
+            ]))
+    }
+    try Data(JSONOutput.array(documents).document).write(
+        to: URL(fileURLWithPath: peers + "/listeners.json"))
+    print("  ours for the peers: \(format(Double(listeners) / renderTime)) listeners/s")
+}

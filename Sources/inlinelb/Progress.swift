@@ -1,0 +1,49 @@
+import Foundation
+
+/// A one-line progress report on standard error, redrawn in place; silent unless standard
+/// error is a terminal, so logs and pipes never see it.
+struct Progress {
+    private let enabled = isatty(STDERR_FILENO) == 1
+    private let totalBytes: Int
+    private let corpora: Int
+    private var doneBytes = 0
+    private var doneCorpora = 0
+    private var rules = 0
+    private let clock = ContinuousClock()
+    private let start: ContinuousClock.Instant
+
+    /// A report over `corpora` files of `totalBytes` bytes in all.
+    init(corpora: Int, totalBytes: Int) {
+        self.corpora = corpora
+        self.totalBytes = max(1, totalBytes)
+        start = clock.now
+    }
+
+    /// Shows what is happening now.
+    func show(_ activity: String) {
+        guard enabled else { return }
+        let elapsed = seconds(clock.now - start)
+        let rate = elapsed > 0 ? Double(doneBytes) / 1e6 / elapsed : 0
+        var line =
+            "[\(doneCorpora)/\(corpora) corpora, \(rules) rules, \(String(format: "%.1f", rate)) MB/s"
+        if doneBytes > 0 && doneBytes < totalBytes {
+            let remaining = elapsed * Double(totalBytes - doneBytes) / Double(doneBytes)
+            line += String(format: ", ETA %.0f s", remaining)
+        }
+        line += "] " + activity
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+    }
+
+    /// Records a finished corpus.
+    mutating func finished(bytes: Int, rules: Int) {
+        doneBytes += bytes
+        doneCorpora += 1
+        self.rules += rules
+    }
+
+    /// Clears the line.
+    func clear() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
