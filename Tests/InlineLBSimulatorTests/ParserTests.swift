@@ -182,4 +182,31 @@ struct NetfilterTests {
             verdict(packet("203.0.113.9", "10.1.1.3", port: 443, state: .established)) == "accept@5"
         )
     }
+
+    @Test func indexedRulesAreStillTriedInFileOrder() throws {
+        let text = """
+            *nat
+            :PREROUTING ACCEPT [0:0]
+            -A PREROUTING -d 203.0.113.10/32 -j DNAT --to-destination 10.1.1.3
+            -A PREROUTING -p tcp -m tcp --dport 22 -j ACCEPT
+            -A PREROUTING -d 203.0.113.11/32 -j DNAT --to-destination 10.1.1.4
+            -A PREROUTING -d 203.0.113.10/32 -j DNAT --to-destination 10.1.1.9
+            COMMIT
+            """
+        let engine = NetfilterEngine(ruleset: try IptablesParser.parse(text, file: "n"))
+        func target(_ destination: String, port: Int) -> String {
+            let packet = self.packet("198.51.100.9", destination, port: port)
+            switch engine.run(hook: "PREROUTING", packet: packet, includeNAT: true).0 {
+            case .dnat(let address, _, let line): return "\(address)@\(line.line)"
+            case .accept(let line): return "accept@\(line?.line ?? 0)"
+            default: return "other"
+            }
+        }
+        #expect(target("203.0.113.10", port: 80) == "10.1.1.3@3")
+        #expect(target("203.0.113.11", port: 80) == "10.1.1.4@5")
+        // A nat ACCEPT means no NAT: the later DNAT for .11 is not reached.
+        #expect(target("203.0.113.11", port: 22) == "accept@0")
+        #expect(target("203.0.113.10", port: 22) == "10.1.1.3@3")
+        #expect(target("203.0.113.12", port: 80) == "accept@0")
+    }
 }

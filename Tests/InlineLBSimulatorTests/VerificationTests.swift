@@ -106,6 +106,20 @@ struct VerificationTests {
         #expect(delivered.hops[2].source?.description == "vpc-1/router.iptables:24")
     }
 
+    @Test func tracesDoNotChangeOutcomes() throws {
+        let compiled = try CompiledCorpus("algorithms-and-stickiness")
+        defer { compiled.remove() }
+        let deployment = try SimulatedDeployment(folder: compiled.folder)
+        let flows = Traffic.probing(deployment).flows()
+        var traced = FlowEngine(deployment: deployment)
+        var untraced = FlowEngine(deployment: deployment, recordsTraces: false)
+        let withTraces = traced.run(flows)
+        let without = untraced.run(flows)
+        #expect(withTraces.map(\.outcome) == without.map(\.outcome))
+        #expect(withTraces.map(\.persisted) == without.map(\.persisted))
+        #expect(without.allSatisfy(\.hops.isEmpty) && withTraces.allSatisfy { !$0.hops.isEmpty })
+    }
+
     @Test func trafficIsDeterministicPerSeed() throws {
         let compiled = try CompiledCorpus("shared-appliance")
         defer { compiled.remove() }

@@ -98,14 +98,21 @@ let poolTime = best(5) {
     while (try? pool.allocate()) != nil { allocations += 1 }
 }
 let renderTime = best(5) { for config in configs { _ = HAProxyConfigRenderer.render(config) } }
-let folder = work + "/out-sim"
-let compilation = try Compilation(corpus: corpus, inputFile: "g.json", inputBytes: small)
-try OutputWriter.replaceDirectory(folder, with: compilation.files)
-let deployment = try SimulatedDeployment(folder: folder)
-let flows = Traffic.probing(deployment).flows()
-let simulateTime = best(3) {
-    var engine = FlowEngine(deployment: deployment)
-    _ = engine.run(flows)
+/// Simulated connections per second over the output of a `rules`-rule corpus.
+func simulationRate(rules: Int, traces: Bool) throws -> (rate: Double, flows: Int) {
+    let bytes = CorpusGenerator(rules: rules).generate()
+    let corpus = try CorpusValidator.load(file: "g.json", bytes: bytes)
+    let folder = work + "/out-sim-\(rules)"
+    let compilation = try Compilation(corpus: corpus, inputFile: "g.json", inputBytes: bytes)
+    try OutputWriter.replaceDirectory(folder, with: compilation.files)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let deployment = try SimulatedDeployment(folder: folder)
+    let flows = Traffic.probing(deployment).flows()
+    let time = best(3) {
+        var engine = FlowEngine(deployment: deployment, recordsTraces: traces)
+        _ = engine.run(flows)
+    }
+    return (Double(flows.count) / time, flows.count)
 }
 print("")
 print("In process (10,000-rule corpus, best of several runs):")
@@ -115,9 +122,13 @@ print(
 print(
     "  haproxy.cfg rendering: \(format(Double(listeners) / renderTime)) listeners/s (\(listeners) listeners, \(configs.count) files)"
 )
-print(
-    "  simulation: \(format(Double(flows.count) / simulateTime)) connections/s (\(flows.count) flows, with traces)"
-)
+for rules in [10_000, 100_000] where rules <= maxRules {
+    let traced = try simulationRate(rules: rules, traces: true)
+    let untraced = try simulationRate(rules: rules, traces: false)
+    print(
+        "  simulation, \(rules) rules: \(format(untraced.rate)) connections/s without traces, "
+            + "\(format(traced.rate)) with (\(traced.flows) flows)")
+}
 
 if let peers = argument("--peers-dir") {
     try FileManager.default.createDirectory(

@@ -10,6 +10,8 @@ public struct SimulatedDeployment: Sendable {
         var netfilter: NetfilterEngine
         /// Addresses the router itself holds: its public IPs and the tier gateways.
         var ownAddresses: Set<IPv4Address>
+        /// `router <vpc>`, as traces name it.
+        var traceName: String { "router \(vpc.id)" }
     }
 
     /// One appliance host.
@@ -23,6 +25,16 @@ public struct SimulatedDeployment: Sendable {
         var haproxy: HAProxyConfig
         /// Why HAProxy cannot start (a bind address the appliance does not hold), if so.
         var startFailure: String?
+        /// The proxy listening on each bound address and port (address 0: every address).
+        var listeners: [UInt64: Int]
+        /// `appliance <name>`, as traces name it.
+        let traceName: String
+
+        /// The proxy that accepts connections to `address`:`port`, if any; a specific bind
+        /// wins over a wildcard one, the first proxy in the file over later ones.
+        func listener(_ address: IPv4Address, _ port: Int) -> Int? {
+            listeners[UInt64(address.value) << 16 | UInt64(port)] ?? listeners[UInt64(port)]
+        }
     }
 
     /// What answers at an address inside a tier.
@@ -85,14 +97,21 @@ public struct SimulatedDeployment: Sendable {
                             }
                         }
                     }
+                    var listeners: [UInt64: Int] = [:]
+                    for (position, proxy) in haproxy.proxies.enumerated() {
+                        for bind in proxy.binds {
+                            let key = UInt64(bind.address?.value ?? 0) << 16 | UInt64(bind.port)
+                            if listeners[key] == nil { listeners[key] = position }
+                        }
+                    }
                     let index = appliances.count
                     appliances.append(
                         Appliance(
                             name: appliance.name, vpcIndex: vpcIndex, tierIndex: tierIndex,
                             running: appliance.running,
                             addresses: addresses, netfilter: NetfilterEngine(ruleset: firewall),
-                            haproxy: haproxy,
-                            startFailure: failure))
+                            haproxy: haproxy, startFailure: failure, listeners: listeners,
+                            traceName: "appliance \(appliance.name)"))
                     if appliance.running {
                         for address in held { hostsHere[address] = .appliance(index) }
                     }

@@ -4,15 +4,35 @@ import InlineLBCore
 /// persistence state and each client's cookies across flows.
 public struct FlowEngine {
     private let deployment: SimulatedDeployment
-    private var balancers: [String: Balancer] = [:]
-    private var stickBySource: [String: [IPv4Address: Int]] = [:]
-    private var stickByValue: [String: [String: Int]] = [:]
+    /// A backend: appliance and proxy positions.
+    private struct BackendKey: Hashable {
+        var appliance: Int
+        var proxy: Int
+    }
+
+    /// One client's cookies for one public address and port.
+    private struct JarKey: Hashable {
+        var client: IPv4Address
+        var target: IPv4Address
+        var port: Int
+    }
+
+    private var balancers: [BackendKey: Balancer] = [:]
+    private var stickBySource: [BackendKey: [IPv4Address: Int]] = [:]
+    private var stickByValue: [BackendKey: [String: Int]] = [:]
     /// Cookies each client holds, per target address and port.
-    private var cookieJars: [String: [String: String]] = [:]
-    private var openConnections: [(backend: String, server: Int)] = []
+    private var cookieJars: [JarKey: [String: String]] = [:]
+    private var openConnections: [(backend: BackendKey, server: Int)] = []
     private var currentBatch = -1
 
-    public init(deployment: SimulatedDeployment) { self.deployment = deployment }
+    private let recordsTraces: Bool
+
+    /// An engine over `deployment`; without `recordsTraces`, flows carry no hops (outcomes,
+    /// replies and persistence are the same), which is much cheaper.
+    public init(deployment: SimulatedDeployment, recordsTraces: Bool = true) {
+        self.deployment = deployment
+        self.recordsTraces = recordsTraces
+    }
 
     /// Simulates `flows` in order.
     public mutating func run(_ flows: [Flow]) -> [FlowResult] {
@@ -39,8 +59,14 @@ public struct FlowEngine {
     private mutating func simulate(_ flow: Flow) -> FlowResult {
         var result = FlowResult(
             flow: flow, outcome: .dropped("not simulated"), persisted: false, hops: [])
-        func hop(_ node: String, _ step: String, _ decision: String, _ source: SourceLine? = nil) {
-            result.hops.append(Hop(node: node, step: step, decision: decision, source: source))
+        let tracing = recordsTraces
+        func hop(
+            _ node: @autoclosure () -> String, _ step: String,
+            _ decision: @autoclosure () -> String,
+            _ source: SourceLine? = nil
+        ) {
+            guard tracing else { return }
+            result.hops.append(Hop(node: node(), step: step, decision: decision(), source: source))
         }
         guard let routerIndex = deployment.routerOfPublicAddress[flow.target] else {
             hop("internet", "routing", "no VPC router holds \(flow.target)")
@@ -48,7 +74,7 @@ public struct FlowEngine {
             return result
         }
         let router = deployment.routers[routerIndex]
-        let node = "router \(router.vpc.id)"
+        let node = router.traceName
         var packet = Packet(
             source: flow.client, destination: flow.target, sourcePort: flow.clientPort,
             destinationPort: flow.port,
@@ -147,7 +173,7 @@ public struct FlowEngine {
         let (replyForward, _) = router.netfilter.run(
             hook: "FORWARD", packet: reply, includeNAT: false)
         if let blocked = blocking(replyForward, node: node, step: "filter FORWARD (reply)") {
-            result.hops.append(blocked.hop)
+            if recordsTraces { result.hops.append(blocked.hop) }
             result.outcome = .dropped("reply \(blocked.outcome)")
         } else {
             result.replyFrom = (flow.target, flow.port)
@@ -164,13 +190,16 @@ public struct FlowEngine {
         _ index: Int, _ packet: Packet, flow: Flow, result: inout FlowResult
     ) -> Outcome? {
         let appliance = deployment.appliances[index]
-        let node = "appliance \(appliance.name)"
-        func hop(_ step: String, _ decision: String, _ source: SourceLine? = nil) {
-            result.hops.append(Hop(node: node, step: step, decision: decision, source: source))
+        let node = appliance.traceName
+        let tracing = recordsTraces
+        func hop(_ step: String, _ decision: @autoclosure () -> String, _ source: SourceLine? = nil)
+        {
+            guard tracing else { return }
+            result.hops.append(Hop(node: node, step: step, decision: decision(), source: source))
         }
         let (input, _) = appliance.netfilter.run(hook: "INPUT", packet: packet, includeNAT: false)
         if let blocked = blocking(input, node: node, step: "filter INPUT") {
-            result.hops.append(blocked.hop)
+            if recordsTraces { result.hops.append(blocked.hop) }
             result.outcome = blocked.outcome
             return nil
         }
@@ -181,21 +210,14 @@ public struct FlowEngine {
             return nil
         }
         let config = appliance.haproxy
-        let frontend =
-            config.proxies.first {
-                $0.binds.contains {
-                    $0.address == packet.destination && $0.port == packet.destinationPort
-                }
-            }
-            ?? config.proxies.first {
-                $0.binds.contains { $0.address == nil && $0.port == packet.destinationPort }
-            }
-        guard let frontend else {
+        guard let frontendIndex = appliance.listener(packet.destination, packet.destinationPort)
+        else {
             hop("haproxy", "no listener on \(packet.destination):\(packet.destinationPort)")
             result.outcome = .refused(
                 "no HAProxy listener on \(packet.destination):\(packet.destinationPort) at \(node)")
             return nil
         }
+        let frontend = config.proxies[frontendIndex]
         let frontendLine = SourceLine(file: config.file, line: frontend.line)
         result.listener = frontendLine.description
         hop("haproxy", "listener \(frontend.name)", frontendLine)
@@ -213,8 +235,11 @@ public struct FlowEngine {
             result.outcome = .refused("HAProxy stats page at \(frontendLine), not a backend")
             return nil
         }
-        let backend = frontend.defaultBackend.flatMap { config.proxy(named: $0) } ?? frontend
-        let backendKey = "\(appliance.name)/\(backend.name)"
+        let backendIndex =
+            frontend.defaultBackend.flatMap { name in config.proxies.firstIndex { $0.name == name }
+            } ?? frontendIndex
+        let backend = config.proxies[backendIndex]
+        let backendKey = BackendKey(appliance: index, proxy: backendIndex)
         let usable = backend.servers.map { server in
             !server.disabled && (!server.check || serverHost(appliance, server.address) != nil)
         }
@@ -222,7 +247,7 @@ public struct FlowEngine {
             balancers[backendKey] = Balancer(proxy: backend, usable: usable)
         }
 
-        let jarKey = "\(flow.client)>\(flow.target):\(flow.port)"
+        let jarKey = JarKey(client: flow.client, target: flow.target, port: flow.port)
         let jar = flow.returnsCookies ? cookieJars[jarKey, default: [:]] : [:]
         var chosen: Int?
         if backend.mode == .http, let cookie = backend.cookie, let value = jar[cookie.name],
@@ -308,11 +333,13 @@ public struct FlowEngine {
                 cookieJars[jarKey, default: [:]][name] = vm.id
             }
         }
-        result.hops.append(
-            Hop(
-                node: "vm \(vm.id)", step: "accept",
-                decision: "from \(target.name) on \(target.address):\(target.port)",
-                source: serverLine))
+        if recordsTraces {
+            result.hops.append(
+                Hop(
+                    node: "vm \(vm.id)", step: "accept",
+                    decision: "from \(target.name) on \(target.address):\(target.port)",
+                    source: serverLine))
+        }
         return .delivered(
             vm: vm.id, address: target.address, port: target.port, server: target.name)
     }
@@ -341,7 +368,7 @@ public struct FlowEngine {
     private func finish(_ result: inout FlowResult, _ blocked: (hop: Hop, outcome: Outcome))
         -> FlowResult
     {
-        result.hops.append(blocked.hop)
+        if recordsTraces { result.hops.append(blocked.hop) }
         result.outcome = blocked.outcome
         return result
     }

@@ -3,8 +3,42 @@ import InlineLBCore
 /// Walks packets through an iptables ruleset: rules in order, jumps into user chains,
 /// RETURN or falling off a user chain back to the caller, built-in chains ending in their
 /// policy (REFERENCE.md §6).
+///
+/// Each chain is indexed so that a packet's cost does not grow with the number of rules:
+/// rules matching one destination address (`-d a.b.c.d/32`) are found through a hash of that
+/// address, and merged in file order with the rules that cannot be indexed, which keeps the
+/// first-match semantics exact.
 struct NetfilterEngine: Sendable {
     let ruleset: IptablesRuleset
+    private let indexes: [String: ChainIndex]
+
+    /// The rules of one chain split into those indexed by destination and the others.
+    private struct ChainIndex: Sendable {
+        var generic: [Int] = []
+        var byDestination: [UInt32: [Int]] = [:]
+    }
+
+    init(ruleset: IptablesRuleset) {
+        self.ruleset = ruleset
+        var indexes: [String: ChainIndex] = [:]
+        for table in ruleset.tables.values {
+            for chain in table.chains.values {
+                var index = ChainIndex()
+                for (position, rule) in chain.rules.enumerated() {
+                    if let destination = rule.destination, !destination.negated,
+                        destination.network.prefixLength == 32
+                    {
+                        index.byDestination[destination.network.network.value, default: []].append(
+                            position)
+                    } else {
+                        index.generic.append(position)
+                    }
+                }
+                indexes[table.name + "/" + chain.name] = index
+            }
+        }
+        self.indexes = indexes
+    }
 
     /// The tables each hook runs, in kernel order (`nat` only for the first packet of a
     /// connection; the caller decides).
@@ -54,8 +88,29 @@ struct NetfilterEngine: Sendable {
     private func walkChain(table: String, chain name: String, packet: Packet, depth: Int)
         -> WalkResult
     {
-        guard depth < 64, let chain = ruleset.chain(table, name) else { return .returned }
-        for rule in chain.rules where matches(rule, packet) {
+        guard depth < 64, let chain = ruleset.chain(table, name),
+            let index = indexes[table + "/" + name]
+        else {
+            return .returned
+        }
+        let specific = index.byDestination[packet.destination.value] ?? []
+        var nextGeneric = 0
+        var nextSpecific = 0
+        // Both lists are in file order: merge them, so rules are tried exactly in file order.
+        while nextGeneric < index.generic.count || nextSpecific < specific.count {
+            let position: Int
+            if nextSpecific == specific.count
+                || (nextGeneric < index.generic.count
+                    && index.generic[nextGeneric] < specific[nextSpecific])
+            {
+                position = index.generic[nextGeneric]
+                nextGeneric += 1
+            } else {
+                position = specific[nextSpecific]
+                nextSpecific += 1
+            }
+            let rule = chain.rules[position]
+            guard matches(rule, packet) else { continue }
             let line = SourceLine(file: ruleset.file, line: rule.line)
             switch rule.target {
             case .accept: return .terminal(.accept(line))
