@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libxxhash-dev pkg-config haproxy iptables iproute2
 OUT ?= out
 
-.PHONY: deps build run test lint golden bench bench-check clean
+.PHONY: deps build run test lint golden bench bench-check bench-thresholds clean
 
 deps:
 	@missing=""; \
@@ -40,6 +40,10 @@ bench: deps
 # The CI gate: allocation counts against the committed thresholds (Benchmarks/Thresholds).
 bench-check: deps
 	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark thresholds check --no-progress
+
+# After a deliberate change in allocations: rewrite the thresholds, then review the diff.
+bench-thresholds: deps
+	Benchmarks/update-thresholds.sh
 
 # Rewrite the golden artifacts after a deliberate output change; review the diff.
 golden:
