@@ -171,15 +171,26 @@ def deploy(stack, out, flows):
             servers = parse_servers(config_text)
             cookies = sorted(set(re.findall(r"stick store-response res\.cook\(([^)]+)\)", config_text)))
             # VMs first, so that HAProxy's first health checks find them listening.
+            readiness = []
             for vm in tier["virtualmachines"]:
                 if vm["state"] != "Running":
                     continue
                 host = stack.namespace(f"v{vpc_index}t{tier_index}{vm['id'][-6:]}".replace("_", ""))
                 attach(host, [vm["ipaddress"]])
                 vm_ports = set(flow_ports) | {port for _, _, address, port, _ in servers if address == vm["ipaddress"]}
+                ready = os.path.join(stack.workdir, f"ready-{host}")
                 stack.spawn(host, [PYTHON, SELF, "responder", "--id", vm["id"], "--ports",
-                                   ",".join(map(str, sorted(vm_ports))), "--cookies", ",".join(cookies)],
-                            f"vm-{vm['id']}.log")
+                                   ",".join(map(str, sorted(vm_ports))), "--cookies", ",".join(cookies),
+                                   "--ready", ready], f"vm-{vm['id']}.log")
+                readiness.append((ready, vm["id"]))
+            # HAProxy reports servers UP before its first check: start it only when every VM
+            # listens, or an early connection is refused and redispatched.
+            for ready, vm_id in readiness:
+                deadline = time.time() + 20
+                while not os.path.exists(ready):
+                    if time.time() > deadline:
+                        raise RuntimeError(f"VM {vm_id} did not start listening")
+                    time.sleep(0.02)
             if running_appliance:
                 host = stack.namespace(f"a{vpc_index}t{tier_index}")
                 addresses = json.load(open(os.path.join(out, appliance["addresses"])))
@@ -323,6 +334,7 @@ def responder(args):
         listener.bind(("0.0.0.0", port))
         listener.listen(256)
         selector.register(listener, selectors.EVENT_READ)
+    open(args.ready, "w").close()
 
     def serve(connection):
         reader = connection.makefile("rb")
@@ -503,6 +515,7 @@ def main():
     responder_parser.add_argument("--id", required=True)
     responder_parser.add_argument("--ports", required=True)
     responder_parser.add_argument("--cookies", default="")
+    responder_parser.add_argument("--ready", required=True)
     stats_parser = commands.add_parser("stats")
     stats_parser.add_argument("--url", required=True)
     stats_parser.add_argument("--down", default="")
