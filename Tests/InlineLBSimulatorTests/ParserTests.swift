@@ -166,7 +166,7 @@ struct NetfilterTests {
     @Test func chainsJumpReturnAndFallBackToPolicy() throws {
         let engine = NetfilterEngine(ruleset: try IptablesParser.parse(rules, file: "f"))
         func verdict(_ packet: Packet) -> String {
-            switch engine.run(hook: "FORWARD", packet: packet, includeNAT: false).0 {
+            switch engine.run(hook: "FORWARD", packet: packet, includeNAT: false) {
             case .accept(let line): "accept@\(line?.line ?? 0)"
             case .drop(let line): "drop@\(line?.line ?? 0)"
             case .reject(let line): "reject@\(line.line)"
@@ -196,7 +196,7 @@ struct NetfilterTests {
         let engine = NetfilterEngine(ruleset: try IptablesParser.parse(text, file: "n"))
         func target(_ destination: String, port: Int) -> String {
             let packet = self.packet("198.51.100.9", destination, port: port)
-            switch engine.run(hook: "PREROUTING", packet: packet, includeNAT: true).0 {
+            switch engine.run(hook: "PREROUTING", packet: packet, includeNAT: true) {
             case .dnat(let address, _, let line): return "\(address)@\(line.line)"
             case .accept(let line): return "accept@\(line?.line ?? 0)"
             default: return "other"

@@ -18,11 +18,6 @@ public struct DeploymentState: Sendable, Equatable {
 
     /// Creates the empty state.
     public init() {}
-
-    /// The appliance serving `networkID`, if any.
-    public func appliance(for networkID: String) -> ApplianceRecord? {
-        appliances.first { $0.networkID == networkID }
-    }
 }
 
 /// One VPC Inline LB appliance: a system VM with a guest NIC (primary and secondary IPs)

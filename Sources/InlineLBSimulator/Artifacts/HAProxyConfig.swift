@@ -4,9 +4,6 @@ import InlineLBCore
 public struct HAProxyConfig: Sendable {
     public var file: String
     public var proxies: [HAProxyProxy]
-
-    /// The proxy named `name`.
-    public func proxy(named name: String) -> HAProxyProxy? { proxies.first { $0.name == name } }
 }
 
 /// One proxy section.

@@ -81,7 +81,7 @@ public struct FlowEngine {
             inInterface: router.vpc.publicInterface, outInterface: nil, state: .new)
 
         // PREROUTING: DNAT decided on the first packet.
-        let (prerouting, _) = router.netfilter.run(
+        let prerouting = router.netfilter.run(
             hook: "PREROUTING", packet: packet, includeNAT: true)
         switch prerouting {
         case .dnat(let address, let port, let line):
@@ -96,7 +96,7 @@ public struct FlowEngine {
 
         // Routing on the post-DNAT address.
         if router.ownAddresses.contains(packet.destination) {
-            let (input, _) = router.netfilter.run(hook: "INPUT", packet: packet, includeNAT: true)
+            let input = router.netfilter.run(hook: "INPUT", packet: packet, includeNAT: true)
             if let blocked = blocking(input, node: node, step: "filter INPUT") {
                 return finish(&result, blocked)
             }
@@ -120,7 +120,7 @@ public struct FlowEngine {
         packet.outInterface = tier.interface
         hop(node, "routing", "\(packet.destination) via \(tier.interface) (tier \(tier.id))")
 
-        let (forward, _) = router.netfilter.run(hook: "FORWARD", packet: packet, includeNAT: false)
+        let forward = router.netfilter.run(hook: "FORWARD", packet: packet, includeNAT: false)
         if let blocked = blocking(forward, node: node, step: "filter FORWARD") {
             return finish(&result, blocked)
         }
@@ -128,7 +128,7 @@ public struct FlowEngine {
         case .accept(let line): hop(node, "filter FORWARD", "ACCEPT", line)
         default: break
         }
-        let (postrouting, _) = router.netfilter.run(
+        let postrouting = router.netfilter.run(
             hook: "POSTROUTING", packet: packet, includeNAT: true)
         var clientSeenByServer = flow.client
         if case .snat(let address, _, let line) = postrouting {
@@ -170,7 +170,7 @@ public struct FlowEngine {
             destinationPort: flow.clientPort, inInterface: tier.interface,
             outInterface: router.vpc.publicInterface,
             state: .established)
-        let (replyForward, _) = router.netfilter.run(
+        let replyForward = router.netfilter.run(
             hook: "FORWARD", packet: reply, includeNAT: false)
         if let blocked = blocking(replyForward, node: node, step: "filter FORWARD (reply)") {
             if recordsTraces { result.hops.append(blocked.hop) }
@@ -197,7 +197,7 @@ public struct FlowEngine {
             guard tracing else { return }
             result.hops.append(Hop(node: node, step: step, decision: decision(), source: source))
         }
-        let (input, _) = appliance.netfilter.run(hook: "INPUT", packet: packet, includeNAT: false)
+        let input = appliance.netfilter.run(hook: "INPUT", packet: packet, includeNAT: false)
         if let blocked = blocking(input, node: node, step: "filter INPUT") {
             if recordsTraces { result.hops.append(blocked.hop) }
             result.outcome = blocked.outcome
@@ -308,7 +308,7 @@ public struct FlowEngine {
             source: appliance.addresses.guestIP, destination: target.address, sourcePort: 40000,
             destinationPort: target.port,
             inInterface: nil, outInterface: "eth0", state: .new)
-        let (output, _) = appliance.netfilter.run(
+        let output = appliance.netfilter.run(
             hook: "OUTPUT", packet: serverPacket, includeNAT: true)
         if case .drop(let line) = output {
             hop("filter OUTPUT", "DROP to \(target.address):\(target.port)", line)

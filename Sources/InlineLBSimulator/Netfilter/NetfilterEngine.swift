@@ -50,23 +50,20 @@ struct NetfilterEngine: Sendable {
         "POSTROUTING": ["mangle", "nat"],
     ]
 
-    /// Runs `hook` over the tables present. Returns the final decision and the NAT applied.
-    func run(hook: String, packet: Packet, includeNAT: Bool) -> (
-        ChainResult, [(table: String, result: ChainResult)]
-    ) {
-        var steps: [(String, ChainResult)] = []
+    /// Runs `hook` over the tables present: the verdict that decided (DROP or REJECT ends
+    /// the walk), the NAT applied, or the last filter ACCEPT with its line.
+    func run(hook: String, packet: Packet, includeNAT: Bool) -> ChainResult {
         var decision = ChainResult.accept(nil)
         for table in NetfilterEngine.hookTables[hook]! where table != "nat" || includeNAT {
             guard ruleset.chain(table, hook) != nil else { continue }
             let result = walk(table: table, chain: hook, packet: packet, depth: 0)
-            steps.append((table, result))
             switch result {
-            case .drop, .reject: return (result, steps)
+            case .drop, .reject: return result
             case .dnat, .snat: decision = result
             case .accept: if table != "nat" { decision = result }
             }
         }
-        return (decision, steps)
+        return decision
     }
 
     private enum WalkResult {
