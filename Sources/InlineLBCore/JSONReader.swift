@@ -307,6 +307,14 @@ public struct JSONReader {
         return value
     }
 
+    /// A string from bytes known to be ASCII, without the generic validating initializers.
+    private static func asciiString(_ slice: UnsafeBufferPointer<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: slice.count) { buffer in
+            _ = buffer.initialize(fromContentsOf: slice)
+            return slice.count
+        }
+    }
+
     private func validatedUTF8(_ slice: UnsafeBufferPointer<UInt8>, at offset: Int)
         throws(SyntaxError) -> String
     {
