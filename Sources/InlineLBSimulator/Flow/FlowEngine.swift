@@ -240,12 +240,14 @@ public struct FlowEngine {
             } ?? frontendIndex
         let backend = config.proxies[backendIndex]
         let backendKey = BackendKey(appliance: index, proxy: backendIndex)
-        let usable = backend.servers.map { server in
-            !server.disabled && (!server.check || serverHost(appliance, server.address) != nil)
-        }
         if balancers[backendKey] == nil {
+            // Usability is fixed for a run (VM states come from the artifacts): decide it once.
+            let usable = backend.servers.map { server in
+                !server.disabled && (!server.check || serverHost(appliance, server.address) != nil)
+            }
             balancers[backendKey] = Balancer(proxy: backend, usable: usable)
         }
+        let usable = balancers[backendKey]!.usable
 
         let jarKey = JarKey(client: flow.client, target: flow.target, port: flow.port)
         let jar = flow.returnsCookies ? cookieJars[jarKey, default: [:]] : [:]

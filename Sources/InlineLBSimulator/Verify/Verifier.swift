@@ -167,17 +167,19 @@ public enum Verifier {
         let running = listener.runningBackends.map(\.vmID)
         guard !results.isEmpty, !running.isEmpty else { return [] }
         var violations: [Violation] = []
+        func misplaced(_ result: FlowResult, expected: String) {
+            violations.append(
+                Violation(
+                    flow: result.flow, rule: listener.ruleID, expected: expected,
+                    actual: "delivered to \(result.outcome.deliveredVM!)", hop: result.hops.last))
+        }
         if let stickiness = listener.stickiness {
             // Per-client stability: a returning client stays on its first VM.
             var firstVM: [IPv4Address: String] = [:]
             for result in results where result.flow.returnsCookies || stickiness == "SourceBased" {
                 let vm = result.outcome.deliveredVM!
                 if let first = firstVM[result.flow.client], first != vm {
-                    violations.append(
-                        Violation(
-                            flow: result.flow, rule: listener.ruleID,
-                            expected: "\(stickiness) persistence to \(first)",
-                            actual: "delivered to \(vm)", hop: result.hops.last))
+                    misplaced(result, expected: "\(stickiness) persistence to \(first)")
                 } else {
                     firstVM[result.flow.client] = vm
                 }
@@ -190,14 +192,9 @@ public enum Verifier {
                 let expected =
                     running.count == 1
                     ? running[0] : running[Int(result.flow.client.value % UInt32(running.count))]
-                let vm = result.outcome.deliveredVM!
-                if vm != expected {
-                    violations.append(
-                        Violation(
-                            flow: result.flow, rule: listener.ruleID,
-                            expected: "source hash of \(result.flow.client) to \(expected)",
-                            actual: "delivered to \(vm)",
-                            hop: result.hops.last))
+                if result.outcome.deliveredVM != expected {
+                    misplaced(
+                        result, expected: "source hash of \(result.flow.client) to \(expected)")
                 }
             }
         default:
@@ -208,14 +205,10 @@ public enum Verifier {
             guard sequential else { return [] }
             for (position, result) in results.enumerated() {
                 let expected = running[position % running.count]
-                let vm = result.outcome.deliveredVM!
-                if vm != expected {
-                    violations.append(
-                        Violation(
-                            flow: result.flow, rule: listener.ruleID,
-                            expected: "\(listener.algorithm) turn \(position + 1) to \(expected)",
-                            actual: "delivered to \(vm)",
-                            hop: result.hops.last))
+                if result.outcome.deliveredVM != expected {
+                    misplaced(
+                        result,
+                        expected: "\(listener.algorithm) turn \(position + 1) to \(expected)")
                     break
                 }
             }
