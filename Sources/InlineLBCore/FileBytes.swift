@@ -25,19 +25,30 @@ public enum FileBytes {
             throw ReadError(path: path, reason: String(cString: strerror(errno)))
         }
         if status.st_mode & S_IFMT == S_IFDIR { throw ReadError(path: path, reason: "is a folder") }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(status.st_size))
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
+        // Read straight into the array; a file that grew since fstat is read on in chunks.
+        let size = Int(status.st_size)
+        var failure: Int32?
+        var bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            while count < size {
+                let got = Glibc.read(descriptor, buffer.baseAddress! + count, size - count)
+                if got < 0 && errno == EINTR { continue }
+                if got < 0 { failure = errno }
+                if got <= 0 { return }
+                count += got
+            }
+        }
+        var chunk = [UInt8](repeating: 0, count: failure == nil && bytes.count == size ? 1 << 16 : 0)
+        while failure == nil && !chunk.isEmpty {
             let count = chunk.withUnsafeMutableBytes {
                 Glibc.read(descriptor, $0.baseAddress, $0.count)
             }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ReadError(path: path, reason: String(cString: strerror(errno)))
-            }
-            if count == 0 { break }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 { failure = errno }
+            if count <= 0 { break }
             bytes.append(contentsOf: chunk[0..<count])
+        }
+        if let failure {
+            throw ReadError(path: path, reason: String(cString: strerror(failure)))
         }
         return bytes
     }

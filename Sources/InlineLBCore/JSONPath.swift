@@ -44,16 +44,13 @@ extension JSONNode {
     public func deepest(along path: JSONPath) -> JSONNode {
         var node = self
         for component in path.components {
-            switch (component, node.value) {
-            case (.key(let key), .object(let members)):
-                guard let member = members.first(where: { $0.key == key }) else { return node }
-                node = member.node
-            case (.index(let index), .array(let elements)):
-                guard elements.indices.contains(index) else { return node }
-                node = elements[index]
-            default:
-                return node
+            let step: JSONNode?
+            switch component {
+            case .key(let key): step = node.member(key)
+            case .index(let index): step = node.element(at: index)
             }
+            guard let step else { return node }
+            node = step
         }
         return node
     }

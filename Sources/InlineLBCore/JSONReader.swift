@@ -1,4 +1,5 @@
-/// A strict RFC 8259 JSON reader over bytes that records each value's source offset.
+/// A strict RFC 8259 JSON reader over bytes. It builds a ``JSONDocument``: a flat tape of
+/// tokens that remember each value's source offset, with nothing materialised.
 ///
 /// Nesting depth is limited so that hostile input cannot exhaust the stack.
 public struct JSONReader {
@@ -13,37 +14,53 @@ public struct JSONReader {
     /// Maximum nesting of arrays and objects.
     public static let maximumDepth = 512
 
+    /// Largest document the tape's 32-bit offsets can address.
+    public static let maximumSize = Int(UInt32.max)
+
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
+    private var tape: [JSONToken] = []
 
     private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     /// Parses one JSON document; only white space may follow it.
     public static func parse(_ source: [UInt8]) throws(SyntaxError) -> JSONNode {
-        let result: Result<JSONNode, SyntaxError> = source.withUnsafeBufferPointer { buffer in
+        try parseDocument(source).root
+    }
+
+    /// Parses one JSON document into its tape; only white space may follow it.
+    public static func parseDocument(_ source: [UInt8]) throws(SyntaxError) -> JSONDocument {
+        guard source.count < maximumSize else {
+            throw SyntaxError(
+                message: "document of \(source.count) bytes exceeds the 4 GiB limit", offset: 0)
+        }
+        let result: Result<[JSONToken], SyntaxError> = source.withUnsafeBufferPointer { buffer in
             var reader = JSONReader(bytes: buffer)
+            // About one token per 8 bytes in corpora; the tape grows past that if it must.
+            reader.tape.reserveCapacity(buffer.count / 8 + 4)
             do {
                 reader.skipWhitespace()
-                let node = try reader.readValue()
+                try reader.readValue()
                 reader.skipWhitespace()
                 if reader.index != buffer.count {
                     throw reader.error("unexpected text after the JSON document")
                 }
-                return .success(node)
+                return .success(reader.tape)
             } catch let error as SyntaxError {
                 return .failure(error)
             } catch {
                 return .failure(SyntaxError(message: "\(error)", offset: 0))
             }
         }
-        return try result.get()
+        return JSONDocument(bytes: source, tape: try result.get())
     }
 
     private func error(_ message: String, at offset: Int? = nil) -> SyntaxError {
         SyntaxError(message: message, offset: offset ?? index)
     }
 
+    @inline(__always)
     private mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
@@ -53,24 +70,32 @@ public struct JSONReader {
         }
     }
 
-    private mutating func readValue() throws(SyntaxError) -> JSONNode {
+    @inline(__always)
+    private mutating func append(_ kind: JSONKind, start: Int, end: Int = 0, count: UInt32 = 0) {
+        tape.append(
+            JSONToken(
+                start: UInt32(truncatingIfNeeded: start), end: UInt32(truncatingIfNeeded: end),
+                count: count, kind: kind))
+    }
+
+    private mutating func readValue() throws(SyntaxError) {
         guard index < bytes.count else { throw error("unexpected end of input, expected a value") }
         let start = index
         switch bytes[index] {
-        case UInt8(ascii: "{"): return JSONNode(try readObject(), offset: start)
-        case UInt8(ascii: "["): return JSONNode(try readArray(), offset: start)
-        case UInt8(ascii: "\""): return JSONNode(.string(try readString()), offset: start)
+        case UInt8(ascii: "{"): try readObject()
+        case UInt8(ascii: "["): try readArray()
+        case UInt8(ascii: "\""): try readString()
         case UInt8(ascii: "t"):
             try expectLiteral("true")
-            return JSONNode(.bool(true), offset: start)
+            append(.true, start: start)
         case UInt8(ascii: "f"):
             try expectLiteral("false")
-            return JSONNode(.bool(false), offset: start)
+            append(.false, start: start)
         case UInt8(ascii: "n"):
             try expectLiteral("null")
-            return JSONNode(.null, offset: start)
+            append(.null, start: start)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return JSONNode(try readNumber(), offset: start)
+            try readNumber()
         default:
             throw error("unexpected character \(describe(bytes[index])), expected a value")
         }
@@ -99,31 +124,39 @@ public struct JSONReader {
         }
     }
 
-    private mutating func readObject() throws(SyntaxError) -> JSONValue {
+    /// Closes the container whose token is at `slot`.
+    private mutating func close(_ slot: Int, count: UInt32) {
+        tape[slot].end = UInt32(truncatingIfNeeded: tape.count)
+        tape[slot].count = count
+        depth -= 1
+    }
+
+    private mutating func readObject() throws(SyntaxError) {
         try enter()
+        let slot = tape.count
+        append(.object, start: index)
         index += 1
-        var members: [JSONMember] = []
+        var count: UInt32 = 0
         skipWhitespace()
         if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
             index += 1
-            depth -= 1
-            return .object(members)
+            return close(slot, count: 0)
         }
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
                 throw error("expected a member name in double quotes")
             }
-            let keyOffset = index
-            let key = try readString()
+            try readString()
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+                let key = JSONReader.string(of: tape[tape.count - 1], in: bytes)
                 throw error("expected ':' after member name \"\(key)\"")
             }
             index += 1
             skipWhitespace()
-            let node = try readValue()
-            members.append(JSONMember(key: key, keyOffset: keyOffset, node: node))
+            try readValue()
+            count += 1
             skipWhitespace()
             guard index < bytes.count else {
                 throw error("unexpected end of input inside an object")
@@ -134,26 +167,27 @@ public struct JSONReader {
             }
             if bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                depth -= 1
-                return .object(members)
+                return close(slot, count: count)
             }
             throw error("expected ',' or '}' in an object, found \(describe(bytes[index]))")
         }
     }
 
-    private mutating func readArray() throws(SyntaxError) -> JSONValue {
+    private mutating func readArray() throws(SyntaxError) {
         try enter()
+        let slot = tape.count
+        append(.array, start: index)
         index += 1
-        var elements: [JSONNode] = []
+        var count: UInt32 = 0
         skipWhitespace()
         if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
             index += 1
-            depth -= 1
-            return .array(elements)
+            return close(slot, count: 0)
         }
         while true {
             skipWhitespace()
-            elements.append(try readValue())
+            try readValue()
+            count += 1
             skipWhitespace()
             guard index < bytes.count else {
                 throw error("unexpected end of input inside an array")
@@ -164,14 +198,13 @@ public struct JSONReader {
             }
             if bytes[index] == UInt8(ascii: "]") {
                 index += 1
-                depth -= 1
-                return .array(elements)
+                return close(slot, count: count)
             }
             throw error("expected ',' or ']' in an array, found \(describe(bytes[index]))")
         }
     }
 
-    private mutating func readNumber() throws(SyntaxError) -> JSONValue {
+    private mutating func readNumber() throws(SyntaxError) {
         let start = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         guard index < bytes.count, isDigit(bytes[index]) else {
@@ -209,88 +242,124 @@ public struct JSONReader {
             }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
-        let text = String(
-            decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        return .number(text: text, integer: integral ? Int(text) : nil)
+        append(.number, start: start, end: index, count: integral ? 1 : 0)
     }
 
+    @inline(__always)
     private func isDigit(_ byte: UInt8) -> Bool {
-        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+        byte &- UInt8(ascii: "0") < 10
     }
 
-    private mutating func readString() throws(SyntaxError) -> String {
+    private mutating func readString() throws(SyntaxError) {
         let start = index
         index += 1
-        let contentStart = index
-        // Fast path: no escapes.
+        var flags: UInt32 = 0
         while index < bytes.count {
             let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let slice = UnsafeBufferPointer(rebasing: bytes[contentStart..<index])
+            // One test catches both control characters and non-ASCII bytes.
+            if byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte &- 0x20 < 0x60 {
                 index += 1
-                return try validatedUTF8(slice, at: start)
+                continue
             }
-            if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw error("control character in a string") }
-            index += 1
-        }
-        var scratch = Array(UnsafeBufferPointer(rebasing: bytes[contentStart..<index]))
-        while index < bytes.count {
-            let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
+                append(.string, start: start, end: index, count: flags)
                 index += 1
-                return try scratch.withUnsafeBufferPointer { buffer throws(SyntaxError) in
-                    try validatedUTF8(buffer, at: start)
-                }
+                return
             case UInt8(ascii: "\\"):
-                index += 1
-                guard index < bytes.count else { break }
-                let escape = bytes[index]
-                index += 1
-                switch escape {
-                case UInt8(ascii: "\""): scratch.append(0x22)
-                case UInt8(ascii: "\\"): scratch.append(0x5C)
-                case UInt8(ascii: "/"): scratch.append(0x2F)
-                case UInt8(ascii: "b"): scratch.append(0x08)
-                case UInt8(ascii: "f"): scratch.append(0x0C)
-                case UInt8(ascii: "n"): scratch.append(0x0A)
-                case UInt8(ascii: "r"): scratch.append(0x0D)
-                case UInt8(ascii: "t"): scratch.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalar = try readHex4()
-                    if (0xD800..<0xDC00).contains(scalar) {
-                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
-                            bytes[index + 1] == UInt8(ascii: "u")
-                        else { throw error("unpaired surrogate in \\u escape") }
-                        index += 2
-                        let low = try readHex4()
-                        guard (0xDC00..<0xE000).contains(low) else {
-                            throw error("unpaired surrogate in \\u escape")
-                        }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else if (0xDC00..<0xE000).contains(scalar) {
-                        throw error("unpaired surrogate in \\u escape")
-                    }
-                    guard let unicode = Unicode.Scalar(scalar) else {
-                        throw error("invalid \\u escape")
-                    }
-                    scratch.append(contentsOf: Array(String(Character(unicode)).utf8))
-                default:
-                    throw error(
-                        "invalid escape '\\\(Character(Unicode.Scalar(escape)))'", at: index - 2)
+                guard index + 1 < bytes.count else { break }
+                flags |= JSONToken.escaped
+                _ = try JSONReader.readEscape(bytes, at: &index)
+            case 0x80...:
+                flags |= JSONToken.nonASCII
+                guard let after = JSONReader.validUTF8Sequence(bytes, at: index) else {
+                    throw error("string is not valid UTF-8", at: start)
                 }
+                index = after
             default:
-                if byte < 0x20 { throw error("control character in a string") }
-                scratch.append(byte)
-                index += 1
+                throw error("control character in a string")
             }
         }
         throw error("unterminated string", at: start)
     }
 
-    private mutating func readHex4() throws(SyntaxError) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw error("truncated \\u escape") }
+    /// The index after the well-formed UTF-8 sequence starting at `index` (RFC 3629), or nil.
+    private static func validUTF8Sequence(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int)
+        -> Int?
+    {
+        let lead = bytes[index]
+        let length: Int
+        var secondRange: ClosedRange<UInt8> = 0x80...0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0:
+            length = 3
+            secondRange = 0xA0...0xBF
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED:
+            length = 3
+            secondRange = 0x80...0x9F
+        case 0xF0:
+            length = 4
+            secondRange = 0x90...0xBF
+        case 0xF1...0xF3: length = 4
+        case 0xF4:
+            length = 4
+            secondRange = 0x80...0x8F
+        default: return nil
+        }
+        guard index + length <= bytes.count, secondRange.contains(bytes[index + 1]) else {
+            return nil
+        }
+        for offset in 2..<length where bytes[index + offset] & 0xC0 != 0x80 { return nil }
+        return index + length
+    }
+
+    /// Decodes the escape sequence whose backslash is at `index` and moves `index` past it.
+    static func readEscape(_ bytes: UnsafeBufferPointer<UInt8>, at index: inout Int)
+        throws(SyntaxError) -> Unicode.Scalar
+    {
+        let escape = bytes[index + 1]
+        index += 2
+        switch escape {
+        case UInt8(ascii: "\""): return "\""
+        case UInt8(ascii: "\\"): return "\\"
+        case UInt8(ascii: "/"): return "/"
+        case UInt8(ascii: "b"): return "\u{08}"
+        case UInt8(ascii: "f"): return "\u{0C}"
+        case UInt8(ascii: "n"): return "\n"
+        case UInt8(ascii: "r"): return "\r"
+        case UInt8(ascii: "t"): return "\t"
+        case UInt8(ascii: "u"):
+            var scalar = try readHex4(bytes, at: &index)
+            if (0xD800..<0xDC00).contains(scalar) {
+                guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                    bytes[index + 1] == UInt8(ascii: "u")
+                else { throw SyntaxError(message: "unpaired surrogate in \\u escape", offset: index) }
+                index += 2
+                let low = try readHex4(bytes, at: &index)
+                guard (0xDC00..<0xE000).contains(low) else {
+                    throw SyntaxError(message: "unpaired surrogate in \\u escape", offset: index)
+                }
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else if (0xDC00..<0xE000).contains(scalar) {
+                throw SyntaxError(message: "unpaired surrogate in \\u escape", offset: index)
+            }
+            // Every value left is a valid scalar: surrogates were handled above.
+            return Unicode.Scalar(scalar)!
+        default:
+            throw SyntaxError(
+                message: "invalid escape '\\\(Character(Unicode.Scalar(escape)))'",
+                offset: index - 2)
+        }
+    }
+
+    private static func readHex4(_ bytes: UnsafeBufferPointer<UInt8>, at index: inout Int)
+        throws(SyntaxError) -> UInt32
+    {
+        guard index + 4 <= bytes.count else {
+            throw SyntaxError(message: "truncated \\u escape", offset: index)
+        }
         var value: UInt32 = 0
         for _ in 0..<4 {
             let byte = bytes[index]
@@ -299,7 +368,7 @@ public struct JSONReader {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - 48)
             case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - 87)
             case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - 55)
-            default: throw error("invalid hex digit in \\u escape")
+            default: throw SyntaxError(message: "invalid hex digit in \\u escape", offset: index)
             }
             value = value << 4 | digit
             index += 1
@@ -307,20 +376,37 @@ public struct JSONReader {
         return value
     }
 
+    /// The text of the string `token` (which the reader produced from `bytes`).
+    static func string(of token: JSONToken, in bytes: UnsafeBufferPointer<UInt8>) -> String {
+        let content = UnsafeBufferPointer(rebasing: bytes[Int(token.start) + 1..<Int(token.end)])
+        if token.count & JSONToken.escaped != 0 { return unescape(content) }
+        if token.count & JSONToken.nonASCII != 0 { return String(decoding: content, as: UTF8.self) }
+        return asciiString(content)
+    }
+
+    /// The text of string content that contains escapes (already checked by the reader).
+    static func unescape(_ content: UnsafeBufferPointer<UInt8>) -> String {
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(content.count)
+        var index = 0
+        while index < content.count {
+            if content[index] == UInt8(ascii: "\\") {
+                // The reader accepted this escape, so decoding it cannot fail.
+                let scalar = try! readEscape(content, at: &index)
+                decoded.append(contentsOf: String(Character(scalar)).utf8)
+            } else {
+                decoded.append(content[index])
+                index += 1
+            }
+        }
+        return String(decoding: decoded, as: UTF8.self)
+    }
+
     /// A string from bytes known to be ASCII, without the generic validating initializers.
-    private static func asciiString(_ slice: UnsafeBufferPointer<UInt8>) -> String {
+    static func asciiString(_ slice: UnsafeBufferPointer<UInt8>) -> String {
         String(unsafeUninitializedCapacity: slice.count) { buffer in
             _ = buffer.initialize(fromContentsOf: slice)
             return slice.count
         }
-    }
-
-    private func validatedUTF8(_ slice: UnsafeBufferPointer<UInt8>, at offset: Int)
-        throws(SyntaxError) -> String
-    {
-        guard let text = String(validating: slice, as: UTF8.self) else {
-            throw error("string is not valid UTF-8", at: offset)
-        }
-        return text
     }
 }

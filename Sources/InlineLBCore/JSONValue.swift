@@ -1,19 +1,261 @@
-/// A parsed JSON value that remembers where it started in the source, so that errors can
-/// name a line and column.
-public struct JSONNode: Sendable {
-    /// The value.
-    public var value: JSONValue
-    /// Byte offset of the value's first byte in the source.
-    public var offset: Int
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
-    /// Creates a node.
-    public init(_ value: JSONValue, offset: Int) {
-        self.value = value
-        self.offset = offset
+/// The kind of a JSON value.
+public enum JSONKind: UInt8, Sendable {
+    case null, `false`, `true`, number, string, array, object
+
+    /// A short name of the kind, for messages ("a string", "an object", ...).
+    public var description: String {
+        switch self {
+        case .null: "null"
+        case .false, .true: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
     }
 }
 
-/// A JSON value. Objects keep their members in source order.
+/// One entry of a document's tape: a value, or an object member's name (a string entry
+/// directly followed by the member's value).
+struct JSONToken: Sendable {
+    /// Offset of the value's first byte (a string's opening quote).
+    var start: UInt32
+    /// Strings: offset of the closing quote. Numbers: one past the last digit. Arrays and
+    /// objects: the tape index one past the container's last descendant.
+    var end: UInt32
+    /// Arrays and objects: number of elements or members. Strings: ``JSONToken/escaped`` and
+    /// ``JSONToken/nonASCII`` flags. Numbers: 1 when the text is an integer.
+    var count: UInt32
+    var kind: JSONKind
+
+    static let escaped: UInt32 = 1
+    static let nonASCII: UInt32 = 2
+}
+
+/// A parsed JSON document: its bytes and a flat tape of tokens in document order, so that
+/// no value is materialised (no `String`, no array) until someone asks for it.
+public final class JSONDocument: Sendable {
+    /// The source bytes.
+    public let bytes: [UInt8]
+    let tape: [JSONToken]
+
+    init(bytes: [UInt8], tape: [JSONToken]) {
+        self.bytes = bytes
+        self.tape = tape
+    }
+
+    /// The top-level value.
+    public var root: JSONNode { JSONNode(document: self, index: 0) }
+
+    /// The tape index after the value at `index` and all its descendants.
+    @inline(__always)
+    func next(after index: Int) -> Int {
+        let token = tape[index]
+        return token.kind == .array || token.kind == .object ? Int(token.end) : index + 1
+    }
+
+    @inline(__always)
+    static func next(after index: Int, in tape: UnsafeBufferPointer<JSONToken>) -> Int {
+        let token = tape[index]
+        return token.kind == .array || token.kind == .object ? Int(token.end) : index + 1
+    }
+
+    /// Runs `body` over the tape and the bytes.
+    @inline(__always)
+    func withBuffers<Result>(
+        _ body: (UnsafeBufferPointer<JSONToken>, UnsafeBufferPointer<UInt8>) -> Result
+    ) -> Result {
+        tape.withUnsafeBufferPointer { tape in bytes.withUnsafeBufferPointer { body(tape, $0) } }
+    }
+
+    /// Whether the member name `token` reads `expected` (UTF-8), comparing bytes unless the
+    /// name has escapes.
+    @inline(__always)
+    static func name(
+        _ token: JSONToken, in bytes: UnsafeBufferPointer<UInt8>,
+        equals expected: UnsafeBufferPointer<UInt8>
+    ) -> Bool {
+        let length = Int(token.end) - Int(token.start) - 1
+        if token.count & JSONToken.escaped != 0 {
+            return JSONReader.string(of: token, in: bytes).utf8.elementsEqual(expected)
+        }
+        guard length == expected.count else { return false }
+        guard length > 0 else { return true }
+        return memcmp(expected.baseAddress!, bytes.baseAddress! + Int(token.start) + 1, length) == 0
+    }
+}
+
+/// A value inside a ``JSONDocument``; cheap to copy, materialised on demand.
+public struct JSONNode: Sendable {
+    /// The document the value belongs to.
+    public let document: JSONDocument
+    let index: Int
+
+    @inline(__always) var token: JSONToken { document.tape[index] }
+
+    /// The value's kind.
+    public var kind: JSONKind { token.kind }
+
+    /// Byte offset of the value's first byte in the source.
+    public var offset: Int { Int(token.start) }
+
+    /// Whether the value is `null`.
+    public var isNull: Bool { kind == .null }
+
+    /// The boolean, if the value is one.
+    public var bool: Bool? {
+        switch kind {
+        case .true: true
+        case .false: false
+        default: nil
+        }
+    }
+
+    /// The string, if the value is one.
+    public var string: String? {
+        let token = token
+        guard token.kind == .string else { return nil }
+        return document.bytes.withUnsafeBufferPointer { JSONReader.string(of: token, in: $0) }
+    }
+
+    /// The number's source text, if the value is a number.
+    public var numberText: String? {
+        let token = token
+        guard token.kind == .number else { return nil }
+        return document.bytes.withUnsafeBufferPointer { bytes in
+            JSONReader.asciiString(
+                UnsafeBufferPointer(rebasing: bytes[Int(token.start)..<Int(token.end)]))
+        }
+    }
+
+    /// The integer, if the value is a number written as an integer that fits in `Int`.
+    public var integer: Int? {
+        let token = token
+        guard token.kind == .number, token.count == 1 else { return nil }
+        return document.bytes.withUnsafeBufferPointer { bytes in
+            var index = Int(token.start)
+            let end = Int(token.end)
+            let negative = bytes[index] == UInt8(ascii: "-")
+            if negative { index += 1 }
+            var magnitude: UInt64 = 0
+            while index < end {
+                let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times10.addingReportingOverflow(
+                    UInt64(bytes[index] &- UInt8(ascii: "0")))
+                if overflow1 || overflow2 { return nil }
+                magnitude = sum
+                index += 1
+            }
+            if negative {
+                return magnitude <= UInt64(Int.max) + 1 ? Int(truncatingIfNeeded: 0 &- magnitude) : nil
+            }
+            return magnitude <= UInt64(Int.max) ? Int(magnitude) : nil
+        }
+    }
+
+    /// Number of elements or members of an array or object; 0 for other values.
+    public var count: Int {
+        let token = token
+        return token.kind == .array || token.kind == .object ? Int(token.count) : 0
+    }
+
+    /// The elements, if the value is an array (empty otherwise).
+    public var elements: JSONElements {
+        JSONElements(document: document, start: index + 1, count: kind == .array ? count : 0)
+    }
+
+    /// The members in source order, if the value is an object (empty otherwise).
+    public var members: JSONMembers {
+        JSONMembers(document: document, start: index + 1, count: kind == .object ? count : 0)
+    }
+
+    /// The first member named `key`, if the value is an object that has one.
+    public func member(_ key: String) -> JSONNode? {
+        let token = token
+        guard token.kind == .object else { return nil }
+        var key = key
+        let found: Int? = key.withUTF8 { expected in
+            document.withBuffers { tape, bytes in
+                var name = index + 1
+                for _ in 0..<token.count {
+                    if JSONDocument.name(tape[name], in: bytes, equals: expected) {
+                        return name + 1
+                    }
+                    name = JSONDocument.next(after: name + 1, in: tape)
+                }
+                return nil
+            }
+        }
+        return found.map { JSONNode(document: document, index: $0) }
+    }
+
+    /// The members whose names are not in `known`, and those that repeat an earlier name, in
+    /// source order. Fast when members come in the order of `known` (at most 64 names).
+    public func unexpectedMembers(known: [String]) -> (unknown: [JSONMember], repeated: [JSONMember])
+    {
+        precondition(known.count <= 64, "at most 64 known names")
+        guard kind == .object else { return ([], []) }
+        var unknown: [JSONMember] = []
+        var repeated: [JSONMember] = []
+        var seen: UInt64 = 0
+        var nextGuess = 0
+        for member in members {
+            var match: Int?
+            for step in 0..<known.count {
+                let candidate = (nextGuess + step) % known.count
+                if member.hasKey(known[candidate]) {
+                    match = candidate
+                    break
+                }
+            }
+            guard let match else {
+                let key = member.key
+                if unknown.contains(where: { $0.key == key }) {
+                    repeated.append(member)
+                } else {
+                    unknown.append(member)
+                }
+                continue
+            }
+            nextGuess = match + 1
+            if seen & (1 << match) != 0 {
+                repeated.append(member)
+            } else {
+                seen |= 1 << match
+            }
+        }
+        return (unknown, repeated)
+    }
+
+    /// The element at `position`, if the value is an array that long.
+    public func element(at position: Int) -> JSONNode? {
+        guard position >= 0, position < elements.count else { return nil }
+        var index = self.index + 1
+        for _ in 0..<position { index = document.next(after: index) }
+        return JSONNode(document: document, index: index)
+    }
+
+    /// The value as a tree, materialising strings and containers one level down.
+    public var value: JSONValue {
+        switch kind {
+        case .null: .null
+        case .false: .bool(false)
+        case .true: .bool(true)
+        case .number: .number(text: numberText ?? "", integer: integer)
+        case .string: .string(string ?? "")
+        case .array: .array(Array(elements))
+        case .object: .object(Array(members))
+        }
+    }
+}
+
+/// A JSON value one level deep, for code that prefers pattern matching to accessors.
 public enum JSONValue: Sendable {
     case null
     case bool(Bool)
@@ -38,19 +280,83 @@ public enum JSONValue: Sendable {
 
 /// One member of a JSON object.
 public struct JSONMember: Sendable {
-    /// The member's name.
-    public var key: String
-    /// Byte offset of the key's opening quote.
-    public var keyOffset: Int
+    let name: JSONNode
     /// The member's value.
-    public var node: JSONNode
+    public let node: JSONNode
 
-    /// Creates a member.
-    public init(key: String, keyOffset: Int, node: JSONNode) {
-        self.key = key
-        self.keyOffset = keyOffset
-        self.node = node
+    /// The member's name.
+    public var key: String { name.string ?? "" }
+
+    /// Byte offset of the name's opening quote.
+    public var keyOffset: Int { name.offset }
+
+    /// Whether the member is named `key`; compares bytes without materialising the name.
+    public func hasKey(_ key: String) -> Bool {
+        var key = key
+        return key.withUTF8 { expected in
+            name.document.bytes.withUnsafeBufferPointer { bytes in
+                JSONDocument.name(name.token, in: bytes, equals: expected)
+            }
+        }
     }
+}
+
+/// The elements of an array, in order.
+public struct JSONElements: Sequence, Sendable {
+    let document: JSONDocument
+    let start: Int
+    /// Number of elements.
+    public let count: Int
+
+    public struct Iterator: IteratorProtocol {
+        let document: JSONDocument
+        var index: Int
+        var remaining: Int
+
+        public mutating func next() -> JSONNode? {
+            guard remaining > 0 else { return nil }
+            remaining -= 1
+            let node = JSONNode(document: document, index: index)
+            index = document.next(after: index)
+            return node
+        }
+    }
+
+    public func makeIterator() -> Iterator {
+        Iterator(document: document, index: start, remaining: count)
+    }
+
+    public var underestimatedCount: Int { count }
+}
+
+/// The members of an object, in source order.
+public struct JSONMembers: Sequence, Sendable {
+    let document: JSONDocument
+    let start: Int
+    /// Number of members.
+    public let count: Int
+
+    public struct Iterator: IteratorProtocol {
+        let document: JSONDocument
+        var index: Int
+        var remaining: Int
+
+        public mutating func next() -> JSONMember? {
+            guard remaining > 0 else { return nil }
+            remaining -= 1
+            let member = JSONMember(
+                name: JSONNode(document: document, index: index),
+                node: JSONNode(document: document, index: index + 1))
+            index = document.next(after: index + 1)
+            return member
+        }
+    }
+
+    public func makeIterator() -> Iterator {
+        Iterator(document: document, index: start, remaining: count)
+    }
+
+    public var underestimatedCount: Int { count }
 }
 
 /// A line and column (both from 1) in a text.

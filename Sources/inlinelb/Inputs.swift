@@ -22,15 +22,12 @@ func printError(_ text: String) {
 
 /// Reads a whole file, or exits with 66 naming it.
 func readInput(_ path: String) throws -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        var isDirectory: ObjCBool = false
-        let reason =
-            FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-            ? (isDirectory.boolValue ? "is a folder" : "cannot be read") : "does not exist"
-        printError("inlinelb: \(path): \(reason)")
+    do {
+        return try FileBytes.read(path)
+    } catch {
+        printError("inlinelb: \(error)")
         throw ExitStatus.noInput
     }
-    return [UInt8](data)
 }
 
 /// A corpus read and validated from the command line.

@@ -11,18 +11,20 @@ private struct Fixture: @unchecked Sendable {
     let corpusBytes: [UInt8]
     let corpus: ValidatedCorpus
     let plan: Plan
-    let folder: String
+    let deployment: SimulatedDeployment
     let flows: [Flow]
 
     init() {
         corpusBytes = CorpusGenerator(rules: 10_000).generate()
         corpus = try! CorpusValidator.load(file: "generated.json", bytes: corpusBytes)
         plan = try! Planner.plan(state: .empty, corpus: corpus)
-        folder = NSTemporaryDirectory() + "inlinelb-benchmark-\(getpid())"
+        // The simulator reads artifacts from disk: write them once, load them, remove them.
+        let folder = NSTemporaryDirectory() + "inlinelb-benchmark-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         let compilation = try! Compilation(
             corpus: corpus, inputFile: "generated.json", inputBytes: corpusBytes)
         try! OutputWriter.replaceDirectory(folder, with: compilation.files)
-        let deployment = try! SimulatedDeployment(folder: folder)
+        deployment = try! SimulatedDeployment(folder: folder)
         flows = Traffic.probing(deployment).flows()
     }
 }
@@ -76,9 +78,8 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("SimulateProbe10kRules") { benchmark in
         let fixture = Fixture.shared
-        let deployment = try SimulatedDeployment(folder: fixture.folder)
         benchmark.startMeasurement()
-        var engine = FlowEngine(deployment: deployment)
+        var engine = FlowEngine(deployment: fixture.deployment)
         blackHole(engine.run(fixture.flows))
     }
 }

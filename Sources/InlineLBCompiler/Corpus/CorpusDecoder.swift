@@ -326,23 +326,22 @@ public struct CorpusDecoder {
         var params: [(name: String, value: String)] = []
         if let node = policy.member("params") {
             let path = policy.path.appending("params")
-            if case .object(let members) = node.value {
-                for member in members {
-                    switch member.node.value {
-                    case .string(let text): params.append((member.key, text))
-                    case .number(let text, _): params.append((member.key, text))
-                    case .bool(true): params.append((member.key, "true"))
-                    case .bool(false): continue
+            if node.kind == .object {
+                for member in node.members {
+                    let value = member.node
+                    switch value.kind {
+                    case .string: params.append((member.key, value.string ?? ""))
+                    case .number: params.append((member.key, value.numberText ?? ""))
+                    case .true: params.append((member.key, "true"))
+                    case .false: continue
                     default:
                         report(
                             path.appending(member.key), entity: rule,
-                            "expected a string, a number or true, found \(member.node.value.kindDescription)"
-                        )
+                            "expected a string, a number or true, found \(value.kind.description)")
                     }
                 }
             } else {
-                report(
-                    path, entity: rule, "expected an object, found \(node.value.kindDescription)")
+                report(path, entity: rule, "expected an object, found \(node.kind.description)")
             }
         }
         policy.finish(known: ["methodname", "name", "params"], self: &self)
@@ -368,21 +367,12 @@ public struct CorpusDecoder {
     private mutating func object(
         _ node: JSONNode, parent: JSONPath, step: JSONPath.Component?, entity: String? = nil
     ) -> ObjectFields? {
-        let fields = ObjectFields(members: [], parent: parent, step: step, entity: entity)
-        guard case .object(let members) = node.value else {
-            report(fields.path, "expected an object, found \(node.value.kindDescription)")
+        guard node.kind == .object else {
+            let fields = ObjectFields(node, parent: parent, step: step, entity: entity)
+            report(fields.path, "expected an object, found \(node.kind.description)")
             return nil
         }
-        // Objects are small: a pairwise check beats hashing every key.
-        for later in members.indices.dropFirst() {
-            for earlier in 0..<later where members[earlier].key == members[later].key {
-                report(
-                    fields.path.appending(members[later].key),
-                    "duplicate member \"\(members[later].key)\"")
-                break
-            }
-        }
-        return ObjectFields(members: members, parent: parent, step: step, entity: entity)
+        return ObjectFields(node, parent: parent, step: step, entity: entity)
     }
 
     private mutating func list<Element>(
@@ -391,13 +381,13 @@ public struct CorpusDecoder {
     ) -> [Element] {
         guard let node = parent.member(key) else { return [] }
         let path = parent.path.appending(key)
-        guard case .array(let elements) = node.value else {
-            report(path, "expected an array, found \(node.value.kindDescription)")
+        guard node.kind == .array else {
+            report(path, "expected an array, found \(node.kind.description)")
             return []
         }
         var result: [Element] = []
-        result.reserveCapacity(elements.count)
-        for (index, element) in elements.enumerated() {
+        result.reserveCapacity(node.count)
+        for (index, element) in node.elements.enumerated() {
             guard let fields = object(element, parent: path, step: .index(index)) else { continue }
             if let value = decode(&self, fields) { result.append(value) }
         }
@@ -405,12 +395,16 @@ public struct CorpusDecoder {
     }
 }
 
-/// The members of one JSON object being decoded, with the names already consumed.
+/// One JSON object being decoded: typed accessors for its members, and the check that
+/// every member was expected.
 struct ObjectFields {
-    let members: [JSONMember]
+    private let object: JSONNode
     private let parent: JSONPath
     private let step: JSONPath.Component?
-    private(set) var entity: String?
+    private let owner: String?
+
+    /// The entity diagnostics name: the object's own id, else its owner's.
+    var entity: String? { object.member("id")?.string ?? owner }
 
     /// The object's JSON path.
     var path: JSONPath {
@@ -422,20 +416,14 @@ struct ObjectFields {
     }
 
     /// `entity` names the owning entity for nested objects without an id of their own.
-    init(members: [JSONMember], parent: JSONPath, step: JSONPath.Component?, entity: String?) {
-        self.members = members
+    init(_ object: JSONNode, parent: JSONPath, step: JSONPath.Component?, entity: String?) {
+        self.object = object
         self.parent = parent
         self.step = step
-        self.entity = entity
-        if let id = members.first(where: { $0.key == "id" }), case .string(let text) = id.node.value
-        {
-            self.entity = text
-        }
+        self.owner = entity
     }
 
-    func member(_ key: String) -> JSONNode? {
-        members.first { $0.key == key }?.node
-    }
+    func member(_ key: String) -> JSONNode? { object.member(key) }
 
     private func fail(_ key: String, _ message: String, _ decoder: inout CorpusDecoder) {
         decoder.report(path.appending(key), entity: entity, message)
@@ -443,12 +431,12 @@ struct ObjectFields {
 
     func string(_ key: String, required: Bool = true, self decoder: inout CorpusDecoder) -> String?
     {
-        guard let node = member(key), !isNull(node) else {
+        guard let node = member(key), !node.isNull else {
             if required { fail(key, "missing required field \"\(key)\"", &decoder) }
             return nil
         }
-        guard case .string(let text) = node.value else {
-            fail(key, "expected a string, found \(node.value.kindDescription)", &decoder)
+        guard let text = node.string else {
+            fail(key, "expected a string, found \(node.kind.description)", &decoder)
             return nil
         }
         if required && text.isEmpty {
@@ -459,21 +447,21 @@ struct ObjectFields {
     }
 
     func integer(_ key: String, required: Bool = true, self decoder: inout CorpusDecoder) -> Int? {
-        guard let node = member(key), !isNull(node) else {
+        guard let node = member(key), !node.isNull else {
             if required { fail(key, "missing required field \"\(key)\"", &decoder) }
             return nil
         }
-        if case .number(let text, let integer) = node.value {
-            if let integer { return integer }
-            fail(key, "expected an integer, found \(text)", &decoder)
+        if node.kind == .number {
+            if let integer = node.integer { return integer }
+            fail(key, "expected an integer, found \(node.numberText ?? "")", &decoder)
             return nil
         }
-        fail(key, "expected an integer, found \(node.value.kindDescription)", &decoder)
+        fail(key, "expected an integer, found \(node.kind.description)", &decoder)
         return nil
     }
 
     func bool(_ key: String, self decoder: inout CorpusDecoder) -> Bool? {
-        guard let node = member(key), !isNull(node) else { return nil }
+        guard let node = member(key), !node.isNull else { return nil }
         guard case .bool(let flag) = node.value else {
             fail(key, "expected true or false, found \(node.value.kindDescription)", &decoder)
             return nil
@@ -483,19 +471,20 @@ struct ObjectFields {
 
     /// A port: an integer or CloudStack's string form; ranges are refused as CloudStack does.
     func port(_ key: String, required: Bool = true, self decoder: inout CorpusDecoder) -> Int? {
-        guard let node = member(key), !isNull(node) else {
+        guard let node = member(key), !node.isNull else {
             if required { fail(key, "missing required field \"\(key)\"", &decoder) }
             return nil
         }
         let value: Int?
-        switch node.value {
-        case .number(let text, let integer):
-            guard let integer else {
-                fail(key, "expected an integer port, found \(text)", &decoder)
+        switch node.kind {
+        case .number:
+            guard let integer = node.integer else {
+                fail(key, "expected an integer port, found \(node.numberText ?? "")", &decoder)
                 return nil
             }
             value = integer
-        case .string(let text):
+        case .string:
+            let text = node.string ?? ""
             if text.contains("-") || text.contains(":") {
                 fail(
                     key, "Port ranges are not supported by the load balancer (\"\(text)\")",
@@ -509,7 +498,7 @@ struct ObjectFields {
             }
             value = Int(text)
         default:
-            fail(key, "expected a port number, found \(node.value.kindDescription)", &decoder)
+            fail(key, "expected a port number, found \(node.kind.description)", &decoder)
             return nil
         }
         guard let value, (1...65535).contains(value) else {
@@ -557,7 +546,7 @@ struct ObjectFields {
     }
 
     func strings(_ key: String, self decoder: inout CorpusDecoder) -> [String]? {
-        guard let node = member(key), !isNull(node) else { return nil }
+        guard let node = member(key), !node.isNull else { return nil }
         guard case .array(let elements) = node.value else {
             fail(key, "expected an array of ids, found \(node.value.kindDescription)", &decoder)
             return nil
@@ -589,20 +578,20 @@ struct ObjectFields {
         return nil
     }
 
-    /// Reports every member not in `known`, suggesting the closest known name.
+    /// Reports every member not in `known` (suggesting the closest known name) and every
+    /// repeated member.
     func finish(known: [String], self decoder: inout CorpusDecoder) {
-        for member in members where !known.contains(member.key) {
+        let (unknown, repeated) = object.unexpectedMembers(known: known)
+        for member in repeated {
+            decoder.report(path.appending(member.key), "duplicate member \"\(member.key)\"")
+        }
+        for member in unknown {
             var message = "unknown field \"\(member.key)\""
             if let suggestion = closestName(to: member.key, among: known) {
                 message += "; did you mean \"\(suggestion)\"?"
             }
             decoder.report(path.appending(member.key), entity: entity, message)
         }
-    }
-
-    private func isNull(_ node: JSONNode) -> Bool {
-        if case .null = node.value { return true }
-        return false
     }
 }
 

@@ -319,8 +319,9 @@ public struct CorpusValidator {
     // MARK: - Load balancer rules
 
     private mutating func checkRules(_ validated: ValidatedCorpus) {
-        var listeners: [IPv4Address: [Int: String]] = [:]
-        var tierOfIP: [String: String] = [:]
+        // Listener (address << 16 | port) to the rule that took it; tier position per IP.
+        var listeners: [UInt64: String] = [:]
+        var tierOfIP = [Int?](repeating: nil, count: corpus.publicIPAddresses.count)
         var activeRules = 0
         let forwardedIPs = Dictionary(
             corpus.portForwardingRules.map { ($0.ipAddressID, $0.id) },
@@ -377,13 +378,14 @@ public struct CorpusValidator {
             }
             guard rule.state == .live else { continue }
             if rule.isActive { activeRules += 1 }
-            if let other = listeners[ip.ipAddress]?[rule.publicPort] {
+            let listener = UInt64(ip.ipAddress.value) << 16 | UInt64(rule.publicPort)
+            if let other = listeners[listener] {
                 report(
                     "loadbalancerrules", position, "publicport", id: id,
                     "conflicts with rule \"\(other)\": both load balance \(ip.ipAddress):\(rule.publicPort)"
                 )
             } else {
-                listeners[ip.ipAddress, default: [:]][rule.publicPort] = id
+                listeners[listener] = id
             }
             if let vmID = ip.virtualMachineID {
                 report(
@@ -405,13 +407,14 @@ public struct CorpusValidator {
                     "public IP \(ip.ipAddress) is the VPC's source NAT IP, which cannot be statically NATed, so it cannot carry \(inlineLBProviderName) rules"
                 )
             }
-            if let other = tierOfIP[ip.id], other != tier.id {
+            if let otherPosition = tierOfIP[ipPosition], otherPosition != tierPosition {
+                let other = corpus.networks[otherPosition].id
                 report(
                     "loadbalancerrules", position, "networkid", id: id,
                     "all rules of public IP \(ip.ipAddress) must target one tier; it already load balances to \"\(other)\""
                 )
             } else {
-                tierOfIP[ip.id] = tier.id
+                tierOfIP[ipPosition] = tierPosition
             }
         }
         if activeRules > 0 && !inlineProviderEnabled() {
@@ -462,18 +465,18 @@ public struct CorpusValidator {
         }
     }
 
+    static let stickinessParameters: [StickinessPolicy.Method: [String]] = [
+        .lbCookie: ["cookie-name", "mode", "nocache", "indirect", "postonly", "domain"],
+        .appCookie: ["cookie-name", "length", "holdtime", "request-learn", "prefix", "mode"],
+        .sourceBased: ["tablesize", "expire"],
+    ]
+    static let stickinessFlags = ["nocache", "indirect", "postonly", "request-learn", "prefix"]
+
     private mutating func checkStickiness(_ policy: StickinessPolicy, _ position: Int, id: String) {
         let base = JSONPath.root.appending("loadbalancerrules").appending(position)
             .appending("stickinesspolicy").appending("params")
-        let allowed: [String]
-        switch policy.method {
-        case .lbCookie:
-            allowed = ["cookie-name", "mode", "nocache", "indirect", "postonly", "domain"]
-        case .appCookie:
-            allowed = ["cookie-name", "length", "holdtime", "request-learn", "prefix", "mode"]
-        case .sourceBased: allowed = ["tablesize", "expire"]
-        }
-        let flags: Set<String> = ["nocache", "indirect", "postonly", "request-learn", "prefix"]
+        let allowed = CorpusValidator.stickinessParameters[policy.method] ?? []
+        let flags = CorpusValidator.stickinessFlags
         for (name, value) in policy.params {
             let key = name.lowercased()
             func fail(_ message: String) {
