@@ -37,7 +37,8 @@ public enum FileBytes {
                 count += got
             }
         }
-        var chunk = [UInt8](repeating: 0, count: failure == nil && bytes.count == size ? 1 << 16 : 0)
+        var chunk = [UInt8](
+            repeating: 0, count: failure == nil && bytes.count == size ? 1 << 16 : 0)
         while failure == nil && !chunk.isEmpty {
             let count = chunk.withUnsafeMutableBytes {
                 Glibc.read(descriptor, $0.baseAddress, $0.count)

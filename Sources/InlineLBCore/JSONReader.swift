@@ -335,7 +335,9 @@ public struct JSONReader {
             if (0xD800..<0xDC00).contains(scalar) {
                 guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
                     bytes[index + 1] == UInt8(ascii: "u")
-                else { throw SyntaxError(message: "unpaired surrogate in \\u escape", offset: index) }
+                else {
+                    throw SyntaxError(message: "unpaired surrogate in \\u escape", offset: index)
+                }
                 index += 2
                 let low = try readHex4(bytes, at: &index)
                 guard (0xDC00..<0xE000).contains(low) else {

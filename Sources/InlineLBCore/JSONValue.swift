@@ -153,7 +153,8 @@ public struct JSONNode: Sendable {
                 index += 1
             }
             if negative {
-                return magnitude <= UInt64(Int.max) + 1 ? Int(truncatingIfNeeded: 0 &- magnitude) : nil
+                return magnitude <= UInt64(Int.max) + 1
+                    ? Int(truncatingIfNeeded: 0 &- magnitude) : nil
             }
             return magnitude <= UInt64(Int.max) ? Int(magnitude) : nil
         }
@@ -197,8 +198,9 @@ public struct JSONNode: Sendable {
 
     /// The members whose names are not in `known`, and those that repeat an earlier name, in
     /// source order. Fast when members come in the order of `known` (at most 64 names).
-    public func unexpectedMembers(known: [String]) -> (unknown: [JSONMember], repeated: [JSONMember])
-    {
+    public func unexpectedMembers(known: [String]) -> (
+        unknown: [JSONMember], repeated: [JSONMember]
+    ) {
         precondition(known.count <= 64, "at most 64 known names")
         guard kind == .object else { return ([], []) }
         var unknown: [JSONMember] = []
