@@ -12,6 +12,10 @@ struct Apply: ParsableCommand {
             prints them, replaces OUT atomically with the new artifacts (actions.jsonl holds
             just these actions) and then replaces FILE with the new state.
 
+            Only what changed is rendered and written: an appliance whose canonical input
+            (XXH3-128) matches the one in OUT's manifest keeps its files, hard-linked from the
+            previous OUT, as does every other file that comes out the same.
+
             Examples:
               inlinelb apply corpora/ui-flow.json --state state.json -o out/ui-flow
               inlinelb apply corpora/ui-flow.json --state state.json -o out/ui-flow --restart tier-web
@@ -37,6 +41,9 @@ struct Apply: ParsableCommand {
     @Option(help: "Action listing style: text or json (one action a line).")
     var format: OutputFormat = .text
 
+    @Flag(help: "Render and write every file, even those unchanged since the previous OUT.")
+    var rebuild = false
+
     func run() throws {
         guard let loaded = try loadCorpora([corpus]).first else { return }
         var stored = DeploymentState.empty
@@ -58,7 +65,8 @@ struct Apply: ParsableCommand {
             compilation = try Compilation(
                 corpus: loaded.corpus, inputFile: loaded.path, inputBytes: loaded.bytes,
                 state: stored,
-                restarts: restarts)
+                restarts: restarts,
+                previous: rebuild ? nil : PreviousOutput(folder: output))
         } catch {
             printError("\(loaded.path): \(error.message); nothing written")
             throw ExitStatus.dataError
@@ -72,6 +80,10 @@ struct Apply: ParsableCommand {
             throw ExitStatus.cannotCreate
         }
         printActions(compilation.plan.actions)
+        let written = compilation.files.count - compilation.reusedFiles
+        printError(
+            "inlinelb: \(output): \(written) files written, \(compilation.reusedFiles) unchanged files kept"
+        )
     }
 
     private func printActions(_ actions: [Action]) {

@@ -8,7 +8,9 @@ struct Compile: ParsableCommand {
         discussion: """
             With one corpus, OUT holds its artifacts; with several, OUT/<corpus file stem>/
             holds each and OUT/manifest.json lists them. OUT is replaced atomically: a failed
-            run leaves the previous OUT as it was.
+            run leaves the previous OUT as it was. Files that come out the same as in the
+            previous OUT (found through its manifest's digests) are hard-linked, not rendered
+            or written again.
 
             Examples:
               inlinelb compile corpora/ui-flow.json -o out/ui-flow
@@ -23,6 +25,9 @@ struct Compile: ParsableCommand {
 
     @Option(help: "Summary style: text or json.")
     var format: OutputFormat = .text
+
+    @Flag(help: "Render and write every file, even those unchanged since the previous OUT.")
+    var rebuild = false
 
     func validate() throws {
         let stems = corpora.map(stem)
@@ -39,15 +44,20 @@ struct Compile: ParsableCommand {
         for item in loaded {
             let start = clock.now
             let compilation: Compilation
+            let prefix = loaded.count == 1 ? "" : stem(item.path) + "/"
             do {
                 compilation = try Compilation(
-                    corpus: item.corpus, inputFile: item.path, inputBytes: item.bytes)
+                    corpus: item.corpus, inputFile: item.path, inputBytes: item.bytes,
+                    previous: rebuild ? nil : PreviousOutput(folder: output + "/" + prefix))
             } catch {
                 printError("\(item.path): \(error.message); nothing written")
                 throw ExitStatus.dataError
             }
-            let prefix = loaded.count == 1 ? "" : stem(item.path) + "/"
-            files += compilation.files.map { OutputFile(path: prefix + $0.path, bytes: $0.bytes) }
+            files += compilation.files.map { file in
+                var file = file
+                file.path = prefix + file.path
+                return file
+            }
             rows.append(
                 SummaryRow(
                     corpus: stem(item.path),

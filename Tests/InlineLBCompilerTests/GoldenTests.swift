@@ -30,8 +30,10 @@ struct GoldenTests {
         #expect(compilation.files.map(\.path) == expected, "file set of \(name)")
         for file in compilation.files {
             let golden = try Data(contentsOf: folder.appendingPathComponent(file.path))
+            // Compared as text, so that a failure shows the lines rather than bytes.
             #expect(
-                file.bytes == [UInt8](golden),
+                String(decoding: file.bytes, as: UTF8.self)
+                    == String(decoding: golden, as: UTF8.self),
                 "\(name)/\(file.path) differs from its golden file (INLINELB_UPDATE_GOLDEN=1 rewrites it)"
             )
         }

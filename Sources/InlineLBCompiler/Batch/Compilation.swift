@@ -3,16 +3,40 @@ import InlineLBCore
 /// The version written into every manifest.
 public let inlinelbVersion = "0.1.0"
 
-/// One output file: its path relative to the output folder and its bytes.
+/// One output file: its path relative to the output folder and its bytes, or a file of the
+/// previous output that is kept as it is.
 public struct OutputFile: Sendable {
+    /// A file's size and XXH3-64, as manifests list them.
+    public struct Artifact: Sendable, Equatable {
+        public var bytes: Int
+        public var xxh3: UInt64
+    }
+
     public var path: String
+    /// The content; empty when the file is reused.
     public var bytes: [UInt8]
+    /// Set when the file is the previous output's file at the same path: it is hard-linked
+    /// into the new output, not rendered or written.
+    public var reused: Artifact?
 
     /// Creates a file entry.
     public init(path: String, bytes: [UInt8]) {
         self.path = path
         self.bytes = bytes
     }
+
+    /// A file taken over from the previous output.
+    init(path: String, reusing artifact: Artifact) {
+        self.path = path
+        self.bytes = []
+        self.reused = artifact
+    }
+
+    /// The file's size in bytes.
+    public var size: Int { reused?.bytes ?? bytes.count }
+
+    /// The XXH3-64 of the file's content.
+    public var xxh3: UInt64 { reused?.xxh3 ?? Digest.xxh3(bytes) }
 }
 
 /// Counts describing one compilation, for summaries and the manifest.
@@ -50,38 +74,67 @@ public struct Compilation: Sendable {
     public let files: [OutputFile]
     /// What was compiled.
     public let counts: CompilationCounts
+    /// How many files are kept from the previous output instead of written.
+    public let reusedFiles: Int
+
+    /// The manifest's format tag.
+    static let manifestFormat = "inlinelb-manifest/1"
 
     /// Plans and renders. `inputFile` and `inputBytes` identify the corpus in the manifest.
+    ///
+    /// With `previous`, an appliance whose canonical input digest matches the previous
+    /// output's is not rendered: its files are reused, as is every other per-VPC file whose
+    /// rendered bytes come out the same.
     public init(
         corpus: ValidatedCorpus, inputFile: String, inputBytes: [UInt8],
         state: DeploymentState = .empty,
-        restarts: [NetworkRestart] = []
+        restarts: [NetworkRestart] = [],
+        previous: PreviousOutput? = nil
     ) throws(PlanError) {
         let plan = try Planner.plan(state: state, corpus: corpus, restarts: restarts)
         var files: [OutputFile] = []
+        var inputs: [(unit: String, digest: String)] = []
         let model = corpus.corpus
-        for vpc in model.vpcs {
-            let tiers = model.networks.filter { $0.vpcID == vpc.id }
-            files.append(
-                OutputFile(
-                    path: "\(vpc.id)/router.iptables",
-                    bytes: RouterIptablesRenderer.render(
-                        vpc: vpc, tiers: tiers,
-                        staticNATs: Compilation.staticNATs(of: vpc, corpus, plan))))
+        let natsOfVPC = Compilation.staticNATs(corpus, plan)
+        files += Array(model.vpcs.indices).concurrentMap { position in
+            let vpc = model.vpcs[position]
+            return OutputFile(
+                path: "\(vpc.id)/router.iptables",
+                bytes: RouterIptablesRenderer.render(
+                    vpc: vpc, tiers: corpus.tiersOfVPC[position].map { model.networks[$0] },
+                    staticNATs: natsOfVPC[position]))
         }
-        for appliance in plan.appliances {
+        // Each appliance's files, rendered unless the previous output has them for the same
+        // canonical input.
+        let units = plan.appliances.concurrentMap { appliance in
             let record = appliance.record
             let tier = model.networks[corpus.tierIndex[record.networkID]!]
             let folder = Compilation.applianceFolder(record)
-            files.append(OutputFile(path: folder + "/haproxy.cfg", bytes: appliance.haproxyConfig))
-            files.append(
-                OutputFile(
-                    path: folder + "/iptables.rules",
-                    bytes: ApplianceFirewallRenderer.render(appliance.config)))
-            files.append(
-                OutputFile(
-                    path: folder + "/addresses.json",
-                    bytes: DocumentRenderers.addresses(record, tier: tier)))
+            let digest = appliance.inputDigest(tier: tier)
+            let paths = Compilation.applianceFiles.map { folder + "/" + $0 }
+            if previous?.inputs[folder] == digest, let reused = previous?.reuse(paths) {
+                return (folder, digest, reused)
+            }
+            return (
+                folder, digest,
+                [
+                    OutputFile(
+                        path: paths[0], bytes: HAProxyConfigRenderer.render(appliance.config)),
+                    OutputFile(
+                        path: paths[1], bytes: ApplianceFirewallRenderer.render(appliance.config)),
+                    OutputFile(
+                        path: paths[2], bytes: DocumentRenderers.addresses(record, tier: tier)),
+                ]
+            )
+        }
+        for (folder, digest, unitFiles) in units {
+            inputs.append((folder, digest))
+            files += unitFiles
+        }
+        if let previous {
+            for index in files.indices where files[index].path.contains("/") {
+                if let reused = previous.reuse(files[index]) { files[index] = reused }
+            }
         }
         files.append(OutputFile(path: "topology.json", bytes: Compilation.topology(corpus, plan)))
         files.append(
@@ -104,42 +157,51 @@ public struct Compilation: Sendable {
             OutputFile(
                 path: "manifest.json",
                 bytes: Compilation.manifest(
-                    files: files, corpusName: model.name, inputFile: inputFile,
+                    files: files, inputs: inputs, corpusName: model.name, inputFile: inputFile,
                     inputBytes: inputBytes, counts: counts)))
         files.sort { $0.path < $1.path }
         counts.artifacts = files.count
-        counts.bytes = files.reduce(0) { $0 + $1.bytes.count }
+        counts.bytes = files.reduce(0) { $0 + $1.size }
         self.plan = plan
         self.files = files
         self.counts = counts
+        self.reusedFiles = files.count { $0.reused != nil }
     }
+
+    /// The files of each appliance folder, in the order they are rendered.
+    static let applianceFiles = ["haproxy.cfg", "iptables.rules", "addresses.json"]
 
     /// `<vpc>/<tier>/<appliance>`.
     public static func applianceFolder(_ record: ApplianceRecord) -> String {
         "\(record.vpcID)/\(record.networkID)/\(record.name)"
     }
 
-    /// The router's static NATs: appliance mappings in state order, then VM static NATs.
-    static func staticNATs(of vpc: VPC, _ corpus: ValidatedCorpus, _ plan: Plan)
-        -> [RouterIptablesRenderer.StaticNAT]
+    /// Each VPC's router static NATs, by VPC position: appliance mappings in state order,
+    /// then VM static NATs.
+    static func staticNATs(_ corpus: ValidatedCorpus, _ plan: Plan)
+        -> [[RouterIptablesRenderer.StaticNAT]]
     {
-        var nats: [RouterIptablesRenderer.StaticNAT] = []
-        for appliance in plan.state.appliances where appliance.vpcID == vpc.id {
+        let model = corpus.corpus
+        var nats = [[RouterIptablesRenderer.StaticNAT]](repeating: [], count: model.vpcs.count)
+        for appliance in plan.state.appliances {
+            guard let vpc = corpus.vpcIndex[appliance.vpcID] else { continue }
             for mapping in appliance.mappings {
-                nats.append(.init(publicIP: mapping.publicIP, insideIP: mapping.secondaryIP))
+                nats[vpc].append(.init(publicIP: mapping.publicIP, insideIP: mapping.secondaryIP))
             }
         }
-        for ip in corpus.corpus.publicIPAddresses where ip.vpcID == vpc.id {
-            guard let vmID = ip.virtualMachineID else { continue }
-            let vm = corpus.corpus.virtualMachines[corpus.vmIndex[vmID]!]
-            guard
-                let nic = vm.nics.first(where: {
-                    corpus.tierIndex[$0.networkID].map {
-                        corpus.corpus.networks[$0].vpcID == vpc.id
-                    } ?? false
-                })
-            else { continue }
-            nats.append(.init(publicIP: ip.ipAddress, insideIP: nic.ipAddress))
+        for (vpc, ips) in corpus.publicIPsOfVPC.enumerated() {
+            for ip in ips.map({ model.publicIPAddresses[$0] }) {
+                guard let vmID = ip.virtualMachineID else { continue }
+                let vm = model.virtualMachines[corpus.vmIndex[vmID]!]
+                guard
+                    let nic = vm.nics.first(where: {
+                        corpus.tierIndex[$0.networkID].map {
+                            model.networks[$0].vpcID == ip.vpcID
+                        } ?? false
+                    })
+                else { continue }
+                nats[vpc].append(.init(publicIP: ip.ipAddress, insideIP: nic.ipAddress))
+            }
         }
         return nats
     }
@@ -148,9 +210,10 @@ public struct Compilation: Sendable {
         let model = corpus.corpus
         var applianceOf: [String: ApplianceRecord] = [:]
         for record in plan.state.appliances { applianceOf[record.networkID] = record }
-        let vpcs: [JSONOutput] = model.vpcs.map { vpc in
-            let tiers = model.networks.filter { $0.vpcID == vpc.id }
-            let tierDocs: [JSONOutput] = tiers.enumerated().map { position, tier in
+        let vpcs: [JSONOutput] = model.vpcs.enumerated().map { vpcPosition, vpc in
+            let tiers = corpus.tiersOfVPC[vpcPosition]
+            let tierDocs: [JSONOutput] = tiers.enumerated().map { position, tierPosition in
+                let tier = model.networks[tierPosition]
                 var appliance = JSONOutput.null
                 if let record = applianceOf[tier.id] {
                     let folder = applianceFolder(record)
@@ -162,11 +225,12 @@ public struct Compilation: Sendable {
                         ("addresses", .string(folder + "/addresses.json")),
                     ])
                 }
-                let vms: [JSONOutput] = model.virtualMachines.compactMap { vm in
-                    guard let address = corpus.address(of: vm, in: tier.id) else { return nil }
+                let vms: [JSONOutput] = corpus.nicsOfTier[tierPosition].map { nic in
+                    let vm = model.virtualMachines[nic.vm]
                     return .object([
                         ("id", .string(vm.id)), ("name", .string(vm.name)),
-                        ("ipaddress", .string(address.description)), ("state", .string(vm.state)),
+                        ("ipaddress", .string(nic.address.description)),
+                        ("state", .string(vm.state)),
                     ])
                 }
                 return .object([
@@ -178,9 +242,11 @@ public struct Compilation: Sendable {
                     ("appliance", appliance), ("virtualmachines", .array(vms)),
                 ])
             }
-            let publicIPs: [JSONOutput] = model.publicIPAddresses.filter { $0.vpcID == vpc.id }.map
-            {
-                .object([("id", .string($0.id)), ("ipaddress", .string($0.ipAddress.description))])
+            let publicIPs: [JSONOutput] = corpus.publicIPsOfVPC[vpcPosition].map { position in
+                let ip = model.publicIPAddresses[position]
+                return .object([
+                    ("id", .string(ip.id)), ("ipaddress", .string(ip.ipAddress.description)),
+                ])
             }
             return .object([
                 ("id", .string(vpc.id)), ("name", .string(vpc.name)),
@@ -205,11 +271,11 @@ public struct Compilation: Sendable {
     }
 
     static func manifest(
-        files: [OutputFile], corpusName: String, inputFile: String, inputBytes: [UInt8],
-        counts: CompilationCounts
+        files: [OutputFile], inputs: [(unit: String, digest: String)], corpusName: String,
+        inputFile: String, inputBytes: [UInt8], counts: CompilationCounts
     ) -> [UInt8] {
         JSONOutput.object([
-            ("format", .string("inlinelb-manifest/1")),
+            ("format", .string(manifestFormat)),
             ("tool", .string("inlinelb \(inlinelbVersion)")),
             (
                 "input",
@@ -225,8 +291,17 @@ public struct Compilation: Sendable {
                 .array(
                     files.map { file in
                         .object([
-                            ("path", .string(file.path)), ("bytes", .int(file.bytes.count)),
-                            ("xxh3", .string(Digest.hex(Digest.xxh3(file.bytes)))),
+                            ("path", .string(file.path)), ("bytes", .int(file.size)),
+                            ("xxh3", .string(Digest.hex(file.xxh3))),
+                        ])
+                    })
+            ),
+            (
+                "inputs",
+                .array(
+                    inputs.map { input in
+                        .object([
+                            ("unit", .string(input.unit)), ("xxh3-128", .string(input.digest)),
                         ])
                     })
             ),

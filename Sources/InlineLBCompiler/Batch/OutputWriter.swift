@@ -12,7 +12,9 @@ public enum OutputWriter {
         public var description: String { "\(path): \(message)" }
     }
 
-    /// Replaces `directory` with exactly `files` (paths relative to it).
+    /// Replaces `directory` with exactly `files` (paths relative to it). A reused file is
+    /// hard-linked from the folder being replaced (its content is already on disk and
+    /// durable); the others are written and fsynced.
     ///
     /// Refuses to replace an existing non-empty folder that holds no `manifest.json` (it
     /// is not a previous output), so that a mistyped `-o` never deletes user data.
@@ -62,7 +64,11 @@ public enum OutputWriter {
                             message: "cannot create folder: \(error.localizedDescription)")
                     }
                 }
-                try writeFile(path, file.bytes, sync: true)
+                if file.reused != nil {
+                    try link(from: directory + "/" + file.path, to: path)
+                } else {
+                    try writeFile(path, file.bytes, sync: true)
+                }
             }
             try syncDirectory(staging)
             if exists {
@@ -104,6 +110,17 @@ public enum OutputWriter {
         }
         let parent = (path as NSString).deletingLastPathComponent
         try syncDirectory(parent.isEmpty ? "." : parent)
+    }
+
+    /// Hard-links an unchanged file of the previous output into the staging folder.
+    private static func link(from source: String, to path: String) throws(WriteError) {
+        guard Glibc.link(source, path) == 0 else {
+            throw WriteError(
+                path: source,
+                message:
+                    "cannot keep this unchanged file of the previous output: \(String(cString: strerror(errno)))"
+            )
+        }
     }
 
     /// Writes `bytes` to a new file with as few `write` calls as the kernel allows.

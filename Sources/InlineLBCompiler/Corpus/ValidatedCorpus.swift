@@ -14,6 +14,52 @@ public struct ValidatedCorpus: Sendable {
     public let publicIPIndex: [String: Int]
     /// Position of each network offering by id.
     public let networkOfferingIndex: [String: Int]
+    /// Positions of each VPC's tiers, by VPC position, in corpus order.
+    public let tiersOfVPC: [[Int]]
+    /// Positions of each VPC's public IPs, by VPC position, in corpus order.
+    public let publicIPsOfVPC: [[Int]]
+    /// The VMs with a NIC in each tier, by tier position, in corpus order.
+    public let nicsOfTier: [[TierNIC]]
+
+    /// A VM's NIC in one tier.
+    public struct TierNIC: Sendable {
+        /// Position of the VM in the corpus.
+        public var vm: Int
+        public var address: IPv4Address
+    }
+
+    /// Indexes a corpus whose references have been checked.
+    init(
+        corpus: Corpus, vpcIndex: [String: Int], tierIndex: [String: Int],
+        vmIndex: [String: Int], publicIPIndex: [String: Int], networkOfferingIndex: [String: Int]
+    ) {
+        self.corpus = corpus
+        self.vpcIndex = vpcIndex
+        self.tierIndex = tierIndex
+        self.vmIndex = vmIndex
+        self.publicIPIndex = publicIPIndex
+        self.networkOfferingIndex = networkOfferingIndex
+        var tiers = [[Int]](repeating: [], count: corpus.vpcs.count)
+        for (position, tier) in corpus.networks.enumerated() {
+            if let vpc = vpcIndex[tier.vpcID] { tiers[vpc].append(position) }
+        }
+        var publicIPs = [[Int]](repeating: [], count: corpus.vpcs.count)
+        for (position, ip) in corpus.publicIPAddresses.enumerated() {
+            if let vpc = vpcIndex[ip.vpcID] { publicIPs[vpc].append(position) }
+        }
+        var nics = [[TierNIC]](repeating: [], count: corpus.networks.count)
+        for (position, vm) in corpus.virtualMachines.enumerated() {
+            for nic in vm.nics {
+                // A VM's first NIC in a tier is its address there.
+                guard let tier = tierIndex[nic.networkID], nics[tier].last?.vm != position
+                else { continue }
+                nics[tier].append(TierNIC(vm: position, address: nic.ipAddress))
+            }
+        }
+        tiersOfVPC = tiers
+        publicIPsOfVPC = publicIPs
+        nicsOfTier = nics
+    }
 
     /// The network offering of a tier.
     public func offering(of tier: Tier) -> NetworkOffering {

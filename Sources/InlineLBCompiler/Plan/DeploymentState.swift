@@ -40,7 +40,8 @@ public struct ApplianceRecord: Sendable, Equatable {
     public var state: State
     /// Rows of `vpc_inline_load_balancer_map`, in insertion order.
     public var mappings: [LoadBalancerMapping]
-    /// XXH3-128 of the last HAProxy config sent to the appliance; nil before the first send.
+    /// XXH3-128 of the canonical encoding of the last load-balancer config sent to the
+    /// appliance; nil before the first send.
     public var sentConfigDigest: String?
 
     /// `b-<number>-VM`.

@@ -13,12 +13,13 @@ public struct Plan: Sendable {
     public var pools: [PoolUsage]
 }
 
-/// An appliance of the new state and the HAProxy config it runs (or will run on start).
+/// An appliance of the new state and the load-balancer config it runs (or will run on
+/// start).
 public struct AppliancePlan: Sendable {
     public var record: ApplianceRecord
     public var config: LoadBalancerConfig
-    /// The rendered `haproxy.cfg`.
-    public var haproxyConfig: [UInt8]
+    /// XXH3-128 of the config's canonical encoding.
+    public var configDigest: String
 }
 
 /// How full one address pool is.

@@ -14,6 +14,7 @@ public struct Planner {
     private let corpus: ValidatedCorpus
     private let restarts: [String: NetworkRestart]
     private var previous: [ApplianceRecord]
+    private let previousByNetwork: [String: ApplianceRecord]
     private var counters: DeploymentState
     private var actions: [Action] = []
     private var kept: [Int: AppliancePlan] = [:]
@@ -49,6 +50,8 @@ public struct Planner {
         }
         self.restarts = byNetwork
         previous = state.appliances
+        previousByNetwork = Dictionary(
+            state.appliances.map { ($0.networkID, $0) }, uniquingKeysWith: { first, _ in first })
         counters = state
         counters.appliances = []
         linkLocalPool = AddressPool(
@@ -107,7 +110,7 @@ public struct Planner {
             activeIPs.append(rule.publicIPID)
         }
         let restart = restarts[tier.id]
-        var existing = previous.first { $0.networkID == tier.id }
+        var existing = previousByNetwork[tier.id]
         var optionalPool: AddressPool? = pool
 
         guard !activeIPs.isEmpty else {
@@ -125,7 +128,8 @@ public struct Planner {
         }
         pool = optionalPool ?? pool
         mappingOrder = mappingOrder.filter(activeSet.contains)
-        mappingOrder += activeIPs.filter { !mappingOrder.contains($0) }
+        let alreadyMapped = Set(mappingOrder)
+        mappingOrder += activeIPs.filter { !alreadyMapped.contains($0) }
 
         let desired =
             corpus.corpus.applianceIntents.first { $0.networkID == tier.id }?.state ?? .running
@@ -157,8 +161,8 @@ public struct Planner {
         }
 
         // Step 4: a mapping for every active public IP that lacks one.
-        for publicIPID in mappingOrder
-        where !record.mappings.contains(where: { $0.publicIPID == publicIPID }) {
+        let recordMapped = Set(record.mappings.map(\.publicIPID))
+        for publicIPID in mappingOrder where !recordMapped.contains(publicIPID) {
             let publicIP = corpus.corpus.publicIPAddresses[corpus.publicIPIndex[publicIPID]!]
             let secondary: IPv4Address
             do {
@@ -204,8 +208,7 @@ public struct Planner {
 
         // Step 6: translate and send.
         let config = translate(tier, rules: rules, record: record)
-        let rendered = HAProxyConfigRenderer.render(config)
-        let digest = Digest.hex(Digest.xxh3Wide(rendered))
+        let digest = config.canonicalDigest
         if record.state == .running && (mustSend || digest != record.sentConfigDigest) {
             var action = makeAction(
                 .applyLbConfig, record, nil,
@@ -220,7 +223,7 @@ public struct Planner {
             record.state = .stopped
         }
 
-        let plan = AppliancePlan(record: record, config: config, haproxyConfig: rendered)
+        let plan = AppliancePlan(record: record, config: config, configDigest: digest)
         if existing != nil { kept[record.number] = plan } else { created.append(plan) }
     }
 
@@ -230,13 +233,11 @@ public struct Planner {
         var pool = AddressPool(hostsOf: tier.cidr)
         pool.reserve(tier.gateway)
         var holders: [IPv4Address: String] = [:]
-        for vm in corpus.corpus.virtualMachines {
-            for nic in vm.nics where nic.networkID == tier.id {
-                pool.reserve(nic.ipAddress)
-                holders[nic.ipAddress] = vm.id
-            }
+        for nic in corpus.nicsOfTier[corpus.tierIndex[tier.id]!] {
+            pool.reserve(nic.address)
+            holders[nic.address] = corpus.corpus.virtualMachines[nic.vm].id
         }
-        guard let record = previous.first(where: { $0.networkID == tier.id }) else { return pool }
+        guard let record = previousByNetwork[tier.id] else { return pool }
         for address in [record.guestIP] + record.mappings.map(\.secondaryIP)
         where !pool.reserve(address) {
             let reason =

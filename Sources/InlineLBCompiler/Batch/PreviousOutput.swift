@@ -1,0 +1,71 @@
+import Foundation
+import InlineLBCore
+
+/// What an earlier compilation left in an output folder, as its manifest describes it:
+/// every artifact's size and XXH3-64, and the XXH3-128 of each appliance's canonical input.
+///
+/// A compilation that finds an appliance's input unchanged takes its files from here (hard
+/// links, nothing rendered or written). The output folder belongs to inlinelb: a file whose
+/// size no longer matches the manifest is rendered afresh, but edits that keep the size are
+/// not detected.
+public struct PreviousOutput: Sendable {
+    /// The folder.
+    public let folder: String
+    let artifacts: [String: OutputFile.Artifact]
+    /// Appliance folder to the XXH3-128 of its canonical input.
+    let inputs: [String: String]
+
+    /// Reads `folder/manifest.json`; nil when there is none, it is unreadable, or another
+    /// version of inlinelb wrote it (its renderers may differ).
+    public init?(folder: String) {
+        guard let bytes = try? FileBytes.read(folder + "/manifest.json"),
+            let root = try? JSONReader.parse(bytes),
+            root.member("format")?.string == Compilation.manifestFormat,
+            root.member("tool")?.string == "inlinelb \(inlinelbVersion)",
+            let listed = root.member("artifacts"), listed.kind == .array
+        else { return nil }
+        var artifacts: [String: OutputFile.Artifact] = [:]
+        for entry in listed.elements {
+            guard let path = entry.member("path")?.string,
+                let size = entry.member("bytes")?.integer,
+                let digest = entry.member("xxh3")?.string.flatMap({ UInt64($0, radix: 16) })
+            else { return nil }
+            artifacts[path] = OutputFile.Artifact(bytes: size, xxh3: digest)
+        }
+        var inputs: [String: String] = [:]
+        if let listed = root.member("inputs") {
+            for entry in listed.elements {
+                guard let unit = entry.member("unit")?.string,
+                    let digest = entry.member("xxh3-128")?.string
+                else { return nil }
+                inputs[unit] = digest
+            }
+        }
+        self.folder = folder
+        self.artifacts = artifacts
+        self.inputs = inputs
+    }
+
+    /// The files at `paths` as reusable artifacts, if the manifest lists each of them and
+    /// each is still on disk with its listed size.
+    func reuse(_ paths: [String]) -> [OutputFile]? {
+        var files: [OutputFile] = []
+        for path in paths {
+            guard let artifact = artifacts[path],
+                let attributes = try? FileManager.default.attributesOfItem(
+                    atPath: folder + "/" + path),
+                (attributes[.size] as? Int) == artifact.bytes
+            else { return nil }
+            files.append(OutputFile(path: path, reusing: artifact))
+        }
+        return files
+    }
+
+    /// `file` as a reused artifact when the previous output holds the same bytes at its path.
+    func reuse(_ file: OutputFile) -> OutputFile? {
+        guard file.reused == nil, let artifact = artifacts[file.path],
+            artifact == OutputFile.Artifact(bytes: file.size, xxh3: file.xxh3)
+        else { return nil }
+        return reuse([file.path])?.first
+    }
+}
