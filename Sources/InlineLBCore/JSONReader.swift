@@ -267,7 +267,7 @@ public struct JSONReader {
                 index += 1
                 return
             case UInt8(ascii: "\\"):
-                guard index + 1 < bytes.count else { break }
+                guard index + 1 < bytes.count else { throw error("unterminated string", at: start) }
                 flags |= JSONToken.escaped
                 _ = try JSONReader.readEscape(bytes, at: &index)
             case 0x80...:
