@@ -52,6 +52,26 @@ defer { try? FileManager.default.removeItem(atPath: work) }
 print("End-to-end `inlinelb compile` of generated corpora (4 VMs per rule), release build:")
 print("rules      corpus MB  decode+validate MB/s  compile s  rules/s    peak RSS MB")
 var results: [String: Double] = [:]
+var largest: (rules: Int, file: String, compile: Double)?
+
+/// Runs the release `inlinelb` with `arguments`; its wall time. Exits if it fails.
+func runInlinelb(_ arguments: [String]) throws -> Double {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: inlinelb)
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    let time = try seconds {
+        try process.run()
+        process.waitUntilExit()
+    }
+    guard process.terminationStatus == 0 else {
+        print("inlinelb \(arguments.joined(separator: " ")) failed: \(process.terminationStatus)")
+        exit(1)
+    }
+    return time
+}
+
 for rules in [10_000, 100_000, 1_000_000] where rules <= maxRules {
     let bytes = CorpusGenerator(rules: rules).generate()
     let file = work + "/corpus-\(rules).json"
@@ -59,23 +79,13 @@ for rules in [10_000, 100_000, 1_000_000] where rules <= maxRules {
     let decode = try best(rules >= 1_000_000 ? 1 : 3) {
         _ = try CorpusValidator.load(file: file, bytes: bytes)
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: inlinelb)
-    process.arguments = ["compile", file, "-o", work + "/out-\(rules)"]
-    process.standardOutput = FileHandle.nullDevice
     var before = rusage()
     getrusage(RUSAGE_CHILDREN.rawValue, &before)
-    let compile = try seconds {
-        try process.run()
-        process.waitUntilExit()
-    }
+    let compile = try runInlinelb(["compile", file, "-o", work + "/out-\(rules)"])
     var after = rusage()
     getrusage(RUSAGE_CHILDREN.rawValue, &after)
-    guard process.terminationStatus == 0 else {
-        print("compile of \(rules) rules failed with status \(process.terminationStatus)")
-        exit(1)
-    }
     try? FileManager.default.removeItem(atPath: work + "/out-\(rules)")
+    largest = (rules, file, compile)
     let megabytes = Double(bytes.count) / 1e6
     results["rules/s \(rules)"] = Double(rules) / compile
     print(
@@ -83,6 +93,27 @@ for rules in [10_000, 100_000, 1_000_000] where rules <= maxRules {
             format: "%-10d %9.1f  %20.1f  %9.2f  %-9@  %11.0f", rules, megabytes,
             megabytes / decode, compile,
             format(Double(rules) / compile) as NSString, Double(after.ru_maxrss) / 1024))
+}
+
+// Incremental apply on the largest corpus: one rule moves to another backend port.
+if let largest {
+    let state = work + "/state.json"
+    let out = work + "/out-apply"
+    _ = try runInlinelb(["apply", largest.file, "--state", state, "-o", out])
+    var text = try String(contentsOfFile: largest.file, encoding: .utf8)
+    guard let port = text.range(of: "\"privateport\": 8080") else {
+        print("the generated corpus has no rule on backend port 8080")
+        exit(1)
+    }
+    text.replaceSubrange(port, with: "\"privateport\": 8081")
+    try text.write(toFile: largest.file, atomically: true, encoding: .utf8)
+    let apply = try runInlinelb(["apply", largest.file, "--state", state, "-o", out])
+    try? FileManager.default.removeItem(atPath: out)
+    print(
+        String(
+            format:
+                "Incremental apply, %d rules, one rule changed: %.2f s (%.0f%% of the full compile)",
+            largest.rules, apply, 100 * apply / largest.compile))
 }
 
 let small = CorpusGenerator(rules: 10_000).generate()
