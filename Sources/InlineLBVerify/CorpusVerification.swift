@@ -15,14 +15,24 @@ public struct CorpusVerification: Sendable {
 
     /// Simulates the default probing traffic (plus every target the corpus mentions) over
     /// the output folder `folder` and checks it against the corpus's intent.
-    public init(corpus: ValidatedCorpus, folder: String, seed: UInt64 = 1) throws(ArtifactError) {
+    ///
+    /// The first `tracedFlows` results carry their traces. Flows are simulated without the
+    /// others, on all cores; when a check fails, the run is repeated with every trace, so
+    /// that each violation names the hop that decided it (the simulation is deterministic).
+    public init(corpus: ValidatedCorpus, folder: String, seed: UInt64 = 1, tracedFlows: Int = 0)
+        throws(ArtifactError)
+    {
         let deployment = try SimulatedDeployment(folder: folder)
         let expectations = Expectations(corpus: corpus)
-        let traffic = Traffic.probing(
-            deployment, extraTargets: expectations.probeTargets, seed: seed)
-        var engine = FlowEngine(deployment: deployment)
-        results = engine.run(traffic.flows())
+        let flows = Traffic.probing(
+            deployment, extraTargets: expectations.probeTargets, seed: seed
+        ).flows()
+        results = FlowEngine.run(flows, over: deployment, tracedFlows: tracedFlows)
         violations = Verifier.verify(results, against: expectations)
+        if !violations.isEmpty {
+            results = FlowEngine.run(flows, over: deployment)
+            violations = Verifier.verify(results, against: expectations)
+        }
         flowCount = results.count
         deliveredCount = results.filter { $0.outcome.deliveredVM != nil }.count
         ruleCount = expectations.listeners.count

@@ -55,8 +55,9 @@ struct Simulate: ParsableCommand {
             printError("inlinelb: \(output)/\(error)")
             throw ExitStatus.dataError
         }
-        var engine = FlowEngine(deployment: deployment)
-        let results = engine.run(plan.flows())
+        // Traces cost more than the flows: record only those that will be shown or written.
+        let results = FlowEngine.run(
+            plan.flows(), over: deployment, tracedFlows: flowsJson != nil ? .max : trace)
         do {
             if let writeTraffic { try OutputWriter.replaceFile(writeTraffic, with: plan.document) }
             if let flowsJson {

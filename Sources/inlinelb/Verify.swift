@@ -54,7 +54,8 @@ struct Verify: ParsableCommand {
                     corpus: item.corpus, inputFile: item.path, inputBytes: item.bytes)
                 try? FileManager.default.removeItem(atPath: folder)
                 try OutputWriter.replaceDirectory(folder, with: compilation.files)
-                verification = try CorpusVerification(corpus: item.corpus, folder: folder)
+                verification = try CorpusVerification(
+                    corpus: item.corpus, folder: folder, tracedFlows: trace)
             } catch let error as PlanError {
                 printError("\(item.path): \(error.message)")
                 throw ExitStatus.dataError

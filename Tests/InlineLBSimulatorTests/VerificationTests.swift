@@ -1,9 +1,10 @@
 import Foundation
 import InlineLBCompiler
 import InlineLBCore
-import InlineLBSimulator
 import InlineLBVerify
 import Testing
+
+@testable import InlineLBSimulator
 
 /// The package's root folder.
 private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -16,8 +17,13 @@ private struct CompiledCorpus {
     let folder: String
 
     init(_ name: String) throws {
-        let bytes = [UInt8](
-            try Data(contentsOf: packageRoot.appendingPathComponent("corpora/\(name).json")))
+        try self.init(
+            name,
+            bytes: [UInt8](
+                try Data(contentsOf: packageRoot.appendingPathComponent("corpora/\(name).json"))))
+    }
+
+    init(_ name: String, bytes: [UInt8]) throws {
         corpus = try CorpusValidator.load(file: name, bytes: bytes)
         folder =
             FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -36,8 +42,8 @@ private struct CompiledCorpus {
             toFile: path, atomically: true, encoding: .utf8)
     }
 
-    func verify() throws -> CorpusVerification {
-        try CorpusVerification(corpus: corpus, folder: folder)
+    func verify(tracedFlows: Int = 0) throws -> CorpusVerification {
+        try CorpusVerification(corpus: corpus, folder: folder, tracedFlows: tracedFlows)
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: folder) }
@@ -92,7 +98,7 @@ struct VerificationTests {
         let compiled = try CompiledCorpus("ui-flow")
         defer { compiled.remove() }
         let delivered = try #require(
-            try compiled.verify().results.first { $0.outcome.deliveredVM != nil })
+            try compiled.verify(tracedFlows: .max).results.first { $0.outcome.deliveredVM != nil })
         let steps = delivered.hops.map { "\($0.node) \($0.step)" }
         #expect(
             steps == [
@@ -112,12 +118,31 @@ struct VerificationTests {
         let deployment = try SimulatedDeployment(folder: compiled.folder)
         let flows = Traffic.probing(deployment).flows()
         var traced = FlowEngine(deployment: deployment)
-        var untraced = FlowEngine(deployment: deployment, recordsTraces: false)
+        var untraced = FlowEngine(deployment: deployment, tracedFlows: 0)
         let withTraces = traced.run(flows)
         let without = untraced.run(flows)
         #expect(withTraces.map(\.outcome) == without.map(\.outcome))
         #expect(withTraces.map(\.persisted) == without.map(\.persisted))
         #expect(without.allSatisfy(\.hops.isEmpty) && withTraces.allSatisfy { !$0.hops.isEmpty })
+    }
+
+    @Test func parallelRunsGiveTheResultsOfOneEngine() throws {
+        // Four VPCs with every algorithm and persistence kind (the generator's default mix).
+        let generator = CorpusGenerator(rules: 2000, ipsPerVPC: 50)
+        let compiled = try CompiledCorpus("generated", bytes: generator.generate())
+        defer { compiled.remove() }
+        let deployment = try SimulatedDeployment(folder: compiled.folder)
+        #expect(deployment.routers.count == 4)
+        let flows = Traffic.probing(deployment).flows()
+        var engine = FlowEngine(deployment: deployment)
+        let sequential = engine.run(flows)
+        let parallel = FlowEngine.run(flows, over: deployment)
+        #expect(parallel.map(\.outcome) == sequential.map(\.outcome))
+        #expect(parallel.map(\.persisted) == sequential.map(\.persisted))
+        #expect(
+            parallel.map { $0.hops.map(\.description) }
+                == sequential.map { $0.hops.map(\.description) })
+        #expect(Set(sequential.compactMap(\.outcome.deliveredVM)).count > 48)
     }
 
     @Test func trafficIsDeterministicPerSeed() throws {

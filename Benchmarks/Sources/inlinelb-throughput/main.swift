@@ -140,7 +140,7 @@ func simulationRate(rules: Int, traces: Bool) throws -> (rate: Double, flows: In
     let deployment = try SimulatedDeployment(folder: folder)
     let flows = Traffic.probing(deployment).flows()
     let time = best(3) {
-        var engine = FlowEngine(deployment: deployment, recordsTraces: traces)
+        var engine = FlowEngine(deployment: deployment, tracedFlows: traces ? .max : 0)
         _ = engine.run(flows)
     }
     return (Double(flows.count) / time, flows.count)

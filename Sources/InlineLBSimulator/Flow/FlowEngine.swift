@@ -1,3 +1,4 @@
+import Foundation
 import InlineLBCore
 
 /// Simulates flows end to end over a loaded deployment, keeping HAProxy's balancing and
@@ -25,28 +26,69 @@ public struct FlowEngine {
     private var openConnections: [(backend: BackendKey, server: Int)] = []
     private var currentBatch = -1
 
-    private let recordsTraces: Bool
+    /// Flows at positions below this carry their hop-by-hop trace.
+    private let tracedFlows: Int
+    /// Whether the flow being simulated records its trace.
+    private var recordsTraces = true
 
-    /// An engine over `deployment`; without `recordsTraces`, flows carry no hops (outcomes,
-    /// replies and persistence are the same), which is much cheaper.
-    public init(deployment: SimulatedDeployment, recordsTraces: Bool = true) {
+    /// An engine over `deployment`. Only the first `tracedFlows` flows of a run carry hops
+    /// (outcomes, replies and persistence are the same without), which is much cheaper.
+    public init(deployment: SimulatedDeployment, tracedFlows: Int = .max) {
         self.deployment = deployment
-        self.recordsTraces = recordsTraces
+        self.tracedFlows = tracedFlows
     }
 
     /// Simulates `flows` in order.
     public mutating func run(_ flows: [Flow]) -> [FlowResult] {
+        run(flows, positions: Array(flows.indices))
+    }
+
+    /// Simulates `flows` in order; `positions` are their places in the whole run.
+    private mutating func run(_ flows: [Flow], positions: [Int]) -> [FlowResult] {
         var results: [FlowResult] = []
         results.reserveCapacity(flows.count)
-        for flow in flows {
+        for (flow, position) in zip(flows, positions) {
             if flow.batch != currentBatch {
                 closeConnections()
                 currentBatch = flow.batch
             }
+            recordsTraces = position < tracedFlows
             results.append(simulate(flow))
         }
         closeConnections()
         return results
+    }
+
+    /// Simulates `flows` on all cores, with the results of one engine running them in order.
+    ///
+    /// Flows are split by the VPC router their target reaches (a flow to an address no router
+    /// holds goes nowhere): VPCs share no balancer, persistence table or cookie, so each
+    /// part runs on its own engine, in order, and the results are put back in place.
+    public static func run(
+        _ flows: [Flow], over deployment: SimulatedDeployment, tracedFlows: Int = .max
+    ) -> [FlowResult] {
+        var byRouter: [Int: [Int]] = [:]
+        for (position, flow) in flows.enumerated() {
+            byRouter[deployment.routerOfPublicAddress[flow.target] ?? -1, default: []].append(
+                position)
+        }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        var shards = [[Int]](repeating: [], count: max(1, min(cores, byRouter.count)))
+        for group in byRouter.values.sorted(by: {
+            $0.count > $1.count || ($0.count == $1.count && $0[0] < $1[0])
+        }) {
+            let lightest = shards.indices.min { shards[$0].count < shards[$1].count }!
+            shards[lightest] += group
+        }
+        let parts = shards.map { $0.sorted() }.concurrentMap { positions in
+            var engine = FlowEngine(deployment: deployment, tracedFlows: tracedFlows)
+            return (positions, engine.run(positions.map { flows[$0] }, positions: positions))
+        }
+        var results = [FlowResult?](repeating: nil, count: flows.count)
+        for (positions, partResults) in parts {
+            for (position, result) in zip(positions, partResults) { results[position] = result }
+        }
+        return results.map { $0! }
     }
 
     private mutating func closeConnections() {

@@ -1,6 +1,6 @@
 import InlineLBCore
 
-/// A TCP packet as netfilter sees it at one hook.
+/// A TCP packet as netfilter sees it at one hook (the simulator sends only TCP).
 public struct Packet: Sendable {
     public var source: IPv4Address
     public var destination: IPv4Address
@@ -9,7 +9,6 @@ public struct Packet: Sendable {
     public var inInterface: String?
     public var outInterface: String?
     public var state: ConnectionState
-    public let ipProtocol = "tcp"
 }
 
 /// The result of walking one chain.

@@ -2,7 +2,9 @@ import Dispatch
 
 extension Array where Element: Sendable {
     /// `transform` applied to every element, spread over all cores; results in order.
-    func concurrentMap<Result: Sendable>(_ transform: @Sendable (Element) -> Result) -> [Result] {
+    public func concurrentMap<Result: Sendable>(_ transform: @Sendable (Element) -> Result)
+        -> [Result]
+    {
         var results = [Result?](repeating: nil, count: count)
         results.withUnsafeMutableBufferPointer { buffer in
             // Each index is written by exactly one iteration.
