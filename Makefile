@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libxxhash-dev pkg-config haproxy iptables iproute2
 OUT ?= out
 
-.PHONY: deps build run test lint golden bench bench-check bench-thresholds clean
+.PHONY: deps build run test lint golden bench bench-check bench-thresholds fuzz clean
 
 deps:
 	@missing=""; \
@@ -31,7 +31,7 @@ test: deps lint bench-check
 	$(SWIFT) test
 
 lint:
-	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift Benchmarks/Package.swift Benchmarks/Sources Benchmarks/Benchmarks
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift Benchmarks/Package.swift Benchmarks/Sources Benchmarks/Benchmarks Fuzz/Package.swift Fuzz/Sources
 
 # Throughput table, peer ratios and the package-benchmark suite (see Benchmarks/run.sh).
 bench: deps
@@ -45,9 +45,14 @@ bench-check: deps
 bench-thresholds: deps
 	Benchmarks/update-thresholds.sh
 
+# libFuzzer on the corpus reader, the haproxy.cfg parser and the iptables-save parser, each for
+# FUZZ_SECONDS (default 600); FUZZ_TARGETS picks some of corpus, haproxy, iptables.
+fuzz: deps
+	Fuzz/run.sh
+
 # Rewrite the golden artifacts after a deliberate output change; review the diff.
 golden:
 	INLINELB_UPDATE_GOLDEN=1 $(SWIFT) test --filter GoldenTests
 
 clean:
-	rm -rf .build Benchmarks/.build $(OUT)
+	rm -rf .build Benchmarks/.build Fuzz/.build-fuzz $(OUT)
