@@ -39,6 +39,7 @@ public enum OutputWriter {
         }
         let parent = (directory as NSString).deletingLastPathComponent
         let base = (directory as NSString).lastPathComponent
+        removeAbandoned(in: parent.isEmpty ? "." : parent, prefix: ".\(base).tmp-")
         let staging =
             (parent.isEmpty ? "." : parent)
             + "/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -96,6 +97,10 @@ public enum OutputWriter {
 
     /// Replaces one file atomically: write a temporary sibling, fsync, rename.
     public static func replaceFile(_ path: String, with bytes: [UInt8]) throws(WriteError) {
+        let parent = (path as NSString).deletingLastPathComponent
+        removeAbandoned(
+            in: parent.isEmpty ? "." : parent,
+            prefix: (path as NSString).lastPathComponent + ".tmp-")
         let temporary = path + ".tmp-\(getpid())"
         do throws(WriteError) {
             try writeFile(temporary, bytes, sync: true)
@@ -108,8 +113,21 @@ public enum OutputWriter {
             unlink(temporary)
             throw error
         }
-        let parent = (path as NSString).deletingLastPathComponent
         try syncDirectory(parent.isEmpty ? "." : parent)
+    }
+
+    /// Removes what a run killed mid-write left in `folder`: entries named `prefix<pid>...`
+    /// whose process no longer exists (a live one may be another inlinelb writing).
+    private static func removeAbandoned(in folder: String, prefix: String) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
+            return
+        }
+        for entry in entries where entry.hasPrefix(prefix) {
+            let digits = entry.dropFirst(prefix.count).prefix { $0.isASCII && $0.isNumber }
+            guard let pid = pid_t(digits), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
+            try? FileManager.default.removeItem(atPath: folder + "/" + entry)
+        }
     }
 
     /// Hard-links an unchanged file of the previous output into the staging folder.
