@@ -46,14 +46,19 @@ struct Simulate: ParsableCommand {
         let plan: Traffic
         do {
             deployment = try SimulatedDeployment(folder: output)
-            if let traffic {
-                plan = try Traffic(bytes: try readInput(traffic), file: traffic)
-            } else {
-                plan = Traffic.probing(deployment)
-            }
-        } catch let error as ArtifactError {
+        } catch {
             printError("inlinelb: \(output)/\(error)")
             throw ExitStatus.dataError
+        }
+        if let traffic {
+            do {
+                plan = try Traffic(bytes: try readInput(traffic), file: traffic)
+            } catch let error as ArtifactError {
+                printError("inlinelb: \(error)")
+                throw ExitStatus.dataError
+            }
+        } else {
+            plan = Traffic.probing(deployment)
         }
         // Traces cost more than the flows: record only those that will be shown or written.
         let results = FlowEngine.run(

@@ -35,6 +35,19 @@ struct ValidationTests {
         #expect(actual == expected)
     }
 
+    @Test("docs/errors.md lists every invalid corpus with its exact messages")
+    func errorCatalogueIsComplete() throws {
+        let catalogue = String(decoding: try readPackageFile("docs/errors.md"), as: UTF8.self)
+        for name in try ValidationTests.invalidCorpora() {
+            #expect(catalogue.contains("### `\(name).json`"), "\(name) has no entry")
+            let expected = String(
+                decoding: try readPackageFile("corpora/invalid/\(name).expected"), as: UTF8.self)
+            for line in expected.split(separator: "\n") {
+                #expect(catalogue.contains("\n\(line)\n"), "\(name): \(line)")
+            }
+        }
+    }
+
     @Test func everyBundledCorpusIsValid() throws {
         for name in try bundledCorpusNames() {
             let bytes = try readPackageFile("corpora/\(name).json")

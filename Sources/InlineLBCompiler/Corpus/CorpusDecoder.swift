@@ -462,8 +462,8 @@ struct ObjectFields {
 
     func bool(_ key: String, self decoder: inout CorpusDecoder) -> Bool? {
         guard let node = member(key), !node.isNull else { return nil }
-        guard case .bool(let flag) = node.value else {
-            fail(key, "expected true or false, found \(node.value.kindDescription)", &decoder)
+        guard let flag = node.bool else {
+            fail(key, "expected true or false, found \(node.kind.description)", &decoder)
             return nil
         }
         return flag
@@ -547,16 +547,17 @@ struct ObjectFields {
 
     func strings(_ key: String, self decoder: inout CorpusDecoder) -> [String]? {
         guard let node = member(key), !node.isNull else { return nil }
-        guard case .array(let elements) = node.value else {
-            fail(key, "expected an array of ids, found \(node.value.kindDescription)", &decoder)
+        guard node.kind == .array else {
+            fail(key, "expected an array of ids, found \(node.kind.description)", &decoder)
             return nil
         }
         var result: [String] = []
-        for (index, element) in elements.enumerated() {
-            guard case .string(let text) = element.value, !text.isEmpty else {
+        result.reserveCapacity(node.count)
+        for (index, element) in node.elements.enumerated() {
+            guard let text = element.string, !text.isEmpty else {
                 decoder.report(
                     path.appending(key).appending(index), entity: entity,
-                    "expected an id string, found \(element.value.kindDescription)")
+                    "expected an id string, found \(element.kind.description)")
                 continue
             }
             result.append(text)
@@ -583,7 +584,8 @@ struct ObjectFields {
     func finish(known: [String], self decoder: inout CorpusDecoder) {
         let (unknown, repeated) = object.unexpectedMembers(known: known)
         for member in repeated {
-            decoder.report(path.appending(member.key), "duplicate member \"\(member.key)\"")
+            decoder.report(
+                path.appending(member.key), entity: entity, "duplicate member \"\(member.key)\"")
         }
         for member in unknown {
             var message = "unknown field \"\(member.key)\""
