@@ -99,6 +99,21 @@ public struct ByteWriter: Sendable {
     /// Appends `text` as a JSON string literal, quotes included.
     public mutating func appendJSONString(_ text: String) {
         storage.append(UInt8(ascii: "\""))
+        // Most strings need no escape: copy them whole.
+        var text = text
+        let plain = text.withUTF8 { bytes in
+            guard
+                !bytes.contains(where: {
+                    $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\")
+                })
+            else { return false }
+            storage.append(contentsOf: bytes)
+            return true
+        }
+        if plain {
+            storage.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): storage.append(contentsOf: [92, 34])

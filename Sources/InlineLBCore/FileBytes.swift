@@ -10,11 +10,13 @@ public enum FileBytes {
     public struct ReadError: Error, Sendable, CustomStringConvertible {
         public var path: String
         public var reason: String
+        /// Whether the file is larger than the limit the caller gave.
+        public var isTooLarge = false
         public var description: String { "\(path): \(reason)" }
     }
 
     /// The whole content of the file at `path`.
-    public static func read(_ path: String) throws(ReadError) -> [UInt8] {
+    public static func read(_ path: String, limit: Int = .max) throws(ReadError) -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw ReadError(path: path, reason: String(cString: strerror(errno)))
@@ -25,8 +27,14 @@ public enum FileBytes {
             throw ReadError(path: path, reason: String(cString: strerror(errno)))
         }
         if status.st_mode & S_IFMT == S_IFDIR { throw ReadError(path: path, reason: "is a folder") }
+        func tooLarge(_ size: Int) -> ReadError {
+            ReadError(
+                path: path, reason: "is \(size) bytes, more than the limit of \(limit)",
+                isTooLarge: true)
+        }
         // Read straight into the array; a file that grew since fstat is read on in chunks.
         let size = Int(status.st_size)
+        guard size <= limit else { throw tooLarge(size) }
         var failure: Int32?
         var bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             while count < size {
@@ -47,6 +55,7 @@ public enum FileBytes {
             if count < 0 { failure = errno }
             if count <= 0 { break }
             bytes.append(contentsOf: chunk[0..<count])
+            guard bytes.count <= limit else { throw tooLarge(bytes.count) }
         }
         if let failure {
             throw ReadError(path: path, reason: String(cString: strerror(failure)))

@@ -58,13 +58,6 @@ public struct IPv4Network: Hashable, Sendable, CustomStringConvertible {
         address.value & IPv4Network.mask(prefixLength) == network.value
     }
 
-    /// Whether the two networks share at least one address.
-    public func overlaps(_ other: IPv4Network) -> Bool {
-        let shorter = min(prefixLength, other.prefixLength)
-        let mask = IPv4Network.mask(shorter)
-        return network.value & mask == other.network.value & mask
-    }
-
     /// Whether every address of `other` is in this network.
     public func covers(_ other: IPv4Network) -> Bool {
         other.prefixLength >= prefixLength && contains(other.network)

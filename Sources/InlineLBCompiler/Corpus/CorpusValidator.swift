@@ -134,11 +134,41 @@ public struct CorpusValidator {
         }
     }
 
+    /// For each tier position, the earlier tiers of its VPC whose CIDR overlaps its own, in
+    /// position order. CIDR blocks are nested or disjoint, so a sweep in address order needs
+    /// only the chain of blocks enclosing the current one: O(n log n), not a pairwise scan.
+    private func overlappingEarlierTiers(_ vpcIndex: [String: Int]) -> [Int: [Int]] {
+        var byVPC: [String: [Int]] = [:]
+        for (position, tier) in corpus.networks.enumerated() where vpcIndex[tier.vpcID] != nil {
+            byVPC[tier.vpcID, default: []].append(position)
+        }
+        var result: [Int: [Int]] = [:]
+        for positions in byVPC.values {
+            let sorted = positions.sorted { first, second in
+                let (a, b) = (corpus.networks[first].cidr, corpus.networks[second].cidr)
+                return (a.network.value, a.prefixLength, first)
+                    < (b.network.value, b.prefixLength, second)
+            }
+            var enclosing: [Int] = []
+            for position in sorted {
+                let cidr = corpus.networks[position].cidr
+                enclosing.removeAll {
+                    corpus.networks[$0].cidr.broadcast.value < cidr.network.value
+                }
+                for other in enclosing {
+                    result[max(position, other), default: []].append(min(position, other))
+                }
+                enclosing.append(position)
+            }
+        }
+        return result.mapValues { $0.sorted() }
+    }
+
     private mutating func checkTiers(
         _ vpcIndex: [String: Int], _ offeringIndex: [String: Int], _ vpcOfferingIndex: [String: Int]
     ) {
         var lbTierOfVPC: [String: String] = [:]
-        var tiersOfVPC: [String: [Int]] = [:]
+        let overlaps = overlappingEarlierTiers(vpcIndex)
         for (position, tier) in corpus.networks.enumerated() {
             guard let vpcPosition = vpcIndex[tier.vpcID] else {
                 report("networks", position, "vpcid", id: tier.id, "unknown VPC \"\(tier.vpcID)\"")
@@ -160,14 +190,12 @@ public struct CorpusValidator {
                     "networks", position, "gateway", id: tier.id,
                     "gateway \(tier.gateway) is the network or broadcast address of \(tier.cidr)")
             }
-            for other in tiersOfVPC[tier.vpcID, default: []]
-            where corpus.networks[other].cidr.overlaps(tier.cidr) {
+            for other in overlaps[position] ?? [] {
                 report(
                     "networks", position, "gateway", id: tier.id,
                     "tier \(tier.cidr) overlaps tier \"\(corpus.networks[other].id)\" (\(corpus.networks[other].cidr)) of the same VPC"
                 )
             }
-            tiersOfVPC[tier.vpcID, default: []].append(position)
             guard let offeringPosition = offeringIndex[tier.networkOfferingID] else {
                 report(
                     "networks", position, "networkofferingid", id: tier.id,
