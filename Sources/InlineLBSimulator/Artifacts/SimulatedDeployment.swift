@@ -37,6 +37,13 @@ public struct SimulatedDeployment: Sendable {
         }
     }
 
+    /// The three files of one appliance, parsed.
+    private struct ParsedAppliance: Sendable {
+        var addresses: ApplianceAddresses
+        var haproxy: HAProxyConfig
+        var firewall: IptablesRuleset
+    }
+
     /// What answers at an address inside a tier.
     enum Host: Sendable {
         case appliance(Int)
@@ -53,20 +60,39 @@ public struct SimulatedDeployment: Sendable {
 
     /// Loads the output folder at `folder`.
     public init(folder: String) throws(ArtifactError) {
-        func read(_ relative: String) throws(ArtifactError) -> [UInt8] {
+        @Sendable func read(_ relative: String) throws(ArtifactError) -> [UInt8] {
             do {
                 return try FileBytes.read(folder + "/" + relative)
             } catch {
                 throw ArtifactError(file: relative, line: 0, "cannot read: \(error.reason)")
             }
         }
-        func text(_ relative: String) throws(ArtifactError) -> String {
+        @Sendable func text(_ relative: String) throws(ArtifactError) -> String {
             String(decoding: try read(relative), as: UTF8.self)
         }
         topology = try Topology(bytes: try read("topology.json"), file: "topology.json")
+        // Every file is parsed first, on all cores; errors are raised below in file order.
+        let rulesets = topology.vpcs.concurrentMap { vpc in
+            Result { () throws(ArtifactError) in
+                try IptablesParser.parse(try text(vpc.iptablesFile), file: vpc.iptablesFile)
+            }
+        }
+        let applianceFiles = topology.vpcs.flatMap { $0.tiers.compactMap(\.appliance) }
+            .concurrentMap { appliance in
+                Result { () throws(ArtifactError) in
+                    ParsedAppliance(
+                        addresses: try ApplianceAddresses(
+                            bytes: try read(appliance.addressesFile),
+                            file: appliance.addressesFile),
+                        haproxy: try HAProxyParser.parse(
+                            try text(appliance.haproxyFile), file: appliance.haproxyFile),
+                        firewall: try IptablesParser.parse(
+                            try text(appliance.iptablesFile), file: appliance.iptablesFile))
+                }
+            }
+        var nextAppliance = 0
         for (vpcIndex, vpc) in topology.vpcs.enumerated() {
-            let ruleset = try IptablesParser.parse(
-                try text(vpc.iptablesFile), file: vpc.iptablesFile)
+            let ruleset = try rulesets[vpcIndex].get()
             var own = Set(vpc.publicIPs.map(\.address) + vpc.tiers.map(\.gateway))
             if let sourceNAT = vpc.sourceNATIP { own.insert(sourceNAT) }
             routers.append(
@@ -81,12 +107,11 @@ public struct SimulatedDeployment: Sendable {
                     hostsHere[vm.address] = .virtualMachine(vm)
                 }
                 if let appliance = tier.appliance {
-                    let addresses = try ApplianceAddresses(
-                        bytes: try read(appliance.addressesFile), file: appliance.addressesFile)
-                    let haproxy = try HAProxyParser.parse(
-                        try text(appliance.haproxyFile), file: appliance.haproxyFile)
-                    let firewall = try IptablesParser.parse(
-                        try text(appliance.iptablesFile), file: appliance.iptablesFile)
+                    let parsed = try applianceFiles[nextAppliance].get()
+                    nextAppliance += 1
+                    let (addresses, haproxy, firewall) = (
+                        parsed.addresses, parsed.haproxy, parsed.firewall
+                    )
                     let held = Set([addresses.guestIP] + addresses.secondaryIPs)
                     var failure: String?
                     for proxy in haproxy.proxies {
