@@ -303,6 +303,24 @@ public struct JSONMember: Sendable {
     }
 }
 
+/// A walk over the values of one container on the tape: each step gives the tape index of a
+/// value (for objects, of a member's name) and moves past it and its descendants.
+struct TapeWalk {
+    let document: JSONDocument
+    var index: Int
+    var remaining: Int
+    /// Whether each step is a member: a name token followed by its value.
+    let members: Bool
+
+    mutating func next() -> Int? {
+        guard remaining > 0 else { return nil }
+        remaining -= 1
+        let position = index
+        index = document.next(after: members ? index + 1 : index)
+        return position
+    }
+}
+
 /// The elements of an array, in order.
 public struct JSONElements: Sequence, Sendable {
     let document: JSONDocument
@@ -311,21 +329,15 @@ public struct JSONElements: Sequence, Sendable {
     public let count: Int
 
     public struct Iterator: IteratorProtocol {
-        let document: JSONDocument
-        var index: Int
-        var remaining: Int
+        var walk: TapeWalk
 
         public mutating func next() -> JSONNode? {
-            guard remaining > 0 else { return nil }
-            remaining -= 1
-            let node = JSONNode(document: document, index: index)
-            index = document.next(after: index)
-            return node
+            walk.next().map { JSONNode(document: walk.document, index: $0) }
         }
     }
 
     public func makeIterator() -> Iterator {
-        Iterator(document: document, index: start, remaining: count)
+        Iterator(walk: TapeWalk(document: document, index: start, remaining: count, members: false))
     }
 
     public var underestimatedCount: Int { count }
@@ -339,23 +351,19 @@ public struct JSONMembers: Sequence, Sendable {
     public let count: Int
 
     public struct Iterator: IteratorProtocol {
-        let document: JSONDocument
-        var index: Int
-        var remaining: Int
+        var walk: TapeWalk
 
         public mutating func next() -> JSONMember? {
-            guard remaining > 0 else { return nil }
-            remaining -= 1
-            let member = JSONMember(
-                name: JSONNode(document: document, index: index),
-                node: JSONNode(document: document, index: index + 1))
-            index = document.next(after: index + 1)
-            return member
+            walk.next().map { name in
+                JSONMember(
+                    name: JSONNode(document: walk.document, index: name),
+                    node: JSONNode(document: walk.document, index: name + 1))
+            }
         }
     }
 
     public func makeIterator() -> Iterator {
-        Iterator(document: document, index: start, remaining: count)
+        Iterator(walk: TapeWalk(document: document, index: start, remaining: count, members: true))
     }
 
     public var underestimatedCount: Int { count }

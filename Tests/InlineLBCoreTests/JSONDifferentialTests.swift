@@ -82,15 +82,14 @@ struct JSONDifferentialTests {
         }
     }
 
-    /// A small deterministic generator (SplitMix64).
+    /// Deterministic draws: the XXH3 of a counter under a seed.
     private struct Generator {
         var state: UInt64
+        private var counter: UInt64 = 0
+        init(state: UInt64) { self.state = state }
         mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
+            counter += 1
+            return withUnsafeBytes(of: counter) { Digest.xxh3($0, seed: state) }
         }
         mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
     }

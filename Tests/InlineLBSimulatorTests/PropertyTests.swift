@@ -9,15 +9,14 @@ import Testing
 /// and shapes from the generator, then random revocations, emptied rules and removals.
 @Suite("properties of random corpora")
 struct PropertyTests {
-    /// SplitMix64: small, fast and deterministic.
+    /// Deterministic draws: the XXH3 of a counter under a seed.
     private struct Random {
-        var state: UInt64
+        let seed: UInt64
+        private var counter: UInt64 = 0
+        init(state: UInt64) { seed = state }
         mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
+            counter += 1
+            return withUnsafeBytes(of: counter) { Digest.xxh3($0, seed: seed) }
         }
         mutating func int(_ range: ClosedRange<Int>) -> Int {
             range.lowerBound + Int(next() % UInt64(range.count))
