@@ -91,8 +91,7 @@ struct Apply: ParsableCommand {
         case .json:
             for (index, action) in actions.enumerated() {
                 var out = ByteWriter()
-                DocumentRenderers.actionLine(action, sequence: index + 1).write(
-                    to: &out, pretty: false)
+                DocumentRenderers.writeActionLine(action, sequence: index + 1, to: &out)
                 print(out.string)
             }
         case .text:

@@ -45,36 +45,58 @@ public enum DocumentRenderers {
         ]).document
     }
 
-    /// One action as a single JSON line (no newline).
-    public static func actionLine(_ action: Action, sequence: Int) -> JSONOutput {
-        var members: [(String, JSONOutput)] = [
-            ("seq", .int(sequence)), ("action", .string(action.kind.rawValue)),
-            ("vpcid", .string(action.vpcID)), ("networkid", .string(action.networkID)),
-            ("appliance", .string(action.appliance)),
-        ]
-        if let value = action.publicIPID { members.append(("publicipid", .string(value))) }
-        if let value = action.publicIP { members.append(("publicip", .string(value.description))) }
-        if let value = action.secondaryIP {
-            members.append(("secondaryip", .string(value.description)))
+    /// Appends one action as a single-line JSON object (no newline), written straight into
+    /// the buffer: actions files of large corpora hold hundreds of thousands of them.
+    public static func writeActionLine(
+        _ action: Action, sequence: Int, to out: inout ByteWriter
+    ) {
+        var separator = UInt8(ascii: "{")
+        func key(_ name: String) {
+            out.append(byte: separator)
+            separator = UInt8(ascii: ",")
+            out.appendJSONString(name)
+            out.append(byte: UInt8(ascii: ":"))
         }
-        if let value = action.guestIP { members.append(("guestip", .string(value.description))) }
-        if let value = action.linkLocalIP {
-            members.append(("linklocalip", .string(value.description)))
+        func string(_ name: String, _ value: String?) {
+            guard let value else { return }
+            key(name)
+            out.appendJSONString(value)
         }
-        if let value = action.gateway { members.append(("gateway", .string(value.description))) }
-        if let value = action.netmask { members.append(("netmask", .string(value.description))) }
-        if let value = action.macAddress { members.append(("macaddress", .string(value))) }
-        if let value = action.ruleCount { members.append(("rules", .int(value))) }
-        if let value = action.configDigest { members.append(("digest", .string(value))) }
-        members.append(("reason", .string(action.reason)))
-        return .object(members)
+        func address(_ name: String, _ value: IPv4Address?) {
+            guard let value else { return }
+            key(name)
+            out.append(byte: UInt8(ascii: "\""))
+            out.append(value)
+            out.append(byte: UInt8(ascii: "\""))
+        }
+        key("seq")
+        out.append(sequence)
+        string("action", action.kind.rawValue)
+        string("vpcid", action.vpcID)
+        string("networkid", action.networkID)
+        string("appliance", action.appliance)
+        string("publicipid", action.publicIPID)
+        address("publicip", action.publicIP)
+        address("secondaryip", action.secondaryIP)
+        address("guestip", action.guestIP)
+        address("linklocalip", action.linkLocalIP)
+        address("gateway", action.gateway)
+        address("netmask", action.netmask)
+        string("macaddress", action.macAddress)
+        if let rules = action.ruleCount {
+            key("rules")
+            out.append(rules)
+        }
+        string("digest", action.configDigest)
+        string("reason", action.reason)
+        out.append(byte: UInt8(ascii: "}"))
     }
 
     /// `actions.jsonl`: one action a line.
     public static func actions(_ actions: [Action]) -> [UInt8] {
         var out = ByteWriter(capacity: actions.count * 200)
         for (index, action) in actions.enumerated() {
-            actionLine(action, sequence: index + 1).write(to: &out, pretty: false)
+            writeActionLine(action, sequence: index + 1, to: &out)
             out.newline()
         }
         return out.bytes
