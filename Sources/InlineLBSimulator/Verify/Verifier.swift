@@ -33,9 +33,11 @@ public enum Verifier {
         -> [Violation]
     {
         var violations: [Violation] = []
-        var listenerIndex: [String: Int] = [:]
+        // Listeners by address << 16 | port.
+        var listenerIndex: [UInt64: Int] = [:]
         for (index, listener) in expectations.listeners.enumerated() {
-            listenerIndex["\(listener.publicIP):\(listener.publicPort)"] = index
+            listenerIndex[UInt64(listener.publicIP.value) << 16 | UInt64(listener.publicPort)] =
+                index
         }
         var natIndex: [IPv4Address: Int] = [:]
         for (index, nat) in expectations.staticNATs.enumerated() { natIndex[nat.publicIP] = index }
@@ -46,7 +48,7 @@ public enum Verifier {
         for result in results {
             let flow = result.flow
             let decidingHop = result.hops.last
-            if let index = listenerIndex["\(flow.target):\(flow.port)"] {
+            if let index = listenerIndex[UInt64(flow.target.value) << 16 | UInt64(flow.port)] {
                 let listener = expectations.listeners[index]
                 probed[index] = true
                 let wanted = listener.delivers(to: flow.client)
