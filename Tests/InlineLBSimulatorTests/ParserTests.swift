@@ -133,6 +133,31 @@ struct ParserTests {
             #expect(error.message.contains(message), "\(error)")
         }
     }
+
+    @Test(
+        "traffic files name the field that is wrong and what it must be",
+        arguments: [
+            (
+                #"{"format": "inlinelb-traffic/1", "flows": [{"client": "198.51.100.7"}]}"#,
+                #"unknown field "client"; the fields are target, count, clients, clientcidr, concurrency, cookies"#
+            ),
+            (
+                #"{"format": "inlinelb-traffic/1", "flows": [{"target": "203.0.113.10:80", "count": -3}]}"#,
+                #""count" must be an integer from 1 to 10000000, found -3"#
+            ),
+            (
+                #"{"format": "inlinelb-traffic/1", "seed": "x", "flows": []}"#,
+                #""seed" must be a non-negative integer, found a string"#
+            ),
+        ])
+    func trafficErrors(_ text: String, _ message: String) {
+        do {
+            _ = try Traffic(bytes: Array(text.utf8), file: "t.json")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.message == message, "\(error)")
+        }
+    }
 }
 
 @Suite("Netfilter model")

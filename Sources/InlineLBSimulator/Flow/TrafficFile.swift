@@ -21,13 +21,38 @@ extension Traffic {
             case ("seed", .number(_, let value?)) where value >= 0: seed = UInt64(value)
             case ("flows", .array(let elements)):
                 for element in elements { groups.append(try Traffic.group(element, fail)) }
-            default: throw fail(member.node, "unknown or malformed field \"\(member.key)\"")
+            default: throw fail(member.node, Traffic.problem(member, known: Traffic.documentFields))
             }
         }
         guard format == "inlinelb-traffic/1" else {
             throw fail(root, "format must be \"inlinelb-traffic/1\"")
         }
         self.init(seed: seed, groups: groups)
+    }
+
+    /// Each field a traffic document may have, with what its value must be.
+    static let documentFields: KeyValuePairs = [
+        "format": "\"inlinelb-traffic/1\"", "seed": "a non-negative integer",
+        "flows": "an array of flow groups",
+    ]
+    /// Each field a flow group may have, with what its value must be.
+    static let groupFields: KeyValuePairs = [
+        "target": "\"address:port\"", "count": "an integer from 1 to 10000000",
+        "clients": "an integer from 1 to 65536 or an array of IPv4 addresses",
+        "clientcidr": "a CIDR", "concurrency": "a positive integer", "cookies": "true or false",
+    ]
+
+    /// What is wrong with a member no case accepted: an unknown name, or a value of the wrong
+    /// kind or out of range.
+    private static func problem(_ member: JSONMember, known: KeyValuePairs<String, String>)
+        -> String
+    {
+        guard let expected = known.first(where: { $0.key == member.key })?.value else {
+            let names = known.map(\.key).joined(separator: ", ")
+            return "unknown field \"\(member.key)\"; the fields are \(names)"
+        }
+        let found = member.node.numberText ?? member.node.kind.description
+        return "\"\(member.key)\" must be \(expected), found \(found)"
     }
 
     private static func group(_ node: JSONNode, _ fail: (JSONNode, String) -> ArtifactError)
@@ -65,7 +90,7 @@ extension Traffic {
                 group.clientNetwork = network
             case ("concurrency", .number(_, let value?)) where value > 0: group.concurrency = value
             case ("cookies", .bool(let flag)): group.returnsCookies = flag
-            default: throw fail(member.node, "unknown or malformed field \"\(member.key)\"")
+            default: throw fail(member.node, Traffic.problem(member, known: Traffic.groupFields))
             }
         }
         guard let target else { throw fail(node, "a flow group needs a target") }
