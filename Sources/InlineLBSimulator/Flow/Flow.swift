@@ -73,8 +73,8 @@ public struct FlowResult: Sendable {
     public var outcome: Outcome
     /// The source of the replies as the client sees them.
     public var replyFrom: (address: IPv4Address, port: Int)?
-    /// The HAProxy listener that served it (`file:line` of its section), when any.
-    public var listener: String?
+    /// The HAProxy listener that served it (the line of its section), when any.
+    public var listener: SourceLine?
     /// Whether persistence (cookie or stick table) chose the server instead of the balancer.
     public var persisted: Bool
     public var hops: [Hop]

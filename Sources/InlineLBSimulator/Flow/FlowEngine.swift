@@ -80,15 +80,20 @@ public struct FlowEngine {
             let lightest = shards.indices.min { shards[$0].count < shards[$1].count }!
             shards[lightest] += group
         }
-        let parts = shards.map { $0.sorted() }.concurrentMap { positions in
+        var parts = shards.map { $0.sorted() }.concurrentMap { positions in
             var engine = FlowEngine(deployment: deployment, tracedFlows: tracedFlows)
             return (positions, engine.run(positions.map { flows[$0] }, positions: positions))
         }
-        var results = [FlowResult?](repeating: nil, count: flows.count)
-        for (positions, partResults) in parts {
-            for (position, result) in zip(positions, partResults) { results[position] = result }
+        // Every position belongs to exactly one part: move the parts into place one at a
+        // time, so that at most one part's copy is alive beside the whole.
+        return [FlowResult](unsafeUninitializedCapacity: flows.count) { buffer, count in
+            while let (positions, partResults) = parts.popLast() {
+                for (position, result) in zip(positions, partResults) {
+                    (buffer.baseAddress! + position).initialize(to: result)
+                }
+            }
+            count = flows.count
         }
-        return results.map { $0! }
     }
 
     private mutating func closeConnections() {
@@ -261,7 +266,7 @@ public struct FlowEngine {
         }
         let frontend = config.proxies[frontendIndex]
         let frontendLine = SourceLine(file: config.file, line: frontend.line)
-        result.listener = frontendLine.description
+        result.listener = frontendLine
         hop("haproxy", "listener \(frontend.name)", frontendLine)
         for reject in frontend.connectionRejects {
             let inACL = frontend.sourceACLs[reject.acl]!.contains { $0.contains(packet.source) }

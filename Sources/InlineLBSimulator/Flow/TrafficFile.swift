@@ -147,7 +147,7 @@ extension FlowResult {
             ("batch", .int(flow.batch)),
             ("cookies", .bool(flow.returnsCookies)), ("outcome", .string(kind)),
             ("detail", .string(outcome.description)),
-            ("vm", .optional(outcome.deliveredVM)), ("listener", .optional(listener)),
+            ("vm", .optional(outcome.deliveredVM)), ("listener", .optional(listener?.description)),
             ("persisted", .bool(persisted)),
             ("replyfrom", .optional(replyFrom.map { "\($0.address):\($0.port)" })),
             ("trace", .array(hops.map { .string($0.description) })),

@@ -41,11 +41,13 @@ public enum Verifier {
         }
         var natIndex: [IPv4Address: Int] = [:]
         for (index, nat) in expectations.staticNATs.enumerated() { natIndex[nat.publicIP] = index }
-        var deliveredPerListener = [[FlowResult]](
+        // Positions in `results` of each listener's deliveries (not copies of the results:
+        // a million-rule probe has twelve million of them).
+        var deliveredPerListener = [[Int]](
             repeating: [], count: expectations.listeners.count)
         var probed = [Bool](repeating: false, count: expectations.listeners.count)
 
-        for result in results {
+        for (position, result) in results.enumerated() {
             let flow = result.flow
             let decidingHop = result.hops.last
             if let index = listenerIndex[UInt64(flow.target.value) << 16 | UInt64(flow.port)] {
@@ -87,7 +89,7 @@ public enum Verifier {
                 checkReply(
                     result, expectedFrom: (listener.publicIP, listener.publicPort),
                     rule: listener.ruleID, &violations)
-                deliveredPerListener[index].append(result)
+                deliveredPerListener[index].append(position)
             } else if let index = natIndex[flow.target] {
                 let nat = expectations.staticNATs[index]
                 let wanted = nat.backend.running && nat.acl.admits(flow.client, port: flow.port)
@@ -128,7 +130,8 @@ public enum Verifier {
                         expected: "traffic to \(listener.publicIP):\(listener.publicPort)",
                         actual: "no flow probed it", hop: nil))
             }
-            violations += checkDistribution(listener, deliveredPerListener[index])
+            violations += checkDistribution(
+                listener, deliveredPerListener[index].map { results[$0] })
         }
         return violations
     }
