@@ -36,6 +36,12 @@ struct JSONToken: Sendable {
 
     static let escaped: UInt32 = 1
     static let nonASCII: UInt32 = 2
+
+    var isContainer: Bool { kind == .array || kind == .object }
+
+    /// The tape index after this token, at `index`, and all its descendants.
+    @inline(__always)
+    func next(after index: Int) -> Int { isContainer ? Int(end) : index + 1 }
 }
 
 /// A parsed JSON document: its bytes and a flat tape of tokens in document order, so that
@@ -55,16 +61,7 @@ public final class JSONDocument: Sendable {
 
     /// The tape index after the value at `index` and all its descendants.
     @inline(__always)
-    func next(after index: Int) -> Int {
-        let token = tape[index]
-        return token.kind == .array || token.kind == .object ? Int(token.end) : index + 1
-    }
-
-    @inline(__always)
-    static func next(after index: Int, in tape: UnsafeBufferPointer<JSONToken>) -> Int {
-        let token = tape[index]
-        return token.kind == .array || token.kind == .object ? Int(token.end) : index + 1
-    }
+    func next(after index: Int) -> Int { tape[index].next(after: index) }
 
     /// Runs `body` over the tape and the bytes.
     @inline(__always)
@@ -163,7 +160,7 @@ public struct JSONNode: Sendable {
     /// Number of elements or members of an array or object; 0 for other values.
     public var count: Int {
         let token = token
-        return token.kind == .array || token.kind == .object ? Int(token.count) : 0
+        return token.isContainer ? Int(token.count) : 0
     }
 
     /// The elements, if the value is an array (empty otherwise).
@@ -188,7 +185,7 @@ public struct JSONNode: Sendable {
                     if JSONDocument.name(tape[name], in: bytes, equals: expected) {
                         return name + 1
                     }
-                    name = JSONDocument.next(after: name + 1, in: tape)
+                    name = tape[name + 1].next(after: name + 1)
                 }
                 return nil
             }
@@ -266,18 +263,6 @@ public enum JSONValue: Sendable {
     case string(String)
     case array([JSONNode])
     case object([JSONMember])
-
-    /// A short name of the value's kind, for messages ("a string", "an object", ...).
-    public var kindDescription: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
 }
 
 /// One member of a JSON object.

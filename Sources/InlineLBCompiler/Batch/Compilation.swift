@@ -14,29 +14,35 @@ public struct OutputFile: Sendable {
 
     public var path: String
     /// The content; empty when the file is reused.
-    public var bytes: [UInt8]
-    /// Set when the file is the previous output's file at the same path: it is hard-linked
+    public let bytes: [UInt8]
+    /// The content's size and XXH3-64, computed once (the manifest and the reuse check both
+    /// need them).
+    public let artifact: Artifact
+    /// Whether the file is the previous output's file at the same path: it is hard-linked
     /// into the new output, not rendered or written.
-    public var reused: Artifact?
+    public let isReused: Bool
 
     /// Creates a file entry.
     public init(path: String, bytes: [UInt8]) {
         self.path = path
         self.bytes = bytes
+        artifact = Artifact(bytes: bytes.count, xxh3: Digest.xxh3(bytes))
+        isReused = false
     }
 
     /// A file taken over from the previous output.
     init(path: String, reusing artifact: Artifact) {
         self.path = path
         self.bytes = []
-        self.reused = artifact
+        self.artifact = artifact
+        isReused = true
     }
 
     /// The file's size in bytes.
-    public var size: Int { reused?.bytes ?? bytes.count }
+    public var size: Int { artifact.bytes }
 
     /// The XXH3-64 of the file's content.
-    public var xxh3: UInt64 { reused?.xxh3 ?? Digest.xxh3(bytes) }
+    public var xxh3: UInt64 { artifact.xxh3 }
 }
 
 /// Counts describing one compilation, for summaries and the manifest.
@@ -165,7 +171,7 @@ public struct Compilation: Sendable {
         self.plan = plan
         self.files = files
         self.counts = counts
-        self.reusedFiles = files.count { $0.reused != nil }
+        self.reusedFiles = files.count(where: \.isReused)
     }
 
     /// The files of each appliance folder, in the order they are rendered.

@@ -65,7 +65,7 @@ public enum OutputWriter {
                             message: "cannot create folder: \(error.localizedDescription)")
                     }
                 }
-                if file.reused != nil {
+                if file.isReused {
                     try link(from: directory + "/" + file.path, to: path)
                 } else {
                     try writeFile(path, file.bytes, sync: true)

@@ -63,9 +63,7 @@ public struct PreviousOutput: Sendable {
 
     /// `file` as a reused artifact when the previous output holds the same bytes at its path.
     func reuse(_ file: OutputFile) -> OutputFile? {
-        guard file.reused == nil, let artifact = artifacts[file.path],
-            artifact == OutputFile.Artifact(bytes: file.size, xxh3: file.xxh3)
-        else { return nil }
+        guard !file.isReused, artifacts[file.path] == file.artifact else { return nil }
         return reuse([file.path])?.first
     }
 }

@@ -143,7 +143,7 @@ private struct StateReader {
 
     func object(_ node: JSONNode, _ path: JSONPath) throws(Diagnostic) -> [JSONMember] {
         guard case .object(let members) = node.value else {
-            throw fail(path, "expected an object, found \(node.value.kindDescription)")
+            throw fail(path, "expected an object, found \(node.kind.description)")
         }
         return members
     }
