@@ -191,7 +191,7 @@ struct NetfilterTests {
     @Test func chainsJumpReturnAndFallBackToPolicy() throws {
         let engine = NetfilterEngine(ruleset: try IptablesParser.parse(rules, file: "f"))
         func verdict(_ packet: Packet) -> String {
-            switch engine.run(hook: "FORWARD", packet: packet, includeNAT: false) {
+            switch engine.run(hook: .forward, packet: packet, includeNAT: false) {
             case .accept(let line): "accept@\(line?.line ?? 0)"
             case .drop(let line): "drop@\(line?.line ?? 0)"
             case .reject(let line): "reject@\(line.line)"
@@ -221,7 +221,7 @@ struct NetfilterTests {
         let engine = NetfilterEngine(ruleset: try IptablesParser.parse(text, file: "n"))
         func target(_ destination: String, port: Int) -> String {
             let packet = self.packet("198.51.100.9", destination, port: port)
-            switch engine.run(hook: "PREROUTING", packet: packet, includeNAT: true) {
+            switch engine.run(hook: .prerouting, packet: packet, includeNAT: true) {
             case .dnat(let address, _, let line): return "\(address)@\(line.line)"
             case .accept(let line): return "accept@\(line?.line ?? 0)"
             default: return "other"
@@ -233,5 +233,37 @@ struct NetfilterTests {
         #expect(target("203.0.113.11", port: 22) == "accept@0")
         #expect(target("203.0.113.10", port: 22) == "10.1.1.3@3")
         #expect(target("203.0.113.12", port: 80) == "accept@0")
+    }
+
+    @Test func sourceIndexedRulesInterleaveWithTheOthersInFileOrder() throws {
+        let text = """
+            *nat
+            :POSTROUTING ACCEPT [0:0]
+            -A POSTROUTING -s 10.1.1.3/32 -o eth9 -j SNAT --to-source 203.0.113.1
+            -A POSTROUTING -d 10.1.1.7/32 -j SNAT --to-source 203.0.113.2
+            -A POSTROUTING -p tcp -m tcp --dport 22 -j SNAT --to-source 203.0.113.3
+            -A POSTROUTING -s 10.1.1.3/32 -j SNAT --to-source 203.0.113.4
+            -A POSTROUTING -s 10.1.1.3/32 -d 10.1.1.8/32 -j SNAT --to-source 203.0.113.5
+            COMMIT
+            """
+        let engine = NetfilterEngine(ruleset: try IptablesParser.parse(text, file: "s"))
+        func source(_ from: String, _ to: String, port: Int) -> String {
+            var packet = self.packet(from, to, port: port)
+            packet.outInterface = "eth1"
+            switch engine.run(hook: .postrouting, packet: packet, includeNAT: true) {
+            case .snat(let address, _, let line): return "\(address)@\(line.line)"
+            case .accept: return "none"
+            default: return "other"
+            }
+        }
+        // The /32 source rule on eth9 does not match eth1; the next source rule does.
+        #expect(source("10.1.1.3", "10.1.1.9", port: 80) == "203.0.113.4@6")
+        // A generic rule earlier in the file wins over a later source-indexed one.
+        #expect(source("10.1.1.3", "10.1.1.9", port: 22) == "203.0.113.3@5")
+        // A destination-indexed rule earlier in the file wins too.
+        #expect(source("10.1.1.3", "10.1.1.7", port: 80) == "203.0.113.2@4")
+        // Indexed by destination though it names a source: found through the destination.
+        #expect(source("10.1.1.4", "10.1.1.8", port: 80) == "none")
+        #expect(source("10.1.1.9", "10.1.1.9", port: 80) == "none")
     }
 }

@@ -4,8 +4,8 @@ import InlineLBSimulator
 
 /// One input.
 let fuzzOne: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt = { data, count in
-    let text = String(decoding: UnsafeBufferPointer(start: data, count: count), as: UTF8.self)
-    _ = try? HAProxyParser.parse(text, file: "haproxy.cfg")
+    let bytes = Array(UnsafeBufferPointer(start: data, count: count))
+    _ = try? HAProxyParser.parse(bytes: bytes, file: "haproxy.cfg")
     return 0
 }
 

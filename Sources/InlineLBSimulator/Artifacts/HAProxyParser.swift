@@ -13,6 +13,11 @@ public enum HAProxyParser {
 
     /// Parses `text` read from `file`.
     public static func parse(_ text: String, file: String) throws(ArtifactError) -> HAProxyConfig {
+        try parse(bytes: Array(text.utf8), file: file)
+    }
+
+    /// Parses the UTF-8 `bytes` of `file`.
+    public static func parse(bytes: [UInt8], file: String) throws(ArtifactError) -> HAProxyConfig {
         var proxies: [HAProxyProxy] = []
         var section = ""
         var defaultMode = HAProxyProxy.Mode.tcp
@@ -21,11 +26,13 @@ public enum HAProxyParser {
             if let proxy = current { proxies.append(proxy) }
             current = nil
         }
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false)
+        var tokens: [String] = []
+        var word: [UInt8] = []
+        for (index, rawLine) in bytes.split(separator: newline, omittingEmptySubsequences: false)
             .enumerated()
         {
             let lineNumber = index + 1
-            let tokens = tokenize(rawLine)
+            tokenize(rawLine, into: &tokens, word: &word)
             guard let keyword = tokens.first else { continue }
             func fail(_ message: String) -> ArtifactError {
                 ArtifactError(file: file, line: lineNumber, message)
@@ -92,32 +99,38 @@ public enum HAProxyParser {
         return HAProxyConfig(file: file, proxies: proxies)
     }
 
-    /// Splits a line into words; `\ ` keeps a space inside a word; `#` starts a comment.
-    static func tokenize(_ line: Substring) -> [String] {
-        var tokens: [String] = []
-        var current = ""
+    private static let newline = UInt8(ascii: "\n")
+
+    /// Splits a line into `tokens`; `\ ` keeps a space inside a word; `#` starts a comment.
+    /// `word` is scratch space, kept between lines to spare allocations.
+    static func tokenize(
+        _ line: ArraySlice<UInt8>, into tokens: inout [String], word: inout [UInt8]
+    ) {
+        tokens.removeAll(keepingCapacity: true)
+        word.removeAll(keepingCapacity: true)
         var escaped = false
         var inToken = false
-        for character in line {
+        for byte in line {
             if escaped {
-                current.append(character)
+                word.append(byte)
                 escaped = false
                 inToken = true
-            } else if character == "\\" {
+            } else if byte == UInt8(ascii: "\\") {
                 escaped = true
-            } else if character == "#" && !inToken {
+            } else if byte == UInt8(ascii: "#") && !inToken {
                 break
-            } else if character == " " || character == "\t" || character == "\r" {
-                if inToken { tokens.append(current) }
-                current = ""
+            } else if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+                || byte == UInt8(ascii: "\r")
+            {
+                if inToken { tokens.append(String(decoding: word, as: UTF8.self)) }
+                word.removeAll(keepingCapacity: true)
                 inToken = false
             } else {
-                current.append(character)
+                word.append(byte)
                 inToken = true
             }
         }
-        if inToken { tokens.append(current) }
-        return tokens
+        if inToken { tokens.append(String(decoding: word, as: UTF8.self)) }
     }
 
     private static func checkOption(_ tokens: [String], _ fail: (String) -> ArtifactError)

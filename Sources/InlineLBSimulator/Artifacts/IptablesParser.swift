@@ -6,35 +6,42 @@ public enum IptablesParser {
     /// Parses `text` read from `file`.
     public static func parse(_ text: String, file: String) throws(ArtifactError) -> IptablesRuleset
     {
+        try parse(bytes: Array(text.utf8), file: file)
+    }
+
+    /// Parses the UTF-8 `bytes` of `file`.
+    public static func parse(bytes: [UInt8], file: String) throws(ArtifactError)
+        -> IptablesRuleset
+    {
         var ruleset = IptablesRuleset(file: file)
         var current: NetfilterTable?
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false)
-            .enumerated()
-        {
+        for (index, rawLine) in bytes.split(
+            separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false
+        ).enumerated() {
             let lineNumber = index + 1
-            let line = rawLine.trimmingCharacters(in: " \t\r")
-            if line.isEmpty || line.hasPrefix("#") { continue }
+            let line = trimmed(rawLine)
+            if line.isEmpty || line.first == UInt8(ascii: "#") { continue }
             func fail(_ message: String) -> ArtifactError {
                 ArtifactError(file: file, line: lineNumber, message)
             }
-            if line.hasPrefix("*") {
+            if line.first == UInt8(ascii: "*") {
                 guard current == nil else {
-                    throw fail("table \(line) starts before COMMIT of the previous one")
+                    throw fail("table \(text(line)) starts before COMMIT of the previous one")
                 }
-                let name = String(line.dropFirst())
+                let name = text(line.dropFirst())
                 guard ["filter", "nat", "mangle", "raw"].contains(name) else {
                     throw fail("unmodelled table \(name)")
                 }
                 current = ruleset.tables[name] ?? NetfilterTable(name: name)
-            } else if line == "COMMIT" {
+            } else if line.elementsEqual("COMMIT".utf8) {
                 guard let table = current else { throw fail("COMMIT outside a table") }
                 ruleset.tables[table.name] = table
                 current = nil
-            } else if line.hasPrefix(":") {
+            } else if line.first == UInt8(ascii: ":") {
                 guard current != nil else { throw fail("chain declared outside a table") }
-                let parts = line.dropFirst().split(separator: " ")
+                let parts = line.dropFirst().split(separator: UInt8(ascii: " ")).map(text)
                 guard parts.count >= 2 else { throw fail("malformed chain line") }
-                let name = String(parts[0])
+                let name = parts[0]
                 let policy: NetfilterVerdict?
                 switch parts[1] {
                 case "-": policy = nil
@@ -43,7 +50,7 @@ public enum IptablesParser {
                 default: throw fail("unmodelled chain policy \(parts[1])")
                 }
                 current!.chains[name] = NetfilterChain(name: name, policy: policy, line: lineNumber)
-            } else if line.hasPrefix("-A ") {
+            } else if line.starts(with: "-A ".utf8) {
                 guard current != nil else { throw fail("rule outside a table") }
                 let tokens = try tokenize(line, fail)
                 let chain = tokens[1]
@@ -53,7 +60,7 @@ public enum IptablesParser {
                 let rule = try parseRule(Array(tokens.dropFirst(2)), line: lineNumber, fail)
                 current!.chains[chain]!.rules.append(rule)
             } else {
-                throw fail("unmodelled line: \(line)")
+                throw fail("unmodelled line: \(text(line))")
             }
         }
         if current != nil {
@@ -72,28 +79,43 @@ public enum IptablesParser {
         return ruleset
     }
 
-    private static func tokenize(_ line: String, _ fail: (String) -> ArtifactError)
+    private static func text(_ bytes: ArraySlice<UInt8>) -> String {
+        String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `line` without leading and trailing spaces, tabs and carriage returns.
+    private static func trimmed(_ line: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        func isBlank(_ byte: UInt8) -> Bool {
+            byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
+        }
+        guard let first = line.firstIndex(where: { !isBlank($0) }) else { return [] }
+        let last = line.lastIndex(where: { !isBlank($0) })!
+        return line[first...last]
+    }
+
+    /// Splits a rule line into words at spaces; double quotes keep spaces inside a word.
+    private static func tokenize(_ line: ArraySlice<UInt8>, _ fail: (String) -> ArtifactError)
         throws(ArtifactError) -> [String]
     {
         var tokens: [String] = []
-        var current = ""
+        var word: [UInt8] = []
         var quoted = false
         var inToken = false
-        for character in line {
-            if character == "\"" {
+        for byte in line {
+            if byte == UInt8(ascii: "\"") {
                 quoted.toggle()
                 inToken = true
-            } else if character == " " && !quoted {
-                if inToken { tokens.append(current) }
-                current = ""
+            } else if byte == UInt8(ascii: " ") && !quoted {
+                if inToken { tokens.append(String(decoding: word, as: UTF8.self)) }
+                word.removeAll(keepingCapacity: true)
                 inToken = false
             } else {
-                current.append(character)
+                word.append(byte)
                 inToken = true
             }
         }
         if quoted { throw fail("unterminated quote") }
-        if inToken { tokens.append(current) }
+        if inToken { tokens.append(String(decoding: word, as: UTF8.self)) }
         return tokens
     }
 
@@ -234,14 +256,5 @@ public enum IptablesParser {
         let high = parts.count == 2 ? Int(parts[1]) : low
         guard let high, high >= low, high <= 65535 else { return nil }
         return low...high
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        var slice = Substring(self)
-        while let first = slice.first, set.contains(first) { slice.removeFirst() }
-        while let last = slice.last, set.contains(last) { slice.removeLast() }
-        return String(slice)
     }
 }

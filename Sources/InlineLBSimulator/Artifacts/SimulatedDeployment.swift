@@ -4,36 +4,93 @@ import InlineLBCore
 /// with their rules, the appliances with their addresses, firewall and HAProxy config,
 /// and the VMs.
 public struct SimulatedDeployment: Sendable {
-    /// One VPC router.
-    struct Router: Sendable {
-        var vpc: Topology.VPC
-        var netfilter: NetfilterEngine
+    /// One VPC router. A class: flows read it on every hop, and a reference costs one
+    /// retain where a copy of the value would cost one per field.
+    final class Router: Sendable {
+        let vpc: Topology.VPC
+        let netfilter: NetfilterEngine
         /// Addresses the router itself holds: its public IPs and the tier gateways.
-        var ownAddresses: Set<IPv4Address>
+        let ownAddresses: Set<IPv4Address>
         /// `router <vpc>`, as traces name it.
-        var traceName: String { "router \(vpc.id)" }
+        let traceName: String
+
+        init(vpc: Topology.VPC, netfilter: NetfilterEngine, ownAddresses: Set<IPv4Address>) {
+            self.vpc = vpc
+            self.netfilter = netfilter
+            self.ownAddresses = ownAddresses
+            traceName = "router \(vpc.id)"
+        }
     }
 
-    /// One appliance host.
-    struct Appliance: Sendable {
-        var name: String
-        var vpcIndex: Int
-        var tierIndex: Int
-        var running: Bool
-        var addresses: ApplianceAddresses
-        var netfilter: NetfilterEngine
-        var haproxy: HAProxyConfig
+    /// One appliance host (a class, as ``Router`` is).
+    final class Appliance: Sendable {
+        let name: String
+        let vpcIndex: Int
+        let tierIndex: Int
+        let running: Bool
+        let addresses: ApplianceAddresses
+        let netfilter: NetfilterEngine
+        /// The proxies of its haproxy.cfg, in file order.
+        let proxies: [Proxy]
         /// Why HAProxy cannot start (a bind address the appliance does not hold), if so.
-        var startFailure: String?
+        let startFailure: String?
         /// The proxy listening on each bound address and port (address 0: every address).
-        var listeners: [UInt64: Int]
+        let listeners: [UInt64: Int]
         /// `appliance <name>`, as traces name it.
         let traceName: String
+
+        init(
+            name: String, vpcIndex: Int, tierIndex: Int, running: Bool,
+            addresses: ApplianceAddresses, netfilter: NetfilterEngine, haproxy: HAProxyConfig,
+            startFailure: String?, listeners: [UInt64: Int]
+        ) {
+            var positions: [String: Int] = [:]
+            for (position, proxy) in haproxy.proxies.enumerated() {
+                positions[proxy.name] = positions[proxy.name] ?? position
+            }
+            proxies = haproxy.proxies.enumerated().map { position, section in
+                Proxy(
+                    section: section,
+                    backend: section.defaultBackend.flatMap { positions[$0] } ?? position,
+                    line: SourceLine(file: haproxy.file, line: section.line))
+            }
+            self.name = name
+            self.vpcIndex = vpcIndex
+            self.tierIndex = tierIndex
+            self.running = running
+            self.addresses = addresses
+            self.netfilter = netfilter
+            self.startFailure = startFailure
+            self.listeners = listeners
+            traceName = "appliance \(name)"
+        }
 
         /// The proxy that accepts connections to `address`:`port`, if any; a specific bind
         /// wins over a wildcard one, the first proxy in the file over later ones.
         func listener(_ address: IPv4Address, _ port: Int) -> Int? {
             listeners[UInt64(address.value) << 16 | UInt64(port)] ?? listeners[UInt64(port)]
+        }
+    }
+
+    /// One HAProxy proxy as flows use it (a class, as ``Router`` is).
+    final class Proxy: Sendable {
+        /// The parsed section.
+        let section: HAProxyProxy
+        /// The position of the proxy whose servers take its connections: its
+        /// `default_backend`, or itself.
+        let backend: Int
+        /// Where the section starts.
+        let line: SourceLine
+
+        init(section: HAProxyProxy, backend: Int, line: SourceLine) {
+            self.section = section
+            self.backend = backend
+            self.line = line
+        }
+
+        /// The haproxy.cfg line `line`.
+        func sourceLine(_ line: Int) -> SourceLine {
+            SourceLine(file: self.line.file, line: line)
         }
     }
 
@@ -67,14 +124,12 @@ public struct SimulatedDeployment: Sendable {
                 throw ArtifactError(file: relative, line: 0, "cannot read: \(error.reason)")
             }
         }
-        @Sendable func text(_ relative: String) throws(ArtifactError) -> String {
-            String(decoding: try read(relative), as: UTF8.self)
-        }
         topology = try Topology(bytes: try read("topology.json"), file: "topology.json")
         // Every file is parsed first, on all cores; errors are raised below in file order.
         let rulesets = topology.vpcs.concurrentMap { vpc in
             Result { () throws(ArtifactError) in
-                try IptablesParser.parse(try text(vpc.iptablesFile), file: vpc.iptablesFile)
+                try IptablesParser.parse(
+                    bytes: try read(vpc.iptablesFile), file: vpc.iptablesFile)
             }
         }
         let applianceFiles = topology.vpcs.flatMap { $0.tiers.compactMap(\.appliance) }
@@ -85,9 +140,10 @@ public struct SimulatedDeployment: Sendable {
                             bytes: try read(appliance.addressesFile),
                             file: appliance.addressesFile),
                         haproxy: try HAProxyParser.parse(
-                            try text(appliance.haproxyFile), file: appliance.haproxyFile),
+                            bytes: try read(appliance.haproxyFile), file: appliance.haproxyFile),
                         firewall: try IptablesParser.parse(
-                            try text(appliance.iptablesFile), file: appliance.iptablesFile))
+                            bytes: try read(appliance.iptablesFile), file: appliance.iptablesFile
+                        ))
                 }
             }
         var nextAppliance = 0
@@ -135,8 +191,7 @@ public struct SimulatedDeployment: Sendable {
                             name: appliance.name, vpcIndex: vpcIndex, tierIndex: tierIndex,
                             running: appliance.running,
                             addresses: addresses, netfilter: NetfilterEngine(ruleset: firewall),
-                            haproxy: haproxy, startFailure: failure, listeners: listeners,
-                            traceName: "appliance \(appliance.name)"))
+                            haproxy: haproxy, startFailure: failure, listeners: listeners))
                     if appliance.running {
                         for address in held { hostsHere[address] = .appliance(index) }
                     }

@@ -9,6 +9,9 @@ struct Balancer: Sendable {
         case sourceMap(StaticMap)
         case sourceConsistent(ConsistentHash)
         case leastConnections(LeastConnections)
+        /// Set while a payload is taken out to be changed, so that the payload's storage stays
+        /// uniquely referenced and changes in place instead of being copied on every pick.
+        case takenOut
     }
 
     private var engine: Engine
@@ -42,22 +45,27 @@ struct Balancer: Sendable {
     mutating func pick(client: IPv4Address) -> Int? {
         switch engine {
         case .roundRobin(var state):
+            engine = .takenOut
             defer { engine = .roundRobin(state) }
             return state.pick()
         case .staticRoundRobin(var state):
+            engine = .takenOut
             defer { engine = .staticRoundRobin(state) }
             return state.pickNext()
         case .leastConnections(var state):
+            engine = .takenOut
             defer { engine = .leastConnections(state) }
             return state.pick()
         case .sourceMap(let map): return map.pick(hash: client.value)
         case .sourceConsistent(let ring): return ring.pick(hash: client.value)
+        case .takenOut: preconditionFailure("balancer state taken out and not put back")
         }
     }
 
     /// Ends a connection (only leastconn keeps count).
     mutating func release(_ server: Int) {
         if case .leastConnections(var state) = engine {
+            engine = .takenOut
             state.release(server)
             engine = .leastConnections(state)
         }

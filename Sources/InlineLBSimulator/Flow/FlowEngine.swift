@@ -129,7 +129,7 @@ public struct FlowEngine {
 
         // PREROUTING: DNAT decided on the first packet.
         let prerouting = router.netfilter.run(
-            hook: "PREROUTING", packet: packet, includeNAT: true)
+            hook: .prerouting, packet: packet, includeNAT: true)
         switch prerouting {
         case .dnat(let address, let port, let line):
             hop(
@@ -143,7 +143,7 @@ public struct FlowEngine {
 
         // Routing on the post-DNAT address.
         if router.ownAddresses.contains(packet.destination) {
-            let input = router.netfilter.run(hook: "INPUT", packet: packet, includeNAT: true)
+            let input = router.netfilter.run(hook: .input, packet: packet, includeNAT: true)
             if let blocked = blocking(input, node: node, step: "filter INPUT") {
                 return finish(&result, blocked)
             }
@@ -167,7 +167,7 @@ public struct FlowEngine {
         packet.outInterface = tier.interface
         hop(node, "routing", "\(packet.destination) via \(tier.interface) (tier \(tier.id))")
 
-        let forward = router.netfilter.run(hook: "FORWARD", packet: packet, includeNAT: false)
+        let forward = router.netfilter.run(hook: .forward, packet: packet, includeNAT: false)
         if let blocked = blocking(forward, node: node, step: "filter FORWARD") {
             return finish(&result, blocked)
         }
@@ -176,7 +176,7 @@ public struct FlowEngine {
         default: break
         }
         let postrouting = router.netfilter.run(
-            hook: "POSTROUTING", packet: packet, includeNAT: true)
+            hook: .postrouting, packet: packet, includeNAT: true)
         var clientSeenByServer = flow.client
         if case .snat(let address, _, let line) = postrouting {
             hop(node, "nat POSTROUTING", "SNAT source -> \(address)", line)
@@ -218,7 +218,7 @@ public struct FlowEngine {
             outInterface: router.vpc.publicInterface,
             state: .established)
         let replyForward = router.netfilter.run(
-            hook: "FORWARD", packet: reply, includeNAT: false)
+            hook: .forward, packet: reply, includeNAT: false)
         if let blocked = blocking(replyForward, node: node, step: "filter FORWARD (reply)") {
             if recordsTraces { result.hops.append(blocked.hop) }
             result.outcome = .dropped("reply \(blocked.outcome)")
@@ -244,7 +244,7 @@ public struct FlowEngine {
             guard tracing else { return }
             result.hops.append(Hop(node: node, step: step, decision: decision(), source: source))
         }
-        let input = appliance.netfilter.run(hook: "INPUT", packet: packet, includeNAT: false)
+        let input = appliance.netfilter.run(hook: .input, packet: packet, includeNAT: false)
         if let blocked = blocking(input, node: node, step: "filter INPUT") {
             if recordsTraces { result.hops.append(blocked.hop) }
             result.outcome = blocked.outcome
@@ -256,7 +256,6 @@ public struct FlowEngine {
             result.outcome = .refused(failure)
             return nil
         }
-        let config = appliance.haproxy
         guard let frontendIndex = appliance.listener(packet.destination, packet.destinationPort)
         else {
             hop("haproxy", "no listener on \(packet.destination):\(packet.destinationPort)")
@@ -264,68 +263,66 @@ public struct FlowEngine {
                 "no HAProxy listener on \(packet.destination):\(packet.destinationPort) at \(node)")
             return nil
         }
-        let frontend = config.proxies[frontendIndex]
-        let frontendLine = SourceLine(file: config.file, line: frontend.line)
-        result.listener = frontendLine
-        hop("haproxy", "listener \(frontend.name)", frontendLine)
-        for reject in frontend.connectionRejects {
-            let inACL = frontend.sourceACLs[reject.acl]!.contains { $0.contains(packet.source) }
+        let frontend = appliance.proxies[frontendIndex]
+        result.listener = frontend.line
+        hop("haproxy", "listener \(frontend.section.name)", frontend.line)
+        for reject in frontend.section.connectionRejects {
+            let inACL = frontend.section.sourceACLs[reject.acl]!.contains {
+                $0.contains(packet.source)
+            }
             if inACL != reject.negated {
-                let line = SourceLine(file: config.file, line: reject.line)
+                let line = frontend.sourceLine(reject.line)
                 hop("haproxy", "tcp-request connection reject (\(packet.source))", line)
                 result.outcome = .refused("rejected by \(line)")
                 return nil
             }
         }
-        if frontend.isStats {
+        if frontend.section.isStats {
             hop("haproxy", "stats page")
-            result.outcome = .refused("HAProxy stats page at \(frontendLine), not a backend")
+            result.outcome = .refused("HAProxy stats page at \(frontend.line), not a backend")
             return nil
         }
-        let backendIndex =
-            frontend.defaultBackend.flatMap { name in config.proxies.firstIndex { $0.name == name }
-            } ?? frontendIndex
-        let backend = config.proxies[backendIndex]
-        let backendKey = BackendKey(appliance: index, proxy: backendIndex)
+        let backend = appliance.proxies[frontend.backend]
+        let servers = backend.section.servers
+        let backendKey = BackendKey(appliance: index, proxy: frontend.backend)
         if balancers[backendKey] == nil {
             // Usability is fixed for a run (VM states come from the artifacts): decide it once.
-            let usable = backend.servers.map { server in
+            let usable = servers.map { server in
                 !server.disabled && (!server.check || serverHost(appliance, server.address) != nil)
             }
-            balancers[backendKey] = Balancer(proxy: backend, usable: usable)
+            balancers[backendKey] = Balancer(proxy: backend.section, usable: usable)
         }
         let usable = balancers[backendKey]!.usable
 
+        // Cookies matter in HTTP mode only.
+        let isHTTP = backend.section.mode == .http
         let jarKey = JarKey(client: flow.client, target: flow.target, port: flow.port)
-        let jar = flow.returnsCookies ? cookieJars[jarKey, default: [:]] : [:]
+        let jar = isHTTP && flow.returnsCookies ? cookieJars[jarKey, default: [:]] : [:]
         var chosen: Int?
-        if backend.mode == .http, let cookie = backend.cookie, let value = jar[cookie.name],
-            let server = backend.servers.indices.first(where: {
-                backend.servers[$0].cookie == value
-            }), usable[server]
+        if isHTTP, let cookie = backend.section.cookie, let value = jar[cookie.name],
+            let server = servers.indices.first(where: { servers[$0].cookie == value }),
+            usable[server]
         {
             chosen = server
             hop(
-                "haproxy", "cookie \(cookie.name)=\(value) -> \(backend.servers[server].name)",
-                SourceLine(file: config.file, line: cookie.line))
+                "haproxy", "cookie \(cookie.name)=\(value) -> \(servers[server].name)",
+                backend.sourceLine(cookie.line))
         }
-        if chosen == nil, backend.stickOnSource != nil,
+        if chosen == nil, let stickLine = backend.section.stickOnSource,
             let server = stickBySource[backendKey]?[packet.source], usable[server]
         {
             chosen = server
             hop(
-                "haproxy", "stick-table src \(packet.source) -> \(backend.servers[server].name)",
-                SourceLine(file: config.file, line: backend.stickOnSource!))
+                "haproxy", "stick-table src \(packet.source) -> \(servers[server].name)",
+                backend.sourceLine(stickLine))
         }
-        if chosen == nil, backend.mode == .http {
-            for name in backend.stickMatchCookies {
+        if chosen == nil, isHTTP {
+            for name in backend.section.stickMatchCookies {
                 if let value = jar[name], let server = stickByValue[backendKey]?[value],
                     usable[server]
                 {
                     chosen = server
-                    hop(
-                        "haproxy",
-                        "stick match cookie \(name)=\(value) -> \(backend.servers[server].name)")
+                    hop("haproxy", "stick match cookie \(name)=\(value) -> \(servers[server].name)")
                     break
                 }
             }
@@ -337,20 +334,19 @@ public struct FlowEngine {
                 openConnections.append((backendKey, server))
                 hop(
                     "haproxy",
-                    "balance \(backend.algorithm.rawValue) -> \(backend.servers[server].name)",
-                    SourceLine(file: config.file, line: backend.servers[server].line))
+                    "balance \(backend.section.algorithm.rawValue) -> \(servers[server].name)",
+                    backend.sourceLine(servers[server].line))
             }
         }
         guard let server = chosen else {
-            hop("haproxy", "no usable server in \(backend.name)")
+            hop("haproxy", "no usable server in \(backend.section.name)")
             result.outcome = .failed(
-                "no usable server in \(backend.name) (\(SourceLine(file: config.file, line: backend.line)))"
-            )
+                "no usable server in \(backend.section.name) (\(backend.line))")
             return nil
         }
-        let target = backend.servers[server]
-        let serverLine = SourceLine(file: config.file, line: target.line)
-        if backend.stickOnSource != nil {
+        let target = servers[server]
+        let serverLine = backend.sourceLine(target.line)
+        if backend.section.stickOnSource != nil {
             stickBySource[backendKey, default: [:]][packet.source] = server
         }
         let serverPacket = Packet(
@@ -358,7 +354,7 @@ public struct FlowEngine {
             destinationPort: target.port,
             inInterface: nil, outInterface: "eth0", state: .new)
         let output = appliance.netfilter.run(
-            hook: "OUTPUT", packet: serverPacket, includeNAT: true)
+            hook: .output, packet: serverPacket, includeNAT: true)
         if case .drop(let line) = output {
             hop("filter OUTPUT", "DROP to \(target.address):\(target.port)", line)
             result.outcome = .failed(
@@ -373,11 +369,13 @@ public struct FlowEngine {
             return nil
         }
         // Responses: cookie insert and application cookies learnt into the stick table.
-        if backend.mode == .http {
-            if let cookie = backend.cookie, let value = target.cookie, jar[cookie.name] != value {
+        if isHTTP {
+            if let cookie = backend.section.cookie, let value = target.cookie,
+                jar[cookie.name] != value
+            {
                 cookieJars[jarKey, default: [:]][cookie.name] = value
             }
-            if let name = backend.stickStoreResponseCookie {
+            if let name = backend.section.stickStoreResponseCookie {
                 stickByValue[backendKey, default: [:]][vm.id] = server
                 cookieJars[jarKey, default: [:]][name] = vm.id
             }

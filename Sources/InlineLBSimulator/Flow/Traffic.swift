@@ -105,8 +105,8 @@ public struct Traffic: Sendable {
         for (vpcIndex, vpc) in deployment.topology.vpcs.enumerated() {
             var ports = Set([22, 9, 8081])
             for appliance in deployment.appliances where appliance.vpcIndex == vpcIndex {
-                for proxy in appliance.haproxy.proxies where !proxy.isStats {
-                    for bind in proxy.binds { ports.insert(bind.port) }
+                for proxy in appliance.proxies where !proxy.section.isStats {
+                    for bind in proxy.section.binds { ports.insert(bind.port) }
                 }
             }
             ports.insert(min(65535, (ports.max() ?? 0) + 1))
@@ -121,7 +121,9 @@ public struct Traffic: Sendable {
         add(stranger, 80)
         let listening = Set(
             deployment.appliances.flatMap { appliance in
-                appliance.haproxy.proxies.filter { !$0.isStats }.flatMap { $0.binds.map(\.port) }
+                appliance.proxies.filter { !$0.section.isStats }.flatMap {
+                    $0.section.binds.map(\.port)
+                }
             })
         return Traffic(
             seed: seed,

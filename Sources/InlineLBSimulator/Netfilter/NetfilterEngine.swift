@@ -5,23 +5,26 @@ import InlineLBCore
 /// policy (REFERENCE.md §6).
 ///
 /// Each chain is indexed so that a packet's cost does not grow with the number of rules:
-/// rules matching one destination address (`-d a.b.c.d/32`) are found through a hash of that
-/// address, and merged in file order with the rules that cannot be indexed, which keeps the
-/// first-match semantics exact.
+/// rules matching one destination address (`-d a.b.c.d/32`, as DNAT and appliance rules do)
+/// or else one source address (`-s a.b.c.d/32`, as SNAT rules do) are found through a hash of
+/// that address, and merged in file order with the rules that cannot be indexed, which keeps
+/// the first-match semantics exact.
 struct NetfilterEngine: Sendable {
     let ruleset: IptablesRuleset
     /// Every chain of every table, jumps resolved to positions in this array.
     private let chains: [IndexedChain]
-    /// For each hook, the chains it runs (table order, tables present only).
-    private let hookChains: [String: [(table: String, chain: Int)]]
+    /// For each hook (by raw value), the chains it runs: table order, tables present only.
+    private let hookChains: [[(isNAT: Bool, chain: Int)]]
 
-    /// One chain, its rules split into those indexed by destination and the others.
+    /// One chain, its rules split into those indexed by destination, those indexed by source
+    /// and the others, each list in file order.
     private final class IndexedChain: Sendable {
         let rules: [NetfilterRule]
         let policy: NetfilterVerdict?
         let line: Int
         let generic: [Int]
         let byDestination: [UInt32: [Int]]
+        let bySource: [UInt32: [Int]]
         /// Per rule: the position of the chain a jump goes to (nil: not a jump, or to a
         /// chain that does not exist, which iptables-restore refuses and we ignore).
         let jumps: [Int?]
@@ -39,17 +42,26 @@ struct NetfilterEngine: Sendable {
             line = chain.line
             var generic: [Int] = []
             var byDestination: [UInt32: [Int]] = [:]
+            var bySource: [UInt32: [Int]] = [:]
+            /// The address of a plain `/32` match.
+            func host(_ match: AddressMatch?) -> UInt32? {
+                guard let match, !match.negated, match.network.prefixLength == 32 else {
+                    return nil
+                }
+                return match.network.network.value
+            }
             for (position, rule) in chain.rules.enumerated() {
-                if let destination = rule.destination, !destination.negated,
-                    destination.network.prefixLength == 32
-                {
-                    byDestination[destination.network.network.value, default: []].append(position)
+                if let destination = host(rule.destination) {
+                    byDestination[destination, default: []].append(position)
+                } else if let source = host(rule.source) {
+                    bySource[source, default: []].append(position)
                 } else {
                     generic.append(position)
                 }
             }
             self.generic = generic
             self.byDestination = byDestination
+            self.bySource = bySource
             self.jumps = jumps
         }
     }
@@ -72,35 +84,23 @@ struct NetfilterEngine: Sendable {
                     return positions[table + "/" + target]
                 })
         }
-        var hookChains: [String: [(table: String, chain: Int)]] = [:]
-        for (hook, tables) in NetfilterEngine.hookTables {
-            hookChains[hook] = tables.compactMap { table in
-                positions[table + "/" + hook].map { (table, $0) }
+        hookChains = NetfilterHook.allCases.map { hook in
+            hook.tables.compactMap { table in
+                positions[table + "/" + hook.chainName].map { (table == "nat", $0) }
             }
         }
-        self.hookChains = hookChains
     }
-
-    /// The tables each hook runs, in kernel order (`nat` only for the first packet of a
-    /// connection; the caller decides).
-    static let hookTables: [String: [String]] = [
-        "PREROUTING": ["raw", "mangle", "nat"],
-        "INPUT": ["mangle", "filter", "nat"],
-        "FORWARD": ["mangle", "filter"],
-        "OUTPUT": ["raw", "mangle", "nat", "filter"],
-        "POSTROUTING": ["mangle", "nat"],
-    ]
 
     /// Runs `hook` over the tables present: the verdict that decided (DROP or REJECT ends
     /// the walk), the NAT applied, or the last filter ACCEPT with its line.
-    func run(hook: String, packet: Packet, includeNAT: Bool) -> ChainResult {
+    func run(hook: NetfilterHook, packet: Packet, includeNAT: Bool) -> ChainResult {
         var decision = ChainResult.accept(nil)
-        for (table, chain) in hookChains[hook] ?? [] where table != "nat" || includeNAT {
+        for (isNAT, chain) in hookChains[hook.rawValue] where !isNAT || includeNAT {
             let result = walk(chain, packet: packet)
             switch result {
             case .drop, .reject: return result
             case .dnat, .snat: decision = result
-            case .accept: if table != "nat" { decision = result }
+            case .accept: if !isNAT { decision = result }
             }
         }
         return decision
@@ -124,22 +124,10 @@ struct NetfilterEngine: Sendable {
     private func walkChain(_ chainPosition: Int, packet: Packet, depth: Int) -> WalkResult {
         guard depth < 64 else { return .returned }
         let chain = chains[chainPosition]
-        let specific = chain.byDestination[packet.destination.value] ?? []
-        let generic = chain.generic
-        var nextGeneric = 0
-        var nextSpecific = 0
-        // Both lists are in file order: merge them, so rules are tried exactly in file order.
-        while nextGeneric < generic.count || nextSpecific < specific.count {
-            let position: Int
-            if nextSpecific == specific.count
-                || (nextGeneric < generic.count && generic[nextGeneric] < specific[nextSpecific])
-            {
-                position = generic[nextGeneric]
-                nextGeneric += 1
-            } else {
-                position = specific[nextSpecific]
-                nextSpecific += 1
-            }
+        var candidates = RuleMerge(
+            chain.generic, chain.byDestination[packet.destination.value] ?? [],
+            chain.bySource[packet.source.value] ?? [])
+        while let position = candidates.next() {
             guard chain.tests[position].matches(packet, interfaces: chain.interfaces) else {
                 continue
             }
@@ -161,6 +149,64 @@ struct NetfilterEngine: Sendable {
             }
         }
         return .returned
+    }
+}
+
+/// Positions from three lists in file order, merged so that rules are tried exactly in file
+/// order.
+private struct RuleMerge {
+    private let lists: (generic: [Int], destination: [Int], source: [Int])
+    private var heads = (generic: 0, destination: 0, source: 0)
+
+    init(_ generic: [Int], _ destination: [Int], _ source: [Int]) {
+        lists = (generic, destination, source)
+    }
+
+    /// The next position, or nil when all three lists are done.
+    mutating func next() -> Int? {
+        let generic = heads.generic < lists.generic.count ? lists.generic[heads.generic] : Int.max
+        let destination =
+            heads.destination < lists.destination.count
+            ? lists.destination[heads.destination] : Int.max
+        let source = heads.source < lists.source.count ? lists.source[heads.source] : Int.max
+        let position = min(generic, destination, source)
+        if position == Int.max { return nil }
+        if position == generic {
+            heads.generic += 1
+        } else if position == destination {
+            heads.destination += 1
+        } else {
+            heads.source += 1
+        }
+        return position
+    }
+}
+
+/// A netfilter hook: the built-in chain of that name in each table it runs.
+enum NetfilterHook: Int, CaseIterable {
+    case prerouting, input, forward, output, postrouting
+
+    /// The built-in chain's name.
+    var chainName: String {
+        switch self {
+        case .prerouting: "PREROUTING"
+        case .input: "INPUT"
+        case .forward: "FORWARD"
+        case .output: "OUTPUT"
+        case .postrouting: "POSTROUTING"
+        }
+    }
+
+    /// The tables the hook runs, in kernel order (`nat` only for the first packet of a
+    /// connection; the caller decides).
+    var tables: [String] {
+        switch self {
+        case .prerouting: ["raw", "mangle", "nat"]
+        case .input: ["mangle", "filter", "nat"]
+        case .forward: ["mangle", "filter"]
+        case .output: ["raw", "mangle", "nat", "filter"]
+        case .postrouting: ["mangle", "nat"]
+        }
     }
 }
 
