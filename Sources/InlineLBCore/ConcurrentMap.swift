@@ -16,3 +16,14 @@ extension Array where Element: Sendable {
         return results.map { $0! }
     }
 }
+
+extension Range where Bound == Int {
+    /// The range cut into at most `pieces` consecutive parts of nearly equal length, in
+    /// order (for spreading work over cores with ``Swift/Array/concurrentMap(_:)``).
+    public func split(into pieces: Int) -> [Range<Int>] {
+        let parts = Swift.max(1, Swift.min(pieces, count))
+        return (0..<parts).map { part in
+            (lowerBound + count * part / parts)..<(lowerBound + count * (part + 1) / parts)
+        }
+    }
+}

@@ -34,7 +34,7 @@ public struct CorpusVerification: Sendable {
             violations = Verifier.verify(results, against: expectations)
         }
         flowCount = results.count
-        deliveredCount = results.filter { $0.outcome.deliveredVM != nil }.count
+        deliveredCount = results.count { $0.outcome.deliveredVM != nil }
         ruleCount = expectations.listeners.count
     }
 }

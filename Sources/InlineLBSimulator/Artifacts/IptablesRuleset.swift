@@ -81,7 +81,10 @@ public struct InterfaceMatch: Sendable {
 
     public func matches(_ interface: String?) -> Bool {
         guard let interface else { return negated }
-        let hit = name.hasSuffix("+") ? interface.hasPrefix(name.dropLast()) : interface == name
+        // Compared as bytes: interface names are ASCII, and this runs for every packet.
+        let hit =
+            name.utf8.last == UInt8(ascii: "+")
+            ? interface.utf8.starts(with: name.utf8.dropLast()) : interface == name
         return hit != negated
     }
 }

@@ -65,6 +65,9 @@ public struct SimulatedDeployment: Sendable {
             traceName = "appliance \(name)"
         }
 
+        /// The addresses it holds: its guest IP and secondary IPs.
+        var heldAddresses: [IPv4Address] { [addresses.guestIP] + addresses.secondaryIPs }
+
         /// The proxy that accepts connections to `address`:`port`, if any; a specific bind
         /// wins over a wildcard one, the first proxy in the file over later ones.
         func listener(_ address: IPv4Address, _ port: Int) -> Int? {
@@ -94,13 +97,6 @@ public struct SimulatedDeployment: Sendable {
         }
     }
 
-    /// The three files of one appliance, parsed.
-    private struct ParsedAppliance: Sendable {
-        var addresses: ApplianceAddresses
-        var haproxy: HAProxyConfig
-        var firewall: IptablesRuleset
-    }
-
     /// What answers at an address inside a tier.
     enum Host: Sendable {
         case appliance(Int)
@@ -109,6 +105,9 @@ public struct SimulatedDeployment: Sendable {
 
     var routers: [Router] = []
     var appliances: [Appliance] = []
+    /// Proxies are numbered across the deployment, appliance after appliance: the number of
+    /// each appliance's first proxy, then the total.
+    var firstProxyNumber: [Int] = []
     /// Hosts by (vpc, tier) and address; stopped VMs and appliances hold nothing.
     var hosts: [[[IPv4Address: Host]]] = []
     /// The router holding each public address.
@@ -125,80 +124,94 @@ public struct SimulatedDeployment: Sendable {
             }
         }
         topology = try Topology(bytes: try read("topology.json"), file: "topology.json")
-        // Every file is parsed first, on all cores; errors are raised below in file order.
-        let rulesets = topology.vpcs.concurrentMap { vpc in
+        // Every file is parsed and every host built on all cores; the first error in the
+        // order of the topology (routers, then appliances) is raised.
+        routers = try topology.vpcs.concurrentMap { vpc in
             Result { () throws(ArtifactError) in
-                try IptablesParser.parse(
+                var own = Set(vpc.publicIPs.map(\.address) + vpc.tiers.map(\.gateway))
+                if let sourceNAT = vpc.sourceNATIP { own.insert(sourceNAT) }
+                let ruleset = try IptablesParser.parse(
                     bytes: try read(vpc.iptablesFile), file: vpc.iptablesFile)
+                return Router(
+                    vpc: vpc, netfilter: NetfilterEngine(ruleset: ruleset), ownAddresses: own)
+            }
+        }.map { result throws(ArtifactError) in try result.get() }
+        let placed = topology.vpcs.enumerated().flatMap { vpcIndex, vpc in
+            vpc.tiers.enumerated().compactMap { tierIndex, tier in
+                tier.appliance.map { (vpcIndex, tierIndex, $0) }
             }
         }
-        let applianceFiles = topology.vpcs.flatMap { $0.tiers.compactMap(\.appliance) }
-            .concurrentMap { appliance in
-                Result { () throws(ArtifactError) in
-                    ParsedAppliance(
-                        addresses: try ApplianceAddresses(
-                            bytes: try read(appliance.addressesFile),
-                            file: appliance.addressesFile),
-                        haproxy: try HAProxyParser.parse(
-                            bytes: try read(appliance.haproxyFile), file: appliance.haproxyFile),
-                        firewall: try IptablesParser.parse(
-                            bytes: try read(appliance.iptablesFile), file: appliance.iptablesFile
-                        ))
-                }
+        appliances = try placed.concurrentMap { vpcIndex, tierIndex, appliance in
+            Result { () throws(ArtifactError) in
+                try SimulatedDeployment.load(
+                    appliance, vpcIndex: vpcIndex, tierIndex: tierIndex, read: read)
             }
+        }.map { result throws(ArtifactError) in try result.get() }
+        var proxyCount = 0
+        for appliance in appliances {
+            firstProxyNumber.append(proxyCount)
+            proxyCount += appliance.proxies.count
+        }
+        firstProxyNumber.append(proxyCount)
         var nextAppliance = 0
         for (vpcIndex, vpc) in topology.vpcs.enumerated() {
-            let ruleset = try rulesets[vpcIndex].get()
-            var own = Set(vpc.publicIPs.map(\.address) + vpc.tiers.map(\.gateway))
-            if let sourceNAT = vpc.sourceNATIP { own.insert(sourceNAT) }
-            routers.append(
-                Router(vpc: vpc, netfilter: NetfilterEngine(ruleset: ruleset), ownAddresses: own))
-            for address in own where !vpc.tiers.contains(where: { $0.gateway == address }) {
+            for address in routers[vpcIndex].ownAddresses
+            where !vpc.tiers.contains(where: { $0.gateway == address }) {
                 routerOfPublicAddress[address] = vpcIndex
             }
             var tierHosts: [[IPv4Address: Host]] = []
-            for (tierIndex, tier) in vpc.tiers.enumerated() {
+            for tier in vpc.tiers {
                 var hostsHere: [IPv4Address: Host] = [:]
                 for vm in tier.virtualMachines where vm.running {
                     hostsHere[vm.address] = .virtualMachine(vm)
                 }
-                if let appliance = tier.appliance {
-                    let parsed = try applianceFiles[nextAppliance].get()
-                    nextAppliance += 1
-                    let (addresses, haproxy, firewall) = (
-                        parsed.addresses, parsed.haproxy, parsed.firewall
-                    )
-                    let held = Set([addresses.guestIP] + addresses.secondaryIPs)
-                    var failure: String?
-                    for proxy in haproxy.proxies {
-                        for bind in proxy.binds {
-                            if let address = bind.address, !held.contains(address) {
-                                failure =
-                                    "haproxy cannot start: bind \(address):\(bind.port) at \(appliance.haproxyFile):\(bind.line) is not an address of \(appliance.name)"
-                            }
-                        }
-                    }
-                    var listeners: [UInt64: Int] = [:]
-                    for (position, proxy) in haproxy.proxies.enumerated() {
-                        for bind in proxy.binds {
-                            let key = UInt64(bind.address?.value ?? 0) << 16 | UInt64(bind.port)
-                            if listeners[key] == nil { listeners[key] = position }
-                        }
-                    }
-                    let index = appliances.count
-                    appliances.append(
-                        Appliance(
-                            name: appliance.name, vpcIndex: vpcIndex, tierIndex: tierIndex,
-                            running: appliance.running,
-                            addresses: addresses, netfilter: NetfilterEngine(ruleset: firewall),
-                            haproxy: haproxy, startFailure: failure, listeners: listeners))
+                if tier.appliance != nil {
+                    let appliance = appliances[nextAppliance]
                     if appliance.running {
-                        for address in held { hostsHere[address] = .appliance(index) }
+                        for address in appliance.heldAddresses {
+                            hostsHere[address] = .appliance(nextAppliance)
+                        }
                     }
+                    nextAppliance += 1
                 }
                 tierHosts.append(hostsHere)
             }
             hosts.append(tierHosts)
         }
+    }
+
+    /// Reads and parses the three files of `appliance`, in tier `tierIndex` of VPC `vpcIndex`.
+    private static func load(
+        _ appliance: Topology.Appliance, vpcIndex: Int, tierIndex: Int,
+        read: (String) throws(ArtifactError) -> [UInt8]
+    ) throws(ArtifactError) -> Appliance {
+        let addresses = try ApplianceAddresses(
+            bytes: try read(appliance.addressesFile), file: appliance.addressesFile)
+        let haproxy = try HAProxyParser.parse(
+            bytes: try read(appliance.haproxyFile), file: appliance.haproxyFile)
+        let firewall = try IptablesParser.parse(
+            bytes: try read(appliance.iptablesFile), file: appliance.iptablesFile)
+        let held = Set([addresses.guestIP] + addresses.secondaryIPs)
+        var failure: String?
+        for proxy in haproxy.proxies {
+            for bind in proxy.binds {
+                if let address = bind.address, !held.contains(address) {
+                    failure =
+                        "haproxy cannot start: bind \(address):\(bind.port) at \(appliance.haproxyFile):\(bind.line) is not an address of \(appliance.name)"
+                }
+            }
+        }
+        var listeners: [UInt64: Int] = [:]
+        for (position, proxy) in haproxy.proxies.enumerated() {
+            for bind in proxy.binds {
+                let key = UInt64(bind.address?.value ?? 0) << 16 | UInt64(bind.port)
+                if listeners[key] == nil { listeners[key] = position }
+            }
+        }
+        return Appliance(
+            name: appliance.name, vpcIndex: vpcIndex, tierIndex: tierIndex,
+            running: appliance.running, addresses: addresses,
+            netfilter: NetfilterEngine(ruleset: firewall), haproxy: haproxy,
+            startFailure: failure, listeners: listeners)
     }
 }

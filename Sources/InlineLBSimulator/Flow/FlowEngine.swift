@@ -5,12 +5,6 @@ import InlineLBCore
 /// persistence state and each client's cookies across flows.
 public struct FlowEngine {
     private let deployment: SimulatedDeployment
-    /// A backend: appliance and proxy positions.
-    private struct BackendKey: Hashable {
-        var appliance: Int
-        var proxy: Int
-    }
-
     /// One client's cookies for one public address and port.
     private struct JarKey: Hashable {
         var client: IPv4Address
@@ -18,12 +12,14 @@ public struct FlowEngine {
         var port: Int
     }
 
-    private var balancers: [BackendKey: Balancer] = [:]
-    private var stickBySource: [BackendKey: [IPv4Address: Int]] = [:]
-    private var stickByValue: [BackendKey: [String: Int]] = [:]
+    /// Balancing state by backend, numbered as ``SimulatedDeployment/firstProxyNumber`` says;
+    /// nil until the backend's first connection.
+    private var balancers: [Balancer?]
+    private var stickBySource: [Int: [IPv4Address: Int]] = [:]
+    private var stickByValue: [Int: [String: Int]] = [:]
     /// Cookies each client holds, per target address and port.
     private var cookieJars: [JarKey: [String: String]] = [:]
-    private var openConnections: [(backend: BackendKey, server: Int)] = []
+    private var openConnections: [(backend: Int, server: Int)] = []
     private var currentBatch = -1
 
     /// Flows at positions below this carry their hop-by-hop trace.
@@ -36,6 +32,7 @@ public struct FlowEngine {
     public init(deployment: SimulatedDeployment, tracedFlows: Int = .max) {
         self.deployment = deployment
         self.tracedFlows = tracedFlows
+        balancers = Array(repeating: nil, count: deployment.firstProxyNumber.last ?? 0)
     }
 
     /// Simulates `flows` in order.
@@ -163,9 +160,11 @@ public struct FlowEngine {
             result.outcome = .dropped("\(packet.destination) is in no tier of \(router.vpc.id)")
             return result
         }
-        let tier = router.vpc.tiers[tierIndex]
-        packet.outInterface = tier.interface
-        hop(node, "routing", "\(packet.destination) via \(tier.interface) (tier \(tier.id))")
+        let tierInterface = router.vpc.tiers[tierIndex].interface
+        packet.outInterface = tierInterface
+        hop(
+            node, "routing",
+            "\(packet.destination) via \(tierInterface) (tier \(router.vpc.tiers[tierIndex].id))")
 
         let forward = router.netfilter.run(hook: .forward, packet: packet, includeNAT: false)
         if let blocked = blocking(forward, node: node, step: "filter FORWARD") {
@@ -185,9 +184,10 @@ public struct FlowEngine {
 
         // Delivery inside the tier.
         guard let host = deployment.hosts[routerIndex][tierIndex][packet.destination] else {
-            hop("tier \(tier.id)", "delivery", "no running host holds \(packet.destination)")
+            let tierID = router.vpc.tiers[tierIndex].id
+            hop("tier \(tierID)", "delivery", "no running host holds \(packet.destination)")
             result.outcome = .dropped(
-                "no running host holds \(packet.destination) in tier \(tier.id)")
+                "no running host holds \(packet.destination) in tier \(tierID)")
             return result
         }
         let delivered: Outcome
@@ -214,7 +214,7 @@ public struct FlowEngine {
         let reply = Packet(
             source: packet.destination, destination: clientSeenByServer,
             sourcePort: packet.destinationPort,
-            destinationPort: flow.clientPort, inInterface: tier.interface,
+            destinationPort: flow.clientPort, inInterface: tierInterface,
             outInterface: router.vpc.publicInterface,
             state: .established)
         let replyForward = router.netfilter.run(
@@ -284,7 +284,7 @@ public struct FlowEngine {
         }
         let backend = appliance.proxies[frontend.backend]
         let servers = backend.section.servers
-        let backendKey = BackendKey(appliance: index, proxy: frontend.backend)
+        let backendKey = deployment.firstProxyNumber[index] + frontend.backend
         if balancers[backendKey] == nil {
             // Usability is fixed for a run (VM states come from the artifacts): decide it once.
             let usable = servers.map { server in

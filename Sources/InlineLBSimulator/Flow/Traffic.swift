@@ -50,6 +50,7 @@ public struct Traffic: Sendable {
     /// seeded with `seed`.
     public func flows() -> [Flow] {
         var flows: [Flow] = []
+        flows.reserveCapacity(groups.reduce(0) { $0 + max(0, $1.count) })
         var batch = 0
         for (groupIndex, group) in groups.enumerated() {
             var clients = group.clients
@@ -81,12 +82,9 @@ public struct Traffic: Sendable {
         return flows
     }
 
+    /// The XXH3-64, seeded with `seed`, of the eight little-endian bytes of `counter`.
     static func draw(_ seed: UInt64, _ counter: UInt64) -> UInt64 {
-        var bytes = [UInt8](repeating: 0, count: 8)
-        for index in 0..<8 {
-            bytes[index] = UInt8(truncatingIfNeeded: counter >> (8 * UInt64(index)))
-        }
-        return Digest.xxh3(bytes, seed: seed)
+        withUnsafeBytes(of: counter.littleEndian) { Digest.xxh3($0, seed: seed) }
     }
 
     /// The default probe of a deployment: every public address the routers hold, on every
@@ -97,34 +95,35 @@ public struct Traffic: Sendable {
         _ deployment: SimulatedDeployment, extraTargets: [(IPv4Address, Int)] = [], seed: UInt64 = 1
     ) -> Traffic {
         var targets: [(IPv4Address, Int)] = []
-        var seen = Set<String>()
+        var seen = Set<UInt64>()
         func add(_ address: IPv4Address, _ port: Int) {
-            if seen.insert("\(address):\(port)").inserted { targets.append((address, port)) }
+            if seen.insert(UInt64(address.value) << 16 | UInt64(port)).inserted {
+                targets.append((address, port))
+            }
         }
         var held = Set<IPv4Address>()
-        for (vpcIndex, vpc) in deployment.topology.vpcs.enumerated() {
-            var ports = Set([22, 9, 8081])
-            for appliance in deployment.appliances where appliance.vpcIndex == vpcIndex {
-                for proxy in appliance.proxies where !proxy.section.isStats {
-                    for bind in proxy.section.binds { ports.insert(bind.port) }
+        var listenerPorts = [Set<Int>](repeating: [], count: deployment.topology.vpcs.count)
+        for appliance in deployment.appliances {
+            for proxy in appliance.proxies where !proxy.section.isStats {
+                for bind in proxy.section.binds {
+                    listenerPorts[appliance.vpcIndex].insert(bind.port)
                 }
             }
+        }
+        for (vpcIndex, vpc) in deployment.topology.vpcs.enumerated() {
+            var ports = listenerPorts[vpcIndex].union([22, 9, 8081])
             ports.insert(min(65535, (ports.max() ?? 0) + 1))
+            let sortedPorts = ports.sorted()
             for ip in vpc.publicIPs {
                 held.insert(ip.address)
-                for port in ports.sorted() { add(ip.address, port) }
+                for port in sortedPorts { add(ip.address, port) }
             }
         }
         for (address, port) in extraTargets { add(address, port) }
         var stranger = IPv4Address(0xCB00_71FE)  // 203.0.113.254
         while held.contains(stranger) { stranger = IPv4Address(stranger.value - 1) }
         add(stranger, 80)
-        let listening = Set(
-            deployment.appliances.flatMap { appliance in
-                appliance.proxies.filter { !$0.section.isStats }.flatMap {
-                    $0.section.binds.map(\.port)
-                }
-            })
+        let listening = listenerPorts.reduce(into: Set<Int>()) { $0.formUnion($1) }
         return Traffic(
             seed: seed,
             groups: targets.map { target in

@@ -61,7 +61,12 @@ public struct Expectations: Sendable {
         public var algorithm: String
         /// `LbCookie`, `AppCookie`, `SourceBased` or nil.
         public var stickiness: String?
-        public var backends: [Backend]
+        public var backends: [Backend] {
+            didSet { runningBackends = backends.filter(\.running) }
+        }
+        /// The VMs that can take traffic, in rule order (kept with ``backends``: the verifier
+        /// asks for them on every flow).
+        public private(set) var runningBackends: [Backend]
         public var allowedClients: [IPv4Network]
         public var acl: IngressACL
         public var applianceRunning: Bool
@@ -78,13 +83,11 @@ public struct Expectations: Sendable {
             self.algorithm = algorithm
             self.stickiness = stickiness
             self.backends = backends
+            runningBackends = backends.filter(\.running)
             self.allowedClients = allowedClients
             self.acl = acl
             self.applianceRunning = applianceRunning
         }
-
-        /// The VMs that can take traffic, in rule order.
-        public var runningBackends: [Backend] { backends.filter(\.running) }
 
         /// Whether a connection from `client` should be delivered.
         public func delivers(to client: IPv4Address) -> Bool {
@@ -126,8 +129,9 @@ public struct Expectations: Sendable {
         let addresses = Set(
             listeners.map(\.publicIP) + staticNATs.map(\.publicIP) + silentTargets.map(\.0))
         var targets = listeners.map { ($0.publicIP, $0.publicPort) } + silentTargets
+        let sortedPorts = ports.sorted()
         for address in addresses.sorted() {
-            for port in ports.sorted() { targets.append((address, port)) }
+            for port in sortedPorts { targets.append((address, port)) }
         }
         return targets
     }

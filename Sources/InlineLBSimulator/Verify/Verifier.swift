@@ -29,34 +29,100 @@ public struct Violation: Sendable, CustomStringConvertible {
 /// hashing and stickiness).
 public enum Verifier {
     /// All violations of `results`; empty when every check holds.
+    ///
+    /// Flows are checked in consecutive parts on all cores, then each listener's deliveries;
+    /// violations come in the order of one pass: flows in order, then listeners in order.
     public static func verify(_ results: [FlowResult], against expectations: Expectations)
         -> [Violation]
     {
-        var violations: [Violation] = []
-        // Listeners by address << 16 | port.
-        var listenerIndex: [UInt64: Int] = [:]
-        for (index, listener) in expectations.listeners.enumerated() {
-            listenerIndex[UInt64(listener.publicIP.value) << 16 | UInt64(listener.publicPort)] =
-                index
+        let index = TargetIndex(expectations)
+        let parts = (0..<results.count).split(into: 64).concurrentMap { range in
+            checkFlows(results, range, expectations, index)
         }
-        var natIndex: [IPv4Address: Int] = [:]
-        for (index, nat) in expectations.staticNATs.enumerated() { natIndex[nat.publicIP] = index }
-        // Positions in `results` of each listener's deliveries (not copies of the results:
-        // a million-rule probe has twelve million of them).
-        var deliveredPerListener = [[Int]](
-            repeating: [], count: expectations.listeners.count)
-        var probed = [Bool](repeating: false, count: expectations.listeners.count)
+        let (flowViolations, deliveredPerListener, probed) = merge(
+            parts, listeners: expectations.listeners.count)
+        let listenerViolations = (0..<expectations.listeners.count).split(into: 64)
+            .concurrentMap { range in
+                var violations: [Violation] = []
+                for listenerIndex in range {
+                    let listener = expectations.listeners[listenerIndex]
+                    if !probed[listenerIndex] {
+                        violations.append(
+                            Violation(
+                                flow: nil, rule: listener.ruleID,
+                                expected: "traffic to \(listener.publicIP):\(listener.publicPort)",
+                                actual: "no flow probed it", hop: nil))
+                    }
+                    violations += checkDistribution(
+                        listener, deliveredPerListener[listenerIndex].map { results[$0] })
+                }
+                return violations
+            }
+        return flowViolations + listenerViolations.joined()
+    }
 
-        for (position, result) in results.enumerated() {
+    /// The parts' violations in order; per listener, the positions in the results of its
+    /// deliveries in flow order (positions, not copies: a million-rule probe has twelve
+    /// million results), and whether any flow probed it.
+    private static func merge(_ parts: [FlowChecks], listeners: Int) -> (
+        violations: [Violation], deliveredPerListener: [[Int]], probed: [Bool]
+    ) {
+        var deliveredPerListener = [[Int]](repeating: [], count: listeners)
+        var probed = [Bool](repeating: false, count: listeners)
+        var violations: [Violation] = []
+        for part in parts {
+            violations += part.violations
+            for (listener, position) in part.deliveries {
+                deliveredPerListener[listener].append(position)
+            }
+            for listener in part.probed { probed[listener] = true }
+        }
+        return (violations, deliveredPerListener, probed)
+    }
+
+    /// The listeners and static NATs by the address and port flows target.
+    private struct TargetIndex: Sendable {
+        /// Listener positions by address << 16 | port.
+        var listeners: [UInt64: Int] = [:]
+        /// Static NAT positions by public address.
+        var staticNATs: [IPv4Address: Int] = [:]
+
+        init(_ expectations: Expectations) {
+            for (index, listener) in expectations.listeners.enumerated() {
+                listeners[UInt64(listener.publicIP.value) << 16 | UInt64(listener.publicPort)] =
+                    index
+            }
+            for (index, nat) in expectations.staticNATs.enumerated() {
+                staticNATs[nat.publicIP] = index
+            }
+        }
+    }
+
+    /// What checking some flows found: violations, deliveries to listeners as (listener,
+    /// position) in flow order, and the listeners probed.
+    private struct FlowChecks: Sendable {
+        var violations: [Violation] = []
+        var deliveries: [(listener: Int, position: Int)] = []
+        var probed: [Int] = []
+    }
+
+    /// The per-flow checks of `results[range]`.
+    private static func checkFlows(
+        _ results: [FlowResult], _ range: Range<Int>, _ expectations: Expectations,
+        _ index: TargetIndex
+    ) -> FlowChecks {
+        var checks = FlowChecks()
+        for position in range {
+            let result = results[position]
             let flow = result.flow
             let decidingHop = result.hops.last
-            if let index = listenerIndex[UInt64(flow.target.value) << 16 | UInt64(flow.port)] {
+            if let index = index.listeners[UInt64(flow.target.value) << 16 | UInt64(flow.port)] {
                 let listener = expectations.listeners[index]
-                probed[index] = true
+                checks.probed.append(index)
                 let wanted = listener.delivers(to: flow.client)
                 guard case .delivered(let vm, let address, let port, _) = result.outcome else {
                     if wanted {
-                        violations.append(
+                        checks.violations.append(
                             Violation(
                                 flow: flow, rule: listener.ruleID,
                                 expected:
@@ -66,7 +132,7 @@ public enum Verifier {
                     continue
                 }
                 guard wanted else {
-                    violations.append(
+                    checks.violations.append(
                         Violation(
                             flow: flow, rule: listener.ruleID,
                             expected: "no delivery (\(silenceReason(listener, flow.client)))",
@@ -78,7 +144,7 @@ public enum Verifier {
                         $0.vmID == vm && $0.address == address && $0.port == port
                     })
                 else {
-                    violations.append(
+                    checks.violations.append(
                         Violation(
                             flow: flow, rule: listener.ruleID,
                             expected:
@@ -88,25 +154,26 @@ public enum Verifier {
                 }
                 checkReply(
                     result, expectedFrom: (listener.publicIP, listener.publicPort),
-                    rule: listener.ruleID, &violations)
-                deliveredPerListener[index].append(position)
-            } else if let index = natIndex[flow.target] {
+                    rule: listener.ruleID, &checks.violations)
+                checks.deliveries.append((index, position))
+            } else if let index = index.staticNATs[flow.target] {
                 let nat = expectations.staticNATs[index]
                 let wanted = nat.backend.running && nat.acl.admits(flow.client, port: flow.port)
                 switch (wanted, result.outcome) {
                 case (true, .delivered(let vm, _, let port, _))
                 where vm == nat.backend.vmID && port == flow.port:
                     checkReply(
-                        result, expectedFrom: (nat.publicIP, flow.port), rule: nil, &violations)
+                        result, expectedFrom: (nat.publicIP, flow.port), rule: nil,
+                        &checks.violations)
                 case (false, .delivered):
-                    violations.append(
+                    checks.violations.append(
                         Violation(
                             flow: flow, rule: nil,
                             expected:
                                 "no delivery (static NAT to \(nat.backend.vmID), ACL or VM state)",
                             actual: result.outcome.description, hop: decidingHop))
                 case (true, _):
-                    violations.append(
+                    checks.violations.append(
                         Violation(
                             flow: flow, rule: nil,
                             expected:
@@ -115,25 +182,14 @@ public enum Verifier {
                 default: break
                 }
             } else if case .delivered = result.outcome {
-                violations.append(
+                checks.violations.append(
                     Violation(
                         flow: flow, rule: nil,
                         expected: "no delivery (no live rule on \(flow.target):\(flow.port))",
                         actual: result.outcome.description, hop: decidingHop))
             }
         }
-        for (index, listener) in expectations.listeners.enumerated() {
-            if !probed[index] {
-                violations.append(
-                    Violation(
-                        flow: nil, rule: listener.ruleID,
-                        expected: "traffic to \(listener.publicIP):\(listener.publicPort)",
-                        actual: "no flow probed it", hop: nil))
-            }
-            violations += checkDistribution(
-                listener, deliveredPerListener[index].map { results[$0] })
-        }
-        return violations
+        return checks
     }
 
     private static func silenceReason(_ listener: Expectations.Listener, _ client: IPv4Address)
