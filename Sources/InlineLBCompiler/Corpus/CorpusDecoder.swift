@@ -2,7 +2,7 @@ import InlineLBCore
 
 /// Turns a parsed corpus document into a typed ``Corpus``, collecting every type error,
 /// missing field and unknown field (with the closest known name suggested).
-public struct CorpusDecoder {
+public struct CorpusDecoder: Sendable {
     /// The format tag this decoder reads.
     public static let format = "inlinelb-corpus/1"
 
@@ -375,9 +375,14 @@ public struct CorpusDecoder {
         return ObjectFields(node, parent: parent, step: step, entity: entity)
     }
 
-    private mutating func list<Element>(
+    /// The elements of array `key` of `parent`, decoded; nil results are left out.
+    ///
+    /// Long arrays (rules, VMs) are decoded in consecutive parts on all cores, each part with
+    /// its own diagnostics, joined in order: the result and the diagnostics are those of one
+    /// pass.
+    private mutating func list<Element: Sendable>(
         _ parent: ObjectFields, _ key: String,
-        _ decode: (inout CorpusDecoder, ObjectFields) -> Element?
+        _ decode: @Sendable (inout CorpusDecoder, ObjectFields) -> Element?
     ) -> [Element] {
         guard let node = parent.member(key) else { return [] }
         let path = parent.path.appending(key)
@@ -385,14 +390,33 @@ public struct CorpusDecoder {
             report(path, "expected an array, found \(node.kind.description)")
             return []
         }
+        let elements = Array(node.elements)
+        let fresh = CorpusDecoder(source: source)
+        let parts = (0..<elements.count).split(
+            into: elements.count >= CorpusDecoder.parallelListLength ? 64 : 1
+        ).concurrentMap { range in
+            var decoder = fresh
+            var values: [Element] = []
+            values.reserveCapacity(range.count)
+            for index in range {
+                guard
+                    let fields = decoder.object(elements[index], parent: path, step: .index(index))
+                else { continue }
+                if let value = decode(&decoder, fields) { values.append(value) }
+            }
+            return (values, decoder.diagnostics)
+        }
         var result: [Element] = []
-        result.reserveCapacity(node.count)
-        for (index, element) in node.elements.enumerated() {
-            guard let fields = object(element, parent: path, step: .index(index)) else { continue }
-            if let value = decode(&self, fields) { result.append(value) }
+        result.reserveCapacity(elements.count)
+        for (values, diagnostics) in parts {
+            result += values
+            self.diagnostics += diagnostics
         }
         return result
     }
+
+    /// Arrays at least this long are decoded on all cores.
+    static let parallelListLength = 4096
 }
 
 /// One JSON object being decoded: typed accessors for its members, and the check that

@@ -1,0 +1,38 @@
+import Foundation
+import InlineLBCore
+import Testing
+
+@testable import InlineLBCompiler
+
+/// Long arrays are decoded and validated in parts on all cores: results and diagnostics must
+/// be those of one pass, in document order.
+@Suite("Large corpora")
+struct LargeCorpusTests {
+    /// A generated 10,000-rule corpus with the fields of rules `broken` made wrong.
+    static func corpus(breaking broken: [Int]) -> [UInt8] {
+        var text = String(decoding: CorpusGenerator(rules: 10_000).generate(), as: UTF8.self)
+        for rule in broken {
+            text = text.replacingOccurrences(
+                of: "{\"id\": \"lb-\(rule)\", ", with: "{\"id\": \"lb-\(rule)\", \"bogus\": 1, ")
+        }
+        return Array(text.utf8)
+    }
+
+    @Test func diagnosticsOfALongArrayComeInDocumentOrder() throws {
+        let broken = [3, 4095, 4096, 5000, 9999]
+        let bytes = Self.corpus(breaking: broken)
+        do {
+            _ = try CorpusValidator.load(file: "big.json", bytes: bytes)
+            Issue.record("a corpus with unknown fields was accepted")
+        } catch {
+            #expect(
+                error.diagnostics.map(\.path)
+                    == broken.map { "loadbalancerrules[\($0)].bogus (id \"lb-\($0)\")" })
+        }
+    }
+
+    @Test func aLongArrayDecodesToEveryElementInOrder() throws {
+        let corpus = try CorpusValidator.load(file: "big.json", bytes: Self.corpus(breaking: []))
+        #expect(corpus.corpus.loadBalancerRules.map(\.id) == (0..<10_000).map { "lb-\($0)" })
+    }
+}
