@@ -18,3 +18,12 @@ int inlinelb_exchange_paths(const char *first, const char *second) {
     return -1;
 #endif
 }
+
+int inlinelb_start_writeback(int descriptor) {
+#if defined(__linux__)
+    return sync_file_range(descriptor, 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)descriptor;
+    return 0;
+#endif
+}

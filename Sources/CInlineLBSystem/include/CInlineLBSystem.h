@@ -5,4 +5,9 @@
 /// Returns 0 on success, -1 with errno set otherwise.
 int inlinelb_exchange_paths(const char *first, const char *second);
 
+/// Starts writing a file's dirty pages to disk without waiting (Linux sync_file_range with
+/// SYNC_FILE_RANGE_WRITE), so that a later fsync mostly waits for I/O already under way.
+/// Returns 0 on success, -1 with errno set otherwise.
+int inlinelb_start_writeback(int descriptor);
+
 #endif

@@ -52,6 +52,7 @@ public enum OutputWriter {
         }
         do throws(WriteError) {
             var made = Set<String>()
+            var folders: [String] = []
             for file in files {
                 let path = staging + "/" + file.path
                 let folder = (path as NSString).deletingLastPathComponent
@@ -64,13 +65,21 @@ public enum OutputWriter {
                             path: folder,
                             message: "cannot create folder: \(error.localizedDescription)")
                     }
+                    folders.append(folder)
                 }
-                if file.isReused {
-                    try link(from: directory + "/" + file.path, to: path)
-                } else {
-                    try writeFile(path, file.bytes, sync: true)
-                }
+                if file.isReused { try link(from: directory + "/" + file.path, to: path) }
             }
+            // Written on all cores with their writeback started, then each made durable: the
+            // fsyncs mostly wait for I/O already under way instead of starting it one by one.
+            let written = files.filter { !$0.isReused }
+            try onAllCores(written.count) { index throws(WriteError) in
+                try writeFile(
+                    staging + "/" + written[index].path, written[index].bytes, sync: false)
+            }
+            try onAllCores(written.count) { index throws(WriteError) in
+                try syncFile(staging + "/" + written[index].path)
+            }
+            for folder in folders.reversed() { try syncDirectory(folder) }
             try syncDirectory(staging)
             if exists {
                 guard inlinelb_exchange_paths(staging, directory) == 0 else {
@@ -141,7 +150,8 @@ public enum OutputWriter {
         }
     }
 
-    /// Writes `bytes` to a new file with as few `write` calls as the kernel allows.
+    /// Writes `bytes` to a new file with as few `write` calls as the kernel allows; then
+    /// waits until it is on disk when `sync`, or else starts its writeback.
     static func writeFile(_ path: String, _ bytes: [UInt8], sync: Bool) throws(WriteError) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
@@ -161,10 +171,38 @@ public enum OutputWriter {
             }
             written += result
         }
-        if sync && fsync(descriptor) != 0 {
-            throw WriteError(
-                path: path, message: "fsync failed: \(String(cString: strerror(errno)))")
+        if sync {
+            guard fsync(descriptor) == 0 else {
+                throw WriteError(
+                    path: path, message: "fsync failed: \(String(cString: strerror(errno)))")
+            }
+        } else {
+            inlinelb_start_writeback(descriptor)
         }
+    }
+
+    /// Waits until the file at `path` is on disk.
+    private static func syncFile(_ path: String) throws(WriteError) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0, fsync(descriptor) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if descriptor >= 0 { close(descriptor) }
+            throw WriteError(path: path, message: "fsync failed: \(reason)")
+        }
+        close(descriptor)
+    }
+
+    /// Runs `body` for every index below `count`, in parts on all cores; the error of the
+    /// lowest failing part, if any, is thrown.
+    private static func onAllCores(
+        _ count: Int, _ body: @Sendable (Int) throws(WriteError) -> Void
+    ) throws(WriteError) {
+        let outcomes = (0..<count).split(into: 64).concurrentMap { range in
+            Result { () throws(WriteError) in
+                for index in range { try body(index) }
+            }
+        }
+        for outcome in outcomes { try outcome.get() }
     }
 
     private static func syncDirectory(_ path: String) throws(WriteError) {
