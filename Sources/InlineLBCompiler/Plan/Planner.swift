@@ -22,6 +22,20 @@ public struct Planner {
     private var linkLocalPool: AddressPool
     private var pools: [PoolUsage] = []
     private let rulesByTier: [String: [LoadBalancerRule]]
+    /// Tiers planned up to step 6, in corpus order; `actions` up to `actionsEnd` are theirs
+    /// and those of the tiers before them.
+    private var pending: [(tier: PendingTier, actionsEnd: Int)] = []
+
+    /// A tier with a live rule, planned up to its translation (step 6), which is done for
+    /// all tiers at once on all cores.
+    private struct PendingTier: Sendable {
+        var tier: Tier
+        var rules: [LoadBalancerRule]
+        var record: ApplianceRecord
+        var mustSend: Bool
+        var wantRunning: Bool
+        var existed: Bool
+    }
 
     /// Plans the transition from `state` to `corpus`, applying `restarts` afterwards.
     public static func plan(
@@ -81,6 +95,23 @@ public struct Planner {
                 record, reason: "network no longer served by \(inlineLBProviderName)", pool: &noPool
             )
         }
+        // Step 6 of every tier: translations and digests on all cores, then each tier's
+        // actions put back in place after the ones planned before it.
+        let corpus = self.corpus
+        let configs = pending.map(\.tier).concurrentMap { pending in
+            let config = Planner.translate(
+                pending.tier, rules: pending.rules, record: pending.record, corpus: corpus)
+            return (config, config.canonicalDigest)
+        }
+        let planned = actions
+        actions = []
+        var start = 0
+        for ((pending, actionsEnd), (config, digest)) in zip(pending, configs) {
+            actions += planned[start..<actionsEnd]
+            start = actionsEnd
+            finishTier(pending, config: config, digest: digest)
+        }
+        actions += planned[start...]
         pools.append(
             PoolUsage(
                 name: "link-local", first: linkLocalPool.range.lowerBound,
@@ -206,9 +237,22 @@ public struct Planner {
         }
         record.mappings.removeAll { !activeSet.contains($0.publicIPID) }
 
-        // Step 6: translate and send.
-        let config = translate(tier, rules: rules, record: record)
-        let digest = config.canonicalDigest
+        pending.append(
+            (
+                PendingTier(
+                    tier: tier, rules: rules, record: record, mustSend: mustSend,
+                    wantRunning: wantRunning, existed: existing != nil),
+                actions.count
+            ))
+    }
+
+    /// Step 6: send the translated rules when they or the appliance changed; then stop the
+    /// appliance if it is to be stopped.
+    private mutating func finishTier(
+        _ pending: PendingTier, config: LoadBalancerConfig, digest: String
+    ) {
+        var record = pending.record
+        let mustSend = pending.mustSend
         if record.state == .running && (mustSend || digest != record.sentConfigDigest) {
             var action = makeAction(
                 .applyLbConfig, record, nil,
@@ -218,13 +262,13 @@ public struct Planner {
             actions.append(action)
             record.sentConfigDigest = digest
         }
-        if record.state == .running && !wantRunning {
+        if record.state == .running && !pending.wantRunning {
             emit(.stopAppliance, record, reason: "desired state Stopped")
             record.state = .stopped
         }
 
         let plan = AppliancePlan(record: record, config: config, configDigest: digest)
-        if existing != nil { kept[record.number] = plan } else { created.append(plan) }
+        if pending.existed { kept[record.number] = plan } else { created.append(plan) }
     }
 
     /// The tier's guest pool: hosts of the CIDR minus gateway, VM addresses and the
@@ -298,9 +342,9 @@ public struct Planner {
         emit(.destroyAppliance, record, reason: reason)
     }
 
-    private func translate(_ tier: Tier, rules: [LoadBalancerRule], record: ApplianceRecord)
-        -> LoadBalancerConfig
-    {
+    private static func translate(
+        _ tier: Tier, rules: [LoadBalancerRule], record: ApplianceRecord, corpus: ValidatedCorpus
+    ) -> LoadBalancerConfig {
         let offering = corpus.offering(of: tier)
         var secondaryOf: [String: IPv4Address] = [:]
         for mapping in record.mappings { secondaryOf[mapping.publicIPID] = mapping.secondaryIP }
