@@ -11,30 +11,73 @@ public struct CorpusVerification: Sendable {
     /// How many live rules were checked.
     public var ruleCount: Int
     public var violations: [Violation]
+    /// The results of the first `keptResults` flows, or of every flow when a check failed.
     public var results: [FlowResult]
 
     /// Simulates the default probing traffic (plus every target the corpus mentions) over
     /// the output folder `folder` and checks it against the corpus's intent.
     ///
-    /// The first `tracedFlows` results carry their traces. Flows are simulated without the
-    /// others, on all cores; when a check fails, the run is repeated with every trace, so
-    /// that each violation names the hop that decided it (the simulation is deterministic).
-    public init(corpus: ValidatedCorpus, folder: String, seed: UInt64 = 1, tracedFlows: Int = 0)
-        throws(ArtifactError)
-    {
+    /// Flows are simulated without traces, on all cores, and checked slice by slice as they
+    /// are simulated, so that a run holds only the results it keeps: the first
+    /// `keptResults`, of which the first `tracedFlows` carry their traces. When a check fails,
+    /// the run is repeated with every trace and every result kept, so that each violation
+    /// names the hop that decided it (the simulation is deterministic).
+    public init(
+        corpus: ValidatedCorpus, folder: String, seed: UInt64 = 1, tracedFlows: Int = 0,
+        keptResults: Int = .max
+    ) throws(ArtifactError) {
         let deployment = try SimulatedDeployment(folder: folder)
         let expectations = Expectations(corpus: corpus)
         let flows = Traffic.probing(
             deployment, extraTargets: expectations.probeTargets, seed: seed
         ).flows()
-        results = FlowEngine.run(flows, over: deployment, tracedFlows: tracedFlows)
-        violations = Verifier.verify(results, against: expectations)
-        if !violations.isEmpty {
+        let checker = Verifier.FlowChecker(expectations)
+        let kept = min(keptResults, flows.count)
+        let shards = FlowEngine.shards(of: flows, over: deployment).concurrentMap { positions in
+            var engine = FlowEngine(deployment: deployment, tracedFlows: min(tracedFlows, kept))
+            var checks: [Verifier.FlowChecks] = []
+            var keptHere: [(position: Int, result: FlowResult)] = []
+            for slice in CorpusVerification.slices(of: positions, in: flows) {
+                let positions = Array(slice)
+                let results = engine.run(positions.map { flows[$0] }, positions: positions)
+                checks.append(checker.check(results, at: positions))
+                for (position, result) in zip(slice, results) where position < kept {
+                    keptHere.append((position, result))
+                }
+            }
+            return (checks, keptHere)
+        }
+        violations = checker.violations(shards.flatMap(\.0), flows: flows)
+        if violations.isEmpty {
+            results = shards.flatMap(\.1).sorted { $0.position < $1.position }.map(\.result)
+            deliveredCount = shards.reduce(0) { $0 + $1.0.reduce(0) { $0 + $1.deliveredCount } }
+        } else {
             results = FlowEngine.run(flows, over: deployment)
             violations = Verifier.verify(results, against: expectations)
+            deliveredCount = results.count { $0.outcome.deliveredVM != nil }
         }
-        flowCount = results.count
-        deliveredCount = results.count { $0.outcome.deliveredVM != nil }
+        flowCount = flows.count
         ruleCount = expectations.listeners.count
+    }
+
+    /// `positions` cut into slices of at least `length` flows (the last may be shorter),
+    /// each ending where a batch does: an engine closes a batch's connections at the end of
+    /// a slice, as it would at the start of the next batch.
+    static func slices(of positions: [Int], in flows: [Flow], length: Int = 65_536)
+        -> [ArraySlice<Int>]
+    {
+        var slices: [ArraySlice<Int>] = []
+        var start = 0
+        while start < positions.count {
+            var end = min(start + max(1, length), positions.count)
+            while end < positions.count
+                && flows[positions[end]].batch == flows[positions[end - 1]].batch
+            {
+                end += 1
+            }
+            slices.append(positions[start..<end])
+            start = end
+        }
+        return slices
     }
 }

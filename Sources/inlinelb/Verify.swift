@@ -55,7 +55,7 @@ struct Verify: ParsableCommand {
                 try? FileManager.default.removeItem(atPath: folder)
                 try OutputWriter.replaceDirectory(folder, with: compilation.files)
                 verification = try CorpusVerification(
-                    corpus: item.corpus, folder: folder, tracedFlows: trace)
+                    corpus: item.corpus, folder: folder, tracedFlows: trace, keptResults: trace)
             } catch let error as PlanError {
                 printError("\(item.path): \(error.message)")
                 throw ExitStatus.dataError

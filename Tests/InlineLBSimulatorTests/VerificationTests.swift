@@ -1,10 +1,10 @@
 import Foundation
 import InlineLBCompiler
 import InlineLBCore
-import InlineLBVerify
 import Testing
 
 @testable import InlineLBSimulator
+@testable import InlineLBVerify
 
 /// The package's root folder.
 private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -143,6 +143,49 @@ struct VerificationTests {
             parallel.map { $0.hops.map(\.description) }
                 == sequential.map { $0.hops.map(\.description) })
         #expect(Set(sequential.compactMap(\.outcome.deliveredVM)).count > 48)
+    }
+
+    @Test func streamingVerificationKeepsTheResultsOfOneEngine() throws {
+        let generator = CorpusGenerator(rules: 2000, ipsPerVPC: 50)
+        let bytes = generator.generate()
+        let compiled = try CompiledCorpus("generated", bytes: bytes)
+        defer { compiled.remove() }
+        let deployment = try SimulatedDeployment(folder: compiled.folder)
+        var engine = FlowEngine(deployment: deployment, tracedFlows: 0)
+        let corpus = try CorpusValidator.load(file: "generated.json", bytes: bytes)
+        let flows = Traffic.probing(
+            deployment, extraTargets: Expectations(corpus: corpus).probeTargets
+        )
+        .flows()
+        let sequential = engine.run(flows)
+        let verification = try CorpusVerification(corpus: corpus, folder: compiled.folder)
+        #expect(verification.violations.isEmpty)
+        #expect(verification.results.map(\.outcome) == sequential.map(\.outcome))
+        #expect(verification.deliveredCount == sequential.count { $0.outcome.deliveredVM != nil })
+        let some = try CorpusVerification(corpus: corpus, folder: compiled.folder, keptResults: 100)
+        #expect(some.results.map(\.outcome) == sequential.prefix(100).map(\.outcome))
+        #expect(some.flowCount == sequential.count)
+    }
+
+    @Test func slicesEndWhereBatchesEnd() throws {
+        // Batches of 1 to 4 connections; every other position, as a shard would hold.
+        var flows: [Flow] = []
+        for batch in 0..<500 {
+            for _ in 0..<(1 + batch % 4) {
+                flows.append(
+                    Flow(
+                        id: flows.count, client: IPv4Address(1), clientPort: 1024,
+                        target: IPv4Address(2), port: 80, batch: batch))
+            }
+        }
+        let positions = Array(stride(from: 0, to: flows.count, by: 2))
+        let slices = CorpusVerification.slices(of: positions, in: flows, length: 7)
+        #expect(Array(slices.joined()) == positions)
+        #expect(slices.count > 20)
+        for (slice, next) in zip(slices, slices.dropFirst()) {
+            #expect(slice.count >= 7)
+            #expect(flows[slice.last!].batch != flows[next.first!].batch)
+        }
     }
 
     @Test func trafficIsDeterministicPerSeed() throws {

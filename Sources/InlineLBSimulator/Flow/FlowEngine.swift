@@ -40,8 +40,9 @@ public struct FlowEngine {
         run(flows, positions: Array(flows.indices))
     }
 
-    /// Simulates `flows` in order; `positions` are their places in the whole run.
-    private mutating func run(_ flows: [Flow], positions: [Int]) -> [FlowResult] {
+    /// Simulates `flows` in order; `positions` are their places in the whole run. Connections
+    /// still open at the end are closed, as when the next flow starts another batch.
+    public mutating func run(_ flows: [Flow], positions: [Int]) -> [FlowResult] {
         var results: [FlowResult] = []
         results.reserveCapacity(flows.count)
         for (flow, position) in zip(flows, positions) {
@@ -58,28 +59,13 @@ public struct FlowEngine {
 
     /// Simulates `flows` on all cores, with the results of one engine running them in order.
     ///
-    /// Flows are split by the VPC router their target reaches (a flow to an address no router
-    /// holds goes nowhere): VPCs share no balancer, persistence table or cookie, so each
-    /// part runs on its own engine, in order, and the results are put back in place.
+    /// Each of the ``shards(of:over:)`` runs on its own engine, in order, and the results are
+    /// put back in place.
     public static func run(
         _ flows: [Flow], over deployment: SimulatedDeployment, tracedFlows: Int = .max
     ) -> [FlowResult] {
-        var byRouter: [Int: [Int]] = [:]
-        for (position, flow) in flows.enumerated() {
-            byRouter[deployment.routerOfPublicAddress[flow.target] ?? -1, default: []].append(
-                position)
-        }
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        var shards = [[Int]](repeating: [], count: max(1, min(cores, byRouter.count)))
-        for group in byRouter.values.sorted(by: {
-            $0.count > $1.count || ($0.count == $1.count && $0[0] < $1[0])
-        }) {
-            let lightest = shards.indices.min { shards[$0].count < shards[$1].count }!
-            shards[lightest] += group
-        }
-        var parts = shards.map { $0.sorted() }.concurrentMap { positions in
-            var engine = FlowEngine(deployment: deployment, tracedFlows: tracedFlows)
-            return (positions, engine.run(positions.map { flows[$0] }, positions: positions))
+        var parts = shards(of: flows, over: deployment).concurrentMap { positions in
+            (positions, run(positions, of: flows, over: deployment, tracedFlows: tracedFlows))
         }
         // Every position belongs to exactly one part: move the parts into place one at a
         // time, so that at most one part's copy is alive beside the whole.
@@ -91,6 +77,55 @@ public struct FlowEngine {
             }
             count = flows.count
         }
+    }
+
+    /// The positions of `flows` split into one part per core, each in increasing order.
+    ///
+    /// Flows are grouped by the VPC router their target reaches (a flow to an address no
+    /// router holds goes nowhere): VPCs share no balancer, persistence table or cookie, so
+    /// each part can run on its own engine. Routers go to the part with the fewest flows,
+    /// busiest router first.
+    public static func shards(of flows: [Flow], over deployment: SimulatedDeployment) -> [[Int]] {
+        // Router position per flow (the last slot: no router), and flows per router.
+        let nowhere = deployment.routers.count
+        let routerOfFlow = flows.map { deployment.routerOfPublicAddress[$0.target] ?? nowhere }
+        var flowsPerRouter = [Int](repeating: 0, count: nowhere + 1)
+        var firstFlow = [Int](repeating: .max, count: nowhere + 1)
+        for (position, router) in routerOfFlow.enumerated() {
+            flowsPerRouter[router] += 1
+            firstFlow[router] = min(firstFlow[router], position)
+        }
+        let busy = flowsPerRouter.indices.filter { flowsPerRouter[$0] > 0 }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let count = max(1, min(cores, busy.count))
+        var shardOfRouter = [Int](repeating: 0, count: nowhere + 1)
+        var load = [Int](repeating: 0, count: count)
+        for router in busy.sorted(by: {
+            (flowsPerRouter[$0], -firstFlow[$0]) > (flowsPerRouter[$1], -firstFlow[$1])
+        }) {
+            let lightest = load.indices.min { load[$0] < load[$1] }!
+            shardOfRouter[router] = lightest
+            load[lightest] += flowsPerRouter[router]
+        }
+        var shards = load.map { capacity in
+            var shard: [Int] = []
+            shard.reserveCapacity(capacity)
+            return shard
+        }
+        for (position, router) in routerOfFlow.enumerated() {
+            shards[shardOfRouter[router]].append(position)
+        }
+        return shards
+    }
+
+    /// Simulates the flows at `positions` (one of the ``shards(of:over:)``) in order, on one
+    /// engine; the first `tracedFlows` positions of the whole run carry their traces.
+    public static func run(
+        _ positions: [Int], of flows: [Flow], over deployment: SimulatedDeployment,
+        tracedFlows: Int = .max
+    ) -> [FlowResult] {
+        var engine = FlowEngine(deployment: deployment, tracedFlows: tracedFlows)
+        return engine.run(positions.map { flows[$0] }, positions: positions)
     }
 
     private mutating func closeConnections() {

@@ -35,53 +35,15 @@ public enum Verifier {
     public static func verify(_ results: [FlowResult], against expectations: Expectations)
         -> [Violation]
     {
-        let index = TargetIndex(expectations)
+        let checker = FlowChecker(expectations)
         let parts = (0..<results.count).split(into: 64).concurrentMap { range in
-            checkFlows(results, range, expectations, index)
+            checker.check(Array(results[range]), at: Array(range))
         }
-        let (flowViolations, deliveredPerListener, probed) = merge(
-            parts, listeners: expectations.listeners.count)
-        let listenerViolations = (0..<expectations.listeners.count).split(into: 64)
-            .concurrentMap { range in
-                var violations: [Violation] = []
-                for listenerIndex in range {
-                    let listener = expectations.listeners[listenerIndex]
-                    if !probed[listenerIndex] {
-                        violations.append(
-                            Violation(
-                                flow: nil, rule: listener.ruleID,
-                                expected: "traffic to \(listener.publicIP):\(listener.publicPort)",
-                                actual: "no flow probed it", hop: nil))
-                    }
-                    violations += checkDistribution(
-                        listener, deliveredPerListener[listenerIndex].map { results[$0] })
-                }
-                return violations
-            }
-        return flowViolations + listenerViolations.joined()
-    }
-
-    /// The parts' violations in order; per listener, the positions in the results of its
-    /// deliveries in flow order (positions, not copies: a million-rule probe has twelve
-    /// million results), and whether any flow probed it.
-    private static func merge(_ parts: [FlowChecks], listeners: Int) -> (
-        violations: [Violation], deliveredPerListener: [[Int]], probed: [Bool]
-    ) {
-        var deliveredPerListener = [[Int]](repeating: [], count: listeners)
-        var probed = [Bool](repeating: false, count: listeners)
-        var violations: [Violation] = []
-        for part in parts {
-            violations += part.violations
-            for (listener, position) in part.deliveries {
-                deliveredPerListener[listener].append(position)
-            }
-            for listener in part.probed { probed[listener] = true }
-        }
-        return (violations, deliveredPerListener, probed)
+        return checker.violations(parts, flows: results.map(\.flow))
     }
 
     /// The listeners and static NATs by the address and port flows target.
-    private struct TargetIndex: Sendable {
+    struct TargetIndex: Sendable {
         /// Listener positions by address << 16 | port.
         var listeners: [UInt64: Int] = [:]
         /// Static NAT positions by public address.
@@ -98,98 +60,181 @@ public enum Verifier {
         }
     }
 
-    /// What checking some flows found: violations, deliveries to listeners as (listener,
-    /// position) in flow order, and the listeners probed.
-    private struct FlowChecks: Sendable {
+    /// What checking some flows found: their violations, and each delivery to a listener
+    /// reduced to what the listener's own checks need.
+    public struct FlowChecks: Sendable {
         var violations: [Violation] = []
-        var deliveries: [(listener: Int, position: Int)] = []
+        /// The position of the flow of each violation.
+        var violationPositions: [Int] = []
+        var deliveries: [Delivery] = []
+        /// The deciding hop of deliveries that have one (traced flows), by position.
+        var hops: [Int: Hop] = [:]
         var probed: [Int] = []
+        /// How many of the flows reached a VM (through a listener or a static NAT).
+        public internal(set) var deliveredCount = 0
     }
 
-    /// The per-flow checks of `results[range]`.
-    private static func checkFlows(
-        _ results: [FlowResult], _ range: Range<Int>, _ expectations: Expectations,
-        _ index: TargetIndex
-    ) -> FlowChecks {
-        var checks = FlowChecks()
-        for position in range {
-            let result = results[position]
-            let flow = result.flow
-            let decidingHop = result.hops.last
-            if let index = index.listeners[UInt64(flow.target.value) << 16 | UInt64(flow.port)] {
-                let listener = expectations.listeners[index]
-                checks.probed.append(index)
-                let wanted = listener.delivers(to: flow.client)
-                guard case .delivered(let vm, let address, let port, _) = result.outcome else {
-                    if wanted {
-                        checks.violations.append(
+    /// A delivery to a listener: the flow's position and the VM.
+    struct Delivery: Sendable {
+        var listener: Int
+        var position: Int
+        var vm: String
+    }
+
+    /// Checks flows part by part, each part on its own (parts may run on different cores and
+    /// their results be dropped once checked), then joins the parts into the violations of
+    /// one pass over all flows.
+    public struct FlowChecker: Sendable {
+        let expectations: Expectations
+        let index: TargetIndex
+
+        public init(_ expectations: Expectations) {
+            self.expectations = expectations
+            index = TargetIndex(expectations)
+        }
+
+        /// The per-flow checks of `results`, the flows at `positions` of the whole run.
+        public func check(_ results: [FlowResult], at positions: [Int]) -> FlowChecks {
+            var checks = FlowChecks()
+            for (result, position) in zip(results, positions) {
+                Verifier.check(result, at: position, expectations, index, into: &checks)
+                if result.outcome.deliveredVM != nil { checks.deliveredCount += 1 }
+                while checks.violationPositions.count < checks.violations.count {
+                    checks.violationPositions.append(position)
+                }
+            }
+            return checks
+        }
+
+        /// All violations of the run: the parts' flow violations in flow order, then each
+        /// listener's (never probed, or delivered against its algorithm or persistence).
+        public func violations(_ parts: [FlowChecks], flows: [Flow]) -> [Violation] {
+            let listeners = expectations.listeners.count
+            var deliveries = [[Int]](repeating: [], count: listeners)
+            var vms = [[String]](repeating: [], count: listeners)
+            var probed = [Bool](repeating: false, count: listeners)
+            var flowViolations: [(position: Int, violation: Violation)] = []
+            var hops: [Int: Hop] = [:]
+            for part in parts {
+                flowViolations += zip(part.violationPositions, part.violations).map { ($0, $1) }
+                for delivery in part.deliveries {
+                    deliveries[delivery.listener].append(delivery.position)
+                    vms[delivery.listener].append(delivery.vm)
+                }
+                for listener in part.probed { probed[listener] = true }
+                hops.merge(part.hops) { first, _ in first }
+            }
+            // Parts may interleave (one per router): restore flow order, keeping each flow's
+            // own violations in the order found.
+            let ordered = flowViolations.enumerated().sorted {
+                ($0.element.position, $0.offset) < ($1.element.position, $1.offset)
+            }.map(\.element.violation)
+            let (positions, deliveredVMs, wasProbed, decidingHops) = (
+                deliveries, vms, probed, hops
+            )
+            let listenerViolations = (0..<listeners).split(into: 64).concurrentMap { range in
+                var violations: [Violation] = []
+                for index in range {
+                    let listener = expectations.listeners[index]
+                    if !wasProbed[index] {
+                        violations.append(
                             Violation(
-                                flow: flow, rule: listener.ruleID,
-                                expected:
-                                    "delivery to one of \(listener.runningBackends.map(\.vmID).joined(separator: ", "))",
-                                actual: result.outcome.description, hop: decidingHop))
+                                flow: nil, rule: listener.ruleID,
+                                expected: "traffic to \(listener.publicIP):\(listener.publicPort)",
+                                actual: "no flow probed it", hop: nil))
                     }
-                    continue
+                    violations += checkDistribution(
+                        listener,
+                        zip(positions[index], deliveredVMs[index]).map { position, vm in
+                            (flows[position], vm, decidingHops[position])
+                        })
                 }
-                guard wanted else {
-                    checks.violations.append(
-                        Violation(
-                            flow: flow, rule: listener.ruleID,
-                            expected: "no delivery (\(silenceReason(listener, flow.client)))",
-                            actual: result.outcome.description, hop: decidingHop))
-                    continue
-                }
-                guard
-                    listener.runningBackends.contains(where: {
-                        $0.vmID == vm && $0.address == address && $0.port == port
-                    })
-                else {
+                return violations
+            }
+            return ordered + listenerViolations.joined()
+        }
+    }
+
+    /// The per-flow checks of one result.
+    private static func check(
+        _ result: FlowResult, at position: Int, _ expectations: Expectations,
+        _ index: TargetIndex, into checks: inout FlowChecks
+    ) {
+        let flow = result.flow
+        let decidingHop = result.hops.last
+        if let index = index.listeners[UInt64(flow.target.value) << 16 | UInt64(flow.port)] {
+            let listener = expectations.listeners[index]
+            checks.probed.append(index)
+            let wanted = listener.delivers(to: flow.client)
+            guard case .delivered(let vm, let address, let port, _) = result.outcome else {
+                if wanted {
                     checks.violations.append(
                         Violation(
                             flow: flow, rule: listener.ruleID,
                             expected:
-                                "a running VM of the rule (\(listener.runningBackends.map { "\($0.vmID) \($0.address):\($0.port)" }.joined(separator: ", ")))",
+                                "delivery to one of \(listener.runningBackends.map(\.vmID).joined(separator: ", "))",
                             actual: result.outcome.description, hop: decidingHop))
-                    continue
                 }
+                return
+            }
+            guard wanted else {
+                checks.violations.append(
+                    Violation(
+                        flow: flow, rule: listener.ruleID,
+                        expected: "no delivery (\(silenceReason(listener, flow.client)))",
+                        actual: result.outcome.description, hop: decidingHop))
+                return
+            }
+            guard
+                listener.runningBackends.contains(where: {
+                    $0.vmID == vm && $0.address == address && $0.port == port
+                })
+            else {
+                checks.violations.append(
+                    Violation(
+                        flow: flow, rule: listener.ruleID,
+                        expected:
+                            "a running VM of the rule (\(listener.runningBackends.map { "\($0.vmID) \($0.address):\($0.port)" }.joined(separator: ", ")))",
+                        actual: result.outcome.description, hop: decidingHop))
+                return
+            }
+            checkReply(
+                result, expectedFrom: (listener.publicIP, listener.publicPort),
+                rule: listener.ruleID, &checks.violations)
+            checks.deliveries.append(Delivery(listener: index, position: position, vm: vm))
+            if let decidingHop { checks.hops[position] = decidingHop }
+        } else if let index = index.staticNATs[flow.target] {
+            let nat = expectations.staticNATs[index]
+            let wanted = nat.backend.running && nat.acl.admits(flow.client, port: flow.port)
+            switch (wanted, result.outcome) {
+            case (true, .delivered(let vm, _, let port, _))
+            where vm == nat.backend.vmID && port == flow.port:
                 checkReply(
-                    result, expectedFrom: (listener.publicIP, listener.publicPort),
-                    rule: listener.ruleID, &checks.violations)
-                checks.deliveries.append((index, position))
-            } else if let index = index.staticNATs[flow.target] {
-                let nat = expectations.staticNATs[index]
-                let wanted = nat.backend.running && nat.acl.admits(flow.client, port: flow.port)
-                switch (wanted, result.outcome) {
-                case (true, .delivered(let vm, _, let port, _))
-                where vm == nat.backend.vmID && port == flow.port:
-                    checkReply(
-                        result, expectedFrom: (nat.publicIP, flow.port), rule: nil,
-                        &checks.violations)
-                case (false, .delivered):
-                    checks.violations.append(
-                        Violation(
-                            flow: flow, rule: nil,
-                            expected:
-                                "no delivery (static NAT to \(nat.backend.vmID), ACL or VM state)",
-                            actual: result.outcome.description, hop: decidingHop))
-                case (true, _):
-                    checks.violations.append(
-                        Violation(
-                            flow: flow, rule: nil,
-                            expected:
-                                "delivery to \(nat.backend.vmID) by static NAT on port \(flow.port)",
-                            actual: result.outcome.description, hop: decidingHop))
-                default: break
-                }
-            } else if case .delivered = result.outcome {
+                    result, expectedFrom: (nat.publicIP, flow.port), rule: nil,
+                    &checks.violations)
+            case (false, .delivered):
                 checks.violations.append(
                     Violation(
                         flow: flow, rule: nil,
-                        expected: "no delivery (no live rule on \(flow.target):\(flow.port))",
+                        expected:
+                            "no delivery (static NAT to \(nat.backend.vmID), ACL or VM state)",
                         actual: result.outcome.description, hop: decidingHop))
+            case (true, _):
+                checks.violations.append(
+                    Violation(
+                        flow: flow, rule: nil,
+                        expected:
+                            "delivery to \(nat.backend.vmID) by static NAT on port \(flow.port)",
+                        actual: result.outcome.description, hop: decidingHop))
+            default: break
             }
+        } else if case .delivered = result.outcome {
+            checks.violations.append(
+                Violation(
+                    flow: flow, rule: nil,
+                    expected: "no delivery (no live rule on \(flow.target):\(flow.port))",
+                    actual: result.outcome.description, hop: decidingHop))
         }
-        return checks
     }
 
     private static func silenceReason(_ listener: Expectations.Listener, _ client: IPv4Address)
@@ -222,53 +267,56 @@ public enum Verifier {
     }
 
     /// The order or stability the algorithm and stickiness dictate.
+    ///
+    /// `deliveries` are the listener's, in flow order: the flow, the VM it reached and the
+    /// hop that decided (traced flows only).
     private static func checkDistribution(
-        _ listener: Expectations.Listener, _ results: [FlowResult]
+        _ listener: Expectations.Listener, _ deliveries: [(flow: Flow, vm: String, hop: Hop?)]
     ) -> [Violation] {
         let running = listener.runningBackends.map(\.vmID)
-        guard !results.isEmpty, !running.isEmpty else { return [] }
+        guard !deliveries.isEmpty, !running.isEmpty else { return [] }
         var violations: [Violation] = []
-        func misplaced(_ result: FlowResult, expected: String) {
+        func misplaced(_ delivery: (flow: Flow, vm: String, hop: Hop?), expected: String) {
             violations.append(
                 Violation(
-                    flow: result.flow, rule: listener.ruleID, expected: expected,
-                    actual: "delivered to \(result.outcome.deliveredVM!)", hop: result.hops.last))
+                    flow: delivery.flow, rule: listener.ruleID, expected: expected,
+                    actual: "delivered to \(delivery.vm)", hop: delivery.hop))
         }
         if let stickiness = listener.stickiness {
             // Per-client stability: a returning client stays on its first VM.
             var firstVM: [IPv4Address: String] = [:]
-            for result in results where result.flow.returnsCookies || stickiness == "SourceBased" {
-                let vm = result.outcome.deliveredVM!
-                if let first = firstVM[result.flow.client], first != vm {
-                    misplaced(result, expected: "\(stickiness) persistence to \(first)")
+            for delivery in deliveries
+            where delivery.flow.returnsCookies || stickiness == "SourceBased" {
+                if let first = firstVM[delivery.flow.client], first != delivery.vm {
+                    misplaced(delivery, expected: "\(stickiness) persistence to \(first)")
                 } else {
-                    firstVM[result.flow.client] = vm
+                    firstVM[delivery.flow.client] = delivery.vm
                 }
             }
             return violations
         }
         switch listener.algorithm {
         case "source":
-            for result in results {
+            for delivery in deliveries {
+                let client = delivery.flow.client
                 let expected =
                     running.count == 1
-                    ? running[0] : running[Int(result.flow.client.value % UInt32(running.count))]
-                if result.outcome.deliveredVM != expected {
-                    misplaced(
-                        result, expected: "source hash of \(result.flow.client) to \(expected)")
+                    ? running[0] : running[Int(client.value % UInt32(running.count))]
+                if delivery.vm != expected {
+                    misplaced(delivery, expected: "source hash of \(client) to \(expected)")
                 }
             }
         default:
             // roundrobin, and leastconn one connection at a time: declaration order, cycling.
             let sequential =
                 listener.algorithm == "roundrobin"
-                || Set(results.map(\.flow.batch)).count == results.count
+                || Set(deliveries.map(\.flow.batch)).count == deliveries.count
             guard sequential else { return [] }
-            for (position, result) in results.enumerated() {
+            for (position, delivery) in deliveries.enumerated() {
                 let expected = running[position % running.count]
-                if result.outcome.deliveredVM != expected {
+                if delivery.vm != expected {
                     misplaced(
-                        result,
+                        delivery,
                         expected: "\(listener.algorithm) turn \(position + 1) to \(expected)")
                     break
                 }
