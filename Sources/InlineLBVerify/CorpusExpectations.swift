@@ -23,7 +23,14 @@ extension Expectations {
                 }
             return IngressACL(items: items)
         }
+        // Per tier, once: its ingress ACL and whether its appliance is wanted Running.
+        let tierACLs = corpus.networks.map(acl(of:))
+        var wantedState: [String: ApplianceIntent.State] = [:]
+        for intent in corpus.applianceIntents where wantedState[intent.networkID] == nil {
+            wantedState[intent.networkID] = intent.state
+        }
         var listeners: [Listener] = []
+        listeners.reserveCapacity(corpus.loadBalancerRules.count)
         var silent: [(IPv4Address, Int)] = []
         for rule in corpus.loadBalancerRules {
             let publicIP = corpus.publicIPAddresses[validated.publicIPIndex[rule.publicIPID]!]
@@ -32,7 +39,8 @@ extension Expectations {
                 silent.append((publicIP, rule.publicPort))
                 continue
             }
-            let tier = corpus.networks[validated.tierIndex[rule.networkID]!]
+            let tierPosition = validated.tierIndex[rule.networkID]!
+            let tier = corpus.networks[tierPosition]
             let backends = rule.virtualMachineIDs.map { vmID in
                 let vm = corpus.virtualMachines[validated.vmIndex[vmID]!]
                 return Backend(
@@ -40,15 +48,14 @@ extension Expectations {
                     port: rule.privatePort,
                     running: vm.state == "Running")
             }
-            let applianceState =
-                corpus.applianceIntents.first { $0.networkID == tier.id }?.state ?? .running
             listeners.append(
                 Listener(
                     ruleID: rule.id, publicIP: publicIP, publicPort: rule.publicPort,
                     algorithm: rule.algorithm.rawValue,
                     stickiness: rule.stickiness?.method.rawValue, backends: backends,
                     allowedClients: rule.cidrs,
-                    acl: acl(of: tier), applianceRunning: applianceState == .running))
+                    acl: tierACLs[tierPosition],
+                    applianceRunning: (wantedState[tier.id] ?? .running) == .running))
         }
         var nats: [StaticNAT] = []
         for ip in corpus.publicIPAddresses {
