@@ -35,4 +35,30 @@ struct LargeCorpusTests {
         let corpus = try CorpusValidator.load(file: "big.json", bytes: Self.corpus(breaking: []))
         #expect(corpus.corpus.loadBalancerRules.map(\.id) == (0..<10_000).map { "lb-\($0)" })
     }
+
+    @Test func ruleChecksAndCrossRuleChecksComeInRuleOrder() throws {
+        var document =
+            try JSONSerialization.jsonObject(with: Data(CorpusGenerator(rules: 10_000).generate()))
+            as! [String: Any]
+        var rules = document["loadbalancerrules"] as! [[String: Any]]
+        // Rule 9000 takes rule 3's listener; rules 5000 and 9500 break their own checks.
+        for key in ["publicipid", "networkid", "publicport"] { rules[9000][key] = rules[3][key] }
+        rules[9000]["virtualmachineids"] = rules[3]["virtualmachineids"]
+        rules[5000]["protocol"] = "udp"
+        rules[9500]["publicport"] = 8081
+        document["loadbalancerrules"] = rules
+        let bytes = Array(try JSONSerialization.data(withJSONObject: document))
+        do {
+            _ = try CorpusValidator.load(file: "big.json", bytes: bytes)
+            Issue.record("a corpus with conflicting rules was accepted")
+        } catch {
+            let found = error.diagnostics.map { "\($0.path): \($0.message)" }
+            #expect(found.count == 3)
+            #expect(found.first?.hasPrefix("loadbalancerrules[5000].protocol") == true)
+            #expect(
+                found.dropFirst().first?.hasPrefix("loadbalancerrules[9000].publicport") == true)
+            #expect(found.dropFirst().first?.contains("conflicts with rule \"lb-3\"") == true)
+            #expect(found.last?.hasPrefix("loadbalancerrules[9500].publicport") == true)
+        }
+    }
 }

@@ -2,7 +2,7 @@ import InlineLBCore
 
 /// Checks a decoded corpus against CloudStack's rules (REFERENCE.md §2) and the
 /// consistency the planner relies on, reporting every violation with CloudStack's reason.
-public struct CorpusValidator {
+public struct CorpusValidator: Sendable {
     private let source: CorpusSource
     private let corpus: Corpus
     private var diagnostics: [Diagnostic] = []
@@ -346,105 +346,89 @@ public struct CorpusValidator {
 
     // MARK: - Load balancer rules
 
+    /// A live rule as the cross-rule checks see it.
+    private struct LiveRule: Sendable {
+        var position: Int
+        var id: String
+        var address: IPv4Address
+        var port: Int
+        var ipPosition: Int
+        var tierPosition: Int
+        var isActive: Bool
+    }
+
+    /// What the per-rule checks of some rules found: diagnostics with the rule's position
+    /// and their rank among the rule's checks (0: before the listener conflict, 2: after it),
+    /// and the live rules for the cross-rule checks.
+    private struct RuleChecks: Sendable {
+        var diagnostics: [(position: Int, rank: Int, diagnostic: Diagnostic)] = []
+        var live: [LiveRule] = []
+    }
+
+    /// Every rule's own checks, on all cores for long rule lists; then, in rule order, the
+    /// checks across rules (one rule per listener, one tier per public IP). Diagnostics come
+    /// in rule order, each rule's in the order of its checks.
     private mutating func checkRules(_ validated: ValidatedCorpus) {
+        let rules = corpus.loadBalancerRules
+        let forwardedIPs = Dictionary(
+            corpus.portForwardingRules.map { ($0.ipAddressID, $0.id) },
+            uniquingKeysWith: { first, _ in first })
+        let fresh = CorpusValidator(source: source, corpus: corpus)
+        let parts = (0..<rules.count).split(
+            into: rules.count >= CorpusDecoder.parallelListLength ? 64 : 1
+        ).concurrentMap { range in
+            var validator = fresh
+            var checks = RuleChecks()
+            for position in range {
+                validator.diagnostics.removeAll(keepingCapacity: true)
+                let (live, conflictRank) = validator.checkRule(
+                    position, validated, forwardedIPs: forwardedIPs)
+                for (offset, diagnostic) in validator.diagnostics.enumerated() {
+                    checks.diagnostics.append(
+                        (position, offset < conflictRank ? 0 : 2, diagnostic))
+                }
+                if let live { checks.live.append(live) }
+            }
+            return checks
+        }
+        var found = parts.flatMap(\.diagnostics)
         // Listener (address << 16 | port) to the rule that took it; tier position per IP.
         var listeners: [UInt64: String] = [:]
         var tierOfIP = [Int?](repeating: nil, count: corpus.publicIPAddresses.count)
         var activeRules = 0
-        let forwardedIPs = Dictionary(
-            corpus.portForwardingRules.map { ($0.ipAddressID, $0.id) },
-            uniquingKeysWith: { first, _ in first })
-        for (position, rule) in corpus.loadBalancerRules.enumerated() {
-            let id = rule.id
-            let ipPosition = validated.publicIPIndex[rule.publicIPID]
-            let tierPosition = validated.tierIndex[rule.networkID]
-            if ipPosition == nil {
-                report(
-                    "loadbalancerrules", position, "publicipid", id: id,
-                    "unknown public IP \"\(rule.publicIPID)\"")
-            }
-            if tierPosition == nil {
-                report(
-                    "loadbalancerrules", position, "networkid", id: id,
-                    "unknown network \"\(rule.networkID)\"")
-            }
-            switch rule.lbProtocol {
-            case .udp:
-                report(
-                    "loadbalancerrules", position, "protocol", id: id,
-                    "HAProxy does not support UDP")
-            case .ssl:
-                report(
-                    "loadbalancerrules", position, "protocol", id: id,
-                    "protocol ssl needs a certificate, which this provider cannot assign yet")
-            case .tcp, .tcpProxy: break
-            }
-            if rule.publicPort == HAProxyDefaults.statsPort {
-                report(
-                    "loadbalancerrules", position, "publicport", id: id,
-                    "public port \(rule.publicPort) is the load balancer's stats port")
-            }
-            if let policy = rule.stickiness { checkStickiness(policy, position, id: id) }
-            if let policy = rule.healthCheck { checkHealthCheck(policy, position, id: id) }
-            guard let tierPosition else { continue }
-            let tier = corpus.networks[tierPosition]
-            checkVirtualMachines(of: rule, position, tier: tier, validated)
-            guard let ipPosition else { continue }
-            let ip = corpus.publicIPAddresses[ipPosition]
-            let offering = validated.offering(of: tier)
-            if offering.lbProvider != inlineLBProviderName {
-                report(
-                    "loadbalancerrules", position, "networkid", id: id,
-                    "network \"\(tier.id)\" does not offer public LB through \(inlineLBProviderName) (its offering's Lb provider is \(offering.lbProvider ?? "none"))"
-                )
-            }
-            if ip.vpcID != tier.vpcID {
-                report(
-                    "loadbalancerrules", position, "publicipid", id: id,
-                    "public IP \(ip.ipAddress) belongs to VPC \"\(ip.vpcID)\" but network \"\(tier.id)\" is in VPC \"\(tier.vpcID)\""
-                )
-            }
-            guard rule.state == .live else { continue }
+        for rule in parts.lazy.flatMap(\.live) {
             if rule.isActive { activeRules += 1 }
-            let listener = UInt64(ip.ipAddress.value) << 16 | UInt64(rule.publicPort)
+            let listener = UInt64(rule.address.value) << 16 | UInt64(rule.port)
             if let other = listeners[listener] {
-                report(
-                    "loadbalancerrules", position, "publicport", id: id,
-                    "conflicts with rule \"\(other)\": both load balance \(ip.ipAddress):\(rule.publicPort)"
-                )
+                found.append(
+                    (
+                        rule.position, 1,
+                        diagnostic(
+                            rule.position, "publicport", id: rule.id,
+                            "conflicts with rule \"\(other)\": both load balance \(rule.address):\(rule.port)"
+                        )
+                    ))
             } else {
-                listeners[listener] = id
+                listeners[listener] = rule.id
             }
-            if let vmID = ip.virtualMachineID {
-                report(
-                    "loadbalancerrules", position, "publicipid", id: id,
-                    "public IP \(ip.ipAddress) has static NAT to VM \"\(vmID)\" and cannot take LB rules"
-                )
-            }
-            if let forward = forwardedIPs[ip.id] {
-                report(
-                    "loadbalancerrules", position, "publicipid", id: id,
-                    "public IP \(ip.ipAddress) has port forwarding rule \"\(forward)\" and cannot take LB rules"
-                )
-            }
-            if let vpcPosition = validated.vpcIndex[ip.vpcID],
-                corpus.vpcs[vpcPosition].sourceNATIP == ip.ipAddress
-            {
-                report(
-                    "loadbalancerrules", position, "publicipid", id: id,
-                    "public IP \(ip.ipAddress) is the VPC's source NAT IP, which cannot be statically NATed, so it cannot carry \(inlineLBProviderName) rules"
-                )
-            }
-            if let otherPosition = tierOfIP[ipPosition], otherPosition != tierPosition {
+            if let otherPosition = tierOfIP[rule.ipPosition], otherPosition != rule.tierPosition {
                 let other = corpus.networks[otherPosition].id
-                report(
-                    "loadbalancerrules", position, "networkid", id: id,
-                    "all rules of public IP \(ip.ipAddress) must target one tier; it already load balances to \"\(other)\""
-                )
+                found.append(
+                    (
+                        rule.position, 3,
+                        diagnostic(
+                            rule.position, "networkid", id: rule.id,
+                            "all rules of public IP \(rule.address) must target one tier; it already load balances to \"\(other)\""
+                        )
+                    ))
             } else {
-                tierOfIP[ipPosition] = tierPosition
+                tierOfIP[rule.ipPosition] = rule.tierPosition
             }
         }
+        diagnostics += found.enumerated().sorted {
+            ($0.element.position, $0.element.rank, $0.offset)
+                < ($1.element.position, $1.element.rank, $1.offset)
+        }.map(\.element.diagnostic)
         if activeRules > 0 && !inlineProviderEnabled() {
             diagnostics.append(
                 source.diagnostic(
@@ -452,6 +436,99 @@ public struct CorpusValidator {
                     "\(activeRules) live rule(s) need the \(inlineLBProviderName) provider, which is not enabled on any physical network (provider state Enabled and an enabled vpcinlineloadbalancerelement)"
                 ))
         }
+    }
+
+    /// A diagnostic about field `field` of rule `position`.
+    private func diagnostic(_ position: Int, _ field: String, id: String, _ message: String)
+        -> Diagnostic
+    {
+        source.diagnostic(
+            at: JSONPath.root.appending("loadbalancerrules").appending(position).appending(field),
+            entity: "id \"\(id)\"", message)
+    }
+
+    /// The checks of rule `position` alone, reported in order. Returns the rule when it is
+    /// live with a known public IP and tier, and how many diagnostics come before where the
+    /// listener conflict would be reported.
+    private mutating func checkRule(
+        _ position: Int, _ validated: ValidatedCorpus, forwardedIPs: [String: String]
+    ) -> (live: LiveRule?, conflictRank: Int) {
+        let rule = corpus.loadBalancerRules[position]
+        let id = rule.id
+        let ipPosition = validated.publicIPIndex[rule.publicIPID]
+        let tierPosition = validated.tierIndex[rule.networkID]
+        if ipPosition == nil {
+            report(
+                "loadbalancerrules", position, "publicipid", id: id,
+                "unknown public IP \"\(rule.publicIPID)\"")
+        }
+        if tierPosition == nil {
+            report(
+                "loadbalancerrules", position, "networkid", id: id,
+                "unknown network \"\(rule.networkID)\"")
+        }
+        switch rule.lbProtocol {
+        case .udp:
+            report(
+                "loadbalancerrules", position, "protocol", id: id,
+                "HAProxy does not support UDP")
+        case .ssl:
+            report(
+                "loadbalancerrules", position, "protocol", id: id,
+                "protocol ssl needs a certificate, which this provider cannot assign yet")
+        case .tcp, .tcpProxy: break
+        }
+        if rule.publicPort == HAProxyDefaults.statsPort {
+            report(
+                "loadbalancerrules", position, "publicport", id: id,
+                "public port \(rule.publicPort) is the load balancer's stats port")
+        }
+        if let policy = rule.stickiness { checkStickiness(policy, position, id: id) }
+        if let policy = rule.healthCheck { checkHealthCheck(policy, position, id: id) }
+        guard let tierPosition else { return (nil, diagnostics.count) }
+        let tier = corpus.networks[tierPosition]
+        checkVirtualMachines(of: rule, position, tier: tier, validated)
+        guard let ipPosition else { return (nil, diagnostics.count) }
+        let ip = corpus.publicIPAddresses[ipPosition]
+        let offering = validated.offering(of: tier)
+        if offering.lbProvider != inlineLBProviderName {
+            report(
+                "loadbalancerrules", position, "networkid", id: id,
+                "network \"\(tier.id)\" does not offer public LB through \(inlineLBProviderName) (its offering's Lb provider is \(offering.lbProvider ?? "none"))"
+            )
+        }
+        if ip.vpcID != tier.vpcID {
+            report(
+                "loadbalancerrules", position, "publicipid", id: id,
+                "public IP \(ip.ipAddress) belongs to VPC \"\(ip.vpcID)\" but network \"\(tier.id)\" is in VPC \"\(tier.vpcID)\""
+            )
+        }
+        guard rule.state == .live else { return (nil, diagnostics.count) }
+        let conflictRank = diagnostics.count
+        if let vmID = ip.virtualMachineID {
+            report(
+                "loadbalancerrules", position, "publicipid", id: id,
+                "public IP \(ip.ipAddress) has static NAT to VM \"\(vmID)\" and cannot take LB rules"
+            )
+        }
+        if let forward = forwardedIPs[ip.id] {
+            report(
+                "loadbalancerrules", position, "publicipid", id: id,
+                "public IP \(ip.ipAddress) has port forwarding rule \"\(forward)\" and cannot take LB rules"
+            )
+        }
+        if let vpcPosition = validated.vpcIndex[ip.vpcID],
+            corpus.vpcs[vpcPosition].sourceNATIP == ip.ipAddress
+        {
+            report(
+                "loadbalancerrules", position, "publicipid", id: id,
+                "public IP \(ip.ipAddress) is the VPC's source NAT IP, which cannot be statically NATed, so it cannot carry \(inlineLBProviderName) rules"
+            )
+        }
+        let live = LiveRule(
+            position: position, id: id, address: ip.ipAddress, port: rule.publicPort,
+            ipPosition: ipPosition, tierPosition: tierPosition, isActive: rule.isActive)
+        return (live, conflictRank)
     }
 
     private func inlineProviderEnabled() -> Bool {
