@@ -54,22 +54,31 @@ print("rules      corpus MB  decode+validate MB/s  compile s  rules/s    peak RS
 var results: [String: Double] = [:]
 var largest: (rules: Int, file: String, compile: Double)?
 
-/// Runs the release `inlinelb` with `arguments`; its wall time. Exits if it fails.
-func runInlinelb(_ arguments: [String]) throws -> Double {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: inlinelb)
-    process.arguments = arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    let time = try seconds {
-        try process.run()
-        process.waitUntilExit()
+/// Runs the release `inlinelb` with `arguments` (output discarded): its wall time and its own
+/// peak resident memory in MB, from `wait4`. Exits if it fails.
+func runInlinelb(_ arguments: [String]) -> (seconds: Double, peakMB: Double) {
+    let argv = ([inlinelb] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    var pid: pid_t = 0
+    var status: Int32 = 0
+    var usage = rusage()
+    let time = seconds {
+        guard posix_spawn(&pid, inlinelb, &actions, nil, argv, environ) == 0 else {
+            print("cannot start \(inlinelb)")
+            exit(1)
+        }
+        wait4(pid, &status, 0, &usage)
     }
-    guard process.terminationStatus == 0 else {
-        print("inlinelb \(arguments.joined(separator: " ")) failed: \(process.terminationStatus)")
+    guard status == 0 else {
+        print("inlinelb \(arguments.joined(separator: " ")) failed: status \(status)")
         exit(1)
     }
-    return time
+    return (time, Double(usage.ru_maxrss) / 1024)
 }
 
 for rules in [10_000, 100_000, 1_000_000] where rules <= maxRules {
@@ -79,11 +88,7 @@ for rules in [10_000, 100_000, 1_000_000] where rules <= maxRules {
     let decode = try best(rules >= 1_000_000 ? 1 : 3) {
         _ = try CorpusValidator.load(file: file, bytes: bytes)
     }
-    var before = rusage()
-    getrusage(RUSAGE_CHILDREN.rawValue, &before)
-    let compile = try runInlinelb(["compile", file, "-o", work + "/out-\(rules)"])
-    var after = rusage()
-    getrusage(RUSAGE_CHILDREN.rawValue, &after)
+    let (compile, peak) = runInlinelb(["compile", file, "-o", work + "/out-\(rules)"])
     try? FileManager.default.removeItem(atPath: work + "/out-\(rules)")
     largest = (rules, file, compile)
     let megabytes = Double(bytes.count) / 1e6
@@ -92,14 +97,23 @@ for rules in [10_000, 100_000, 1_000_000] where rules <= maxRules {
         String(
             format: "%-10d %9.1f  %20.1f  %9.2f  %-9@  %11.0f", rules, megabytes,
             megabytes / decode, compile,
-            format(Double(rules) / compile) as NSString, Double(after.ru_maxrss) / 1024))
+            format(Double(rules) / compile) as NSString, peak))
+}
+
+// Verification of the largest corpus: compile, probe, simulate, check.
+if let largest {
+    let (time, peak) = runInlinelb(["verify", largest.file])
+    print(
+        String(
+            format: "`inlinelb verify`, %d rules: %.1f s, peak RSS %.0f MB", largest.rules, time,
+            peak))
 }
 
 // Incremental apply on the largest corpus: one rule moves to another backend port.
 if let largest {
     let state = work + "/state.json"
     let out = work + "/out-apply"
-    _ = try runInlinelb(["apply", largest.file, "--state", state, "-o", out])
+    _ = runInlinelb(["apply", largest.file, "--state", state, "-o", out])
     var text = try String(contentsOfFile: largest.file, encoding: .utf8)
     guard let port = text.range(of: "\"privateport\": 8080") else {
         print("the generated corpus has no rule on backend port 8080")
@@ -107,7 +121,7 @@ if let largest {
     }
     text.replaceSubrange(port, with: "\"privateport\": 8081")
     try text.write(toFile: largest.file, atomically: true, encoding: .utf8)
-    let apply = try runInlinelb(["apply", largest.file, "--state", state, "-o", out])
+    let apply = runInlinelb(["apply", largest.file, "--state", state, "-o", out]).seconds
     try? FileManager.default.removeItem(atPath: out)
     print(
         String(
@@ -123,7 +137,7 @@ let configs = plan.appliances.map(\.config)
 let listeners = configs.reduce(0) { $0 + $1.rules.count }
 
 var allocations = 0
-let poolTime = best(5) {
+let poolTime = best(50) {
     var pool = AddressPool(hostsOf: IPv4Network("10.0.0.0/16")!)
     allocations = 0
     while (try? pool.allocate()) != nil { allocations += 1 }

@@ -25,8 +25,11 @@ public struct AddressPool: Sendable {
     public let capacity: Int
     /// Number of free addresses.
     public private(set) var freeCount: Int
-    /// levels[0] is the bitmap; each later level summarizes the one below; the last has one word.
-    private var levels: [[UInt64]]
+    /// Every level's words in one array, the bitmap first; each later level summarizes the
+    /// one below; the last has one word.
+    private var words: [UInt64]
+    /// Where each level starts in `words`.
+    private let levelStart: [Int]
 
     /// A pool over `first...last`, all free.
     public init(first: IPv4Address, last: IPv4Address) {
@@ -34,17 +37,26 @@ public struct AddressPool: Sendable {
         self.first = first
         capacity = Int(last.value - first.value) + 1
         freeCount = capacity
-        var levels: [[UInt64]] = []
+        // Words per level, down to a single top word.
+        var counts: [Int] = []
         var bits = capacity
         repeat {
-            let words = (bits + 63) / 64
-            var level = [UInt64](repeating: .max, count: words)
-            let tail = bits % 64
-            if tail != 0 { level[words - 1] = (1 << UInt64(tail)) - 1 }
-            levels.append(level)
-            bits = words
+            counts.append((bits + 63) / 64)
+            bits = counts.last!
         } while bits > 1
-        self.levels = levels
+        var words = [UInt64](repeating: .max, count: counts.reduce(0, +))
+        var levelStart: [Int] = []
+        var start = 0
+        bits = capacity
+        for count in counts {
+            levelStart.append(start)
+            let tail = bits % 64
+            if tail != 0 { words[start + count - 1] = (1 << UInt64(tail)) - 1 }
+            start += count
+            bits = count
+        }
+        self.words = words
+        self.levelStart = levelStart
     }
 
     /// The usable host addresses of a tier: the CIDR minus network and broadcast.
@@ -62,15 +74,15 @@ public struct AddressPool: Sendable {
     /// Whether `address` is in the range and free.
     public func isFree(_ address: IPv4Address) -> Bool {
         guard let bit = bitIndex(address) else { return false }
-        return levels[0][bit >> 6] & (1 << UInt64(bit & 63)) != 0
+        return words[bit >> 6] & (1 << UInt64(bit & 63)) != 0
     }
 
     /// Takes the lowest free address.
     public mutating func allocate() throws(Exhausted) -> IPv4Address {
         guard freeCount > 0 else { throw Exhausted(range: range) }
         var word = 0
-        for level in stride(from: levels.count - 1, through: 0, by: -1) {
-            word = word << 6 | levels[level][word].trailingZeroBitCount
+        for start in levelStart.reversed() {
+            word = word << 6 | words[start + word].trailingZeroBitCount
         }
         clear(bit: word)
         return IPv4Address(first.value + UInt32(word))
@@ -90,9 +102,9 @@ public struct AddressPool: Sendable {
         guard let bit = bitIndex(address), !isFree(address) else { return false }
         freeCount += 1
         var index = bit
-        for level in 0..<levels.count {
-            let wasEmpty = levels[level][index >> 6] == 0
-            levels[level][index >> 6] |= 1 << UInt64(index & 63)
+        for start in levelStart {
+            let wasEmpty = words[start + (index >> 6)] == 0
+            words[start + (index >> 6)] |= 1 << UInt64(index & 63)
             if !wasEmpty { break }
             index >>= 6
         }
@@ -108,9 +120,9 @@ public struct AddressPool: Sendable {
     private mutating func clear(bit: Int) {
         freeCount -= 1
         var index = bit
-        for level in 0..<levels.count {
-            levels[level][index >> 6] &= ~(1 << UInt64(index & 63))
-            if levels[level][index >> 6] != 0 { break }
+        for start in levelStart {
+            words[start + (index >> 6)] &= ~(1 << UInt64(index & 63))
+            if words[start + (index >> 6)] != 0 { break }
             index >>= 6
         }
     }
