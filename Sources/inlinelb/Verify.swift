@@ -50,10 +50,14 @@ struct Verify: ParsableCommand {
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let verification: CorpusVerification
             do {
-                let compilation = try Compilation(
-                    corpus: item.corpus, inputFile: item.path, inputBytes: item.bytes)
                 try? FileManager.default.removeItem(atPath: folder)
-                try OutputWriter.replaceDirectory(folder, with: compilation.files)
+                // A throwaway folder: not fsynced, and the compilation is released before
+                // the simulation starts.
+                try OutputWriter.replaceDirectory(
+                    folder,
+                    with: try Compilation(
+                        corpus: item.corpus, inputFile: item.path, inputBytes: item.bytes
+                    ).files, durable: false)
                 verification = try CorpusVerification(
                     corpus: item.corpus, folder: folder, tracedFlows: trace, keptResults: trace)
             } catch let error as PlanError {

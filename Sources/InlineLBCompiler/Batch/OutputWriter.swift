@@ -14,13 +14,15 @@ public enum OutputWriter {
 
     /// Replaces `directory` with exactly `files` (paths relative to it). A reused file is
     /// hard-linked from the folder being replaced (its content is already on disk and
-    /// durable); the others are written and fsynced.
+    /// durable); the others are written and fsynced, as are the folders, unless `durable`
+    /// is false (a throwaway folder, which must still appear complete but need not survive
+    /// a power loss).
     ///
     /// Refuses to replace an existing non-empty folder that holds no `manifest.json` (it
     /// is not a previous output), so that a mistyped `-o` never deletes user data.
-    public static func replaceDirectory(_ directory: String, with files: [OutputFile])
-        throws(WriteError)
-    {
+    public static func replaceDirectory(
+        _ directory: String, with files: [OutputFile], durable: Bool = true
+    ) throws(WriteError) {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
         let exists = manager.fileExists(atPath: directory, isDirectory: &isDirectory)
@@ -74,13 +76,16 @@ public enum OutputWriter {
             let written = files.filter { !$0.isReused }
             try onAllCores(written.count) { index throws(WriteError) in
                 try writeFile(
-                    staging + "/" + written[index].path, written[index].bytes, sync: false)
+                    staging + "/" + written[index].path, written[index].bytes,
+                    sync: false, startWriteback: durable)
             }
-            try onAllCores(written.count) { index throws(WriteError) in
-                try syncFile(staging + "/" + written[index].path)
+            if durable {
+                try onAllCores(written.count) { index throws(WriteError) in
+                    try syncFile(staging + "/" + written[index].path)
+                }
+                for folder in folders.reversed() { try syncDirectory(folder) }
+                try syncDirectory(staging)
             }
-            for folder in folders.reversed() { try syncDirectory(folder) }
-            try syncDirectory(staging)
             if exists {
                 guard inlinelb_exchange_paths(staging, directory) == 0 else {
                     throw WriteError(
@@ -95,7 +100,7 @@ public enum OutputWriter {
                         "cannot move the new output into place: \(String(cString: strerror(errno)))"
                 )
             }
-            try syncDirectory(parent.isEmpty ? "." : parent)
+            if durable { try syncDirectory(parent.isEmpty ? "." : parent) }
         } catch {
             try? manager.removeItem(atPath: staging)
             throw error
@@ -151,8 +156,10 @@ public enum OutputWriter {
     }
 
     /// Writes `bytes` to a new file with as few `write` calls as the kernel allows; then
-    /// waits until it is on disk when `sync`, or else starts its writeback.
-    static func writeFile(_ path: String, _ bytes: [UInt8], sync: Bool) throws(WriteError) {
+    /// waits until it is on disk when `sync`, or else starts its writeback if asked to.
+    static func writeFile(
+        _ path: String, _ bytes: [UInt8], sync: Bool, startWriteback: Bool = false
+    ) throws(WriteError) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw WriteError(
@@ -176,7 +183,7 @@ public enum OutputWriter {
                 throw WriteError(
                     path: path, message: "fsync failed: \(String(cString: strerror(errno)))")
             }
-        } else {
+        } else if startWriteback {
             inlinelb_start_writeback(descriptor)
         }
     }
