@@ -78,7 +78,13 @@ struct CrashSafetyTests {
             let stateNow = try FileBytes.read(state)
             if now == previous {
                 kept += 1
-                #expect(stateNow == previousState, "round \(round): state ahead of the output")
+                // The folder may also have been rewritten identically: after a kill between
+                // the swap and the state's replacement, the state is one version behind, and
+                // the next apply of the same corpus reproduces the folder, then writes the
+                // folder's own state.
+                #expect(
+                    stateNow == previousState || stateNow == now.state,
+                    "round \(round): state ahead of the output")
             } else {
                 swapped += 1
                 #expect(now.inputDigest == digests[(round + 1) % 2], "round \(round)")
