@@ -1,6 +1,7 @@
 import InlineLBCompiler
 import InlineLBCore
 import InlineLBSimulator
+import Synchronization
 
 /// Compile, simulate, verify: the proof that a corpus's artifacts do what it says.
 public struct CorpusVerification: Sendable {
@@ -22,9 +23,13 @@ public struct CorpusVerification: Sendable {
     /// `keptResults`, of which the first `tracedFlows` carry their traces. When a check fails,
     /// the run is repeated with every trace and every result kept, so that each violation
     /// names the hop that decided it (the simulation is deterministic).
+    ///
+    /// `progress`, when given, is called from the simulating threads after each slice with
+    /// the flows checked so far and the flows in all.
     public init(
         corpus: ValidatedCorpus, folder: String, seed: UInt64 = 1, tracedFlows: Int = 0,
-        keptResults: Int = .max
+        keptResults: Int = .max,
+        progress: (@Sendable (_ checked: Int, _ total: Int) -> Void)? = nil
     ) throws(ArtifactError) {
         let deployment = try SimulatedDeployment(folder: folder)
         let expectations = Expectations(corpus: corpus)
@@ -33,6 +38,7 @@ public struct CorpusVerification: Sendable {
         ).flows()
         let checker = Verifier.FlowChecker(expectations)
         let kept = min(keptResults, flows.count)
+        let checked = FlowCount()
         let shards = FlowEngine.shards(of: flows, over: deployment).concurrentMap { positions in
             var engine = FlowEngine(deployment: deployment, tracedFlows: min(tracedFlows, kept))
             var checks: [Verifier.FlowChecks] = []
@@ -41,6 +47,9 @@ public struct CorpusVerification: Sendable {
                 let positions = Array(slice)
                 let results = engine.run(positions.map { flows[$0] }, positions: positions)
                 checks.append(checker.check(results, at: positions))
+                if let progress {
+                    progress(checked.add(positions.count), flows.count)
+                }
                 for (position, result) in zip(slice, results) where position < kept {
                     keptHere.append((position, result))
                 }
@@ -79,5 +88,15 @@ public struct CorpusVerification: Sendable {
             start = end
         }
         return slices
+    }
+}
+
+/// Flows checked so far, counted from every simulating thread.
+private final class FlowCount: Sendable {
+    private let value = Atomic<Int>(0)
+
+    /// Adds `count`; the new total.
+    func add(_ count: Int) -> Int {
+        value.add(count, ordering: .relaxed).newValue
     }
 }

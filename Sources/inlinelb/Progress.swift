@@ -34,6 +34,17 @@ struct Progress {
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
     }
 
+    /// Shows `done` of `total` units of `activity`, with the time left at the rate so far.
+    func show(_ activity: String, done: Int, of total: Int) {
+        guard enabled else { return }
+        let elapsed = seconds(clock.now - start)
+        var line = "[\(activity): \(done) of \(total)"
+        if done > 0 && done < total {
+            line += String(format: ", ETA %.0f s", elapsed * Double(total - done) / Double(done))
+        }
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + "]").utf8))
+    }
+
     /// Records a finished corpus.
     mutating func finished(bytes: Int, rules: Int) {
         doneBytes += bytes

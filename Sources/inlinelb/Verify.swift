@@ -58,8 +58,14 @@ struct Verify: ParsableCommand {
                     with: try Compilation(
                         corpus: item.corpus, inputFile: item.path, inputBytes: item.bytes
                     ).files, durable: false)
+                let progress = Progress(corpora: 1, totalBytes: item.bytes.count)
+                let name = stem(item.path)
+                defer { progress.clear() }
                 verification = try CorpusVerification(
-                    corpus: item.corpus, folder: folder, tracedFlows: trace, keptResults: trace)
+                    corpus: item.corpus, folder: folder, tracedFlows: trace, keptResults: trace
+                ) { checked, total in
+                    progress.show("\(name): flows simulated and checked", done: checked, of: total)
+                }
             } catch let error as PlanError {
                 printError("\(item.path): \(error.message)")
                 throw ExitStatus.dataError

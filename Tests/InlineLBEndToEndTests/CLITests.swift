@@ -165,4 +165,35 @@ struct CLITests {
         #expect(result.status == 65)
         #expect(result.stderr.contains("haproxy.cfg:35: unmodelled directive 'compression'"))
     }
+
+    /// util-linux `script`, which runs a command on a pseudo-terminal.
+    static let script = ["/usr/bin/script", "/bin/script"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
+
+    @Test(
+        .enabled(if: script != nil, "util-linux script is missing: no pseudo-terminal to test on"))
+    func progressLinesAppearOnATerminalOnly() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("out").path
+        let binary = inlinelbBinary.path
+        let onTerminal = try run(
+            Self.script!,
+            [
+                "-qec",
+                "\(binary) compile corpora/ui-flow.json -o \(out) && \(binary) verify corpora/ui-flow.json",
+                "/dev/null",
+            ], in: packageRoot)
+        #expect(onTerminal.status == 0, "\(onTerminal.stdout)")
+        let redraw = "\r\u{1B}[K["
+        #expect(onTerminal.stdout.contains(redraw + "0/1 corpora, 0 rules, "))
+        #expect(onTerminal.stdout.contains("] reading and validating corpora/ui-flow.json"))
+        #expect(onTerminal.stdout.contains(redraw + "ui-flow: flows simulated and checked: "))
+        #expect(onTerminal.stdout.contains("32 of 32]"))
+
+        let piped = try inlinelb("verify", "corpora/ui-flow.json")
+        #expect(piped.status == 0)
+        #expect(!piped.stderr.contains("\u{1B}[K") && !piped.stdout.contains("\u{1B}[K"))
+    }
 }
