@@ -43,12 +43,11 @@ public struct CorpusVerification: Sendable {
             var engine = FlowEngine(deployment: deployment, tracedFlows: min(tracedFlows, kept))
             var checks: [Verifier.FlowChecks] = []
             var keptHere: [(position: Int, result: FlowResult)] = []
-            for slice in CorpusVerification.slices(of: positions, in: flows) {
-                let positions = Array(slice)
-                let results = engine.run(positions.map { flows[$0] }, positions: positions)
-                checks.append(checker.check(results, at: positions))
+            for slice in CorpusVerification.slices(of: positions, in: flows).map(Array.init) {
+                let results = engine.run(slice.map { flows[$0] }, positions: slice)
+                checks.append(checker.check(results, at: slice))
                 if let progress {
-                    progress(checked.add(positions.count), flows.count)
+                    progress(checked.add(slice.count), flows.count)
                 }
                 for (position, result) in zip(slice, results) where position < kept {
                     keptHere.append((position, result))
