@@ -24,25 +24,27 @@ struct Progress {
         guard enabled else { return }
         let elapsed = seconds(clock.now - start)
         let rate = elapsed > 0 ? Double(doneBytes) / 1e6 / elapsed : 0
-        var line =
+        redraw(
             "[\(doneCorpora)/\(corpora) corpora, \(rules) rules, \(String(format: "%.1f", rate)) MB/s"
-        if doneBytes > 0 && doneBytes < totalBytes {
-            let remaining = elapsed * Double(totalBytes - doneBytes) / Double(doneBytes)
-            line += String(format: ", ETA %.0f s", remaining)
-        }
-        line += "] " + activity
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+                + eta(done: doneBytes, of: totalBytes) + "] " + activity)
     }
 
     /// Shows `done` of `total` units of `activity`, with the time left at the rate so far.
     func show(_ activity: String, done: Int, of total: Int) {
         guard enabled else { return }
+        redraw("[\(activity): \(done) of \(total)" + eta(done: done, of: total) + "]")
+    }
+
+    /// `, ETA n s` at the rate so far, while some but not all is done; else nothing.
+    private func eta(done: Int, of total: Int) -> String {
+        guard done > 0 && done < total else { return "" }
         let elapsed = seconds(clock.now - start)
-        var line = "[\(activity): \(done) of \(total)"
-        if done > 0 && done < total {
-            line += String(format: ", ETA %.0f s", elapsed * Double(total - done) / Double(done))
-        }
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + "]").utf8))
+        return String(format: ", ETA %.0f s", elapsed * Double(total - done) / Double(done))
+    }
+
+    /// Replaces the line on standard error with `line`.
+    private func redraw(_ line: String) {
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
     }
 
     /// Records a finished corpus.
@@ -55,6 +57,6 @@ struct Progress {
     /// Clears the line.
     func clear() {
         guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        redraw("")
     }
 }

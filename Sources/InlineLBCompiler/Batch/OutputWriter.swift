@@ -77,7 +77,7 @@ public enum OutputWriter {
             try onAllCores(written.count) { index throws(WriteError) in
                 try writeFile(
                     staging + "/" + written[index].path, written[index].bytes,
-                    sync: false, startWriteback: durable)
+                    then: durable ? .startWriteback : .nothing)
             }
             if durable {
                 try onAllCores(written.count) { index throws(WriteError) in
@@ -117,7 +117,7 @@ public enum OutputWriter {
             prefix: (path as NSString).lastPathComponent + ".tmp-")
         let temporary = path + ".tmp-\(getpid())"
         do throws(WriteError) {
-            try writeFile(temporary, bytes, sync: true)
+            try writeFile(temporary, bytes, then: .sync)
             guard rename(temporary, path) == 0 else {
                 throw WriteError(
                     path: path,
@@ -155,11 +155,21 @@ public enum OutputWriter {
         }
     }
 
-    /// Writes `bytes` to a new file with as few `write` calls as the kernel allows; then
-    /// waits until it is on disk when `sync`, or else starts its writeback if asked to.
-    static func writeFile(
-        _ path: String, _ bytes: [UInt8], sync: Bool, startWriteback: Bool = false
-    ) throws(WriteError) {
+    /// What ``writeFile(_:_:then:)`` does once the bytes are written.
+    enum AfterWrite {
+        /// Waits until the file is on disk.
+        case sync
+        /// Starts writing it to disk without waiting (a later fsync waits).
+        case startWriteback
+        /// Leaves it to the kernel (a throwaway file).
+        case nothing
+    }
+
+    /// Writes `bytes` to a new file with as few `write` calls as the kernel allows, then does
+    /// what `after` says.
+    static func writeFile(_ path: String, _ bytes: [UInt8], then after: AfterWrite)
+        throws(WriteError)
+    {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw WriteError(
@@ -178,13 +188,14 @@ public enum OutputWriter {
             }
             written += result
         }
-        if sync {
+        switch after {
+        case .sync:
             guard fsync(descriptor) == 0 else {
                 throw WriteError(
                     path: path, message: "fsync failed: \(String(cString: strerror(errno)))")
             }
-        } else if startWriteback {
-            inlinelb_start_writeback(descriptor)
+        case .startWriteback: inlinelb_start_writeback(descriptor)
+        case .nothing: break
         }
     }
 

@@ -31,9 +31,16 @@ public struct CorpusValidator: Sendable {
     private mutating func report(
         _ section: String, _ index: Int, _ field: String?, id: String?, _ message: String
     ) {
+        diagnostics.append(diagnostic(section, index, field, id: id, message))
+    }
+
+    /// A diagnostic about `field` (or the whole entity) of entry `index` of `section`.
+    private func diagnostic(
+        _ section: String, _ index: Int, _ field: String?, id: String?, _ message: String
+    ) -> Diagnostic {
         var path = JSONPath.root.appending(section).appending(index)
         if let field { path = path.appending(field) }
-        diagnostics.append(source.diagnostic(at: path, entity: id.map { "id \"\($0)\"" }, message))
+        return source.diagnostic(at: path, entity: id.map { "id \"\($0)\"" }, message)
     }
 
     private mutating func run() throws(DiagnosticList) -> ValidatedCorpus {
@@ -404,7 +411,7 @@ public struct CorpusValidator: Sendable {
                     (
                         rule.position, 1,
                         diagnostic(
-                            rule.position, "publicport", id: rule.id,
+                            "loadbalancerrules", rule.position, "publicport", id: rule.id,
                             "conflicts with rule \"\(other)\": both load balance \(rule.address):\(rule.port)"
                         )
                     ))
@@ -417,7 +424,7 @@ public struct CorpusValidator: Sendable {
                     (
                         rule.position, 3,
                         diagnostic(
-                            rule.position, "networkid", id: rule.id,
+                            "loadbalancerrules", rule.position, "networkid", id: rule.id,
                             "all rules of public IP \(rule.address) must target one tier; it already load balances to \"\(other)\""
                         )
                     ))
@@ -436,15 +443,6 @@ public struct CorpusValidator: Sendable {
                     "\(activeRules) live rule(s) need the \(inlineLBProviderName) provider, which is not enabled on any physical network (provider state Enabled and an enabled vpcinlineloadbalancerelement)"
                 ))
         }
-    }
-
-    /// A diagnostic about field `field` of rule `position`.
-    private func diagnostic(_ position: Int, _ field: String, id: String, _ message: String)
-        -> Diagnostic
-    {
-        source.diagnostic(
-            at: JSONPath.root.appending("loadbalancerrules").appending(position).appending(field),
-            entity: "id \"\(id)\"", message)
     }
 
     /// The checks of rule `position` alone, reported in order. Returns the rule when it is

@@ -65,9 +65,6 @@ public struct SimulatedDeployment: Sendable {
             traceName = "appliance \(name)"
         }
 
-        /// The addresses it holds: its guest IP and secondary IPs.
-        var heldAddresses: [IPv4Address] { [addresses.guestIP] + addresses.secondaryIPs }
-
         /// The proxy that accepts connections to `address`:`port`, if any; a specific bind
         /// wins over a wildcard one, the first proxy in the file over later ones.
         func listener(_ address: IPv4Address, _ port: Int) -> Int? {
@@ -168,7 +165,7 @@ public struct SimulatedDeployment: Sendable {
                 if tier.appliance != nil {
                     let appliance = appliances[nextAppliance]
                     if appliance.running {
-                        for address in appliance.heldAddresses {
+                        for address in appliance.addresses.all {
                             hostsHere[address] = .appliance(nextAppliance)
                         }
                     }
@@ -191,7 +188,7 @@ public struct SimulatedDeployment: Sendable {
             bytes: try read(appliance.haproxyFile), file: appliance.haproxyFile)
         let firewall = try IptablesParser.parse(
             bytes: try read(appliance.iptablesFile), file: appliance.iptablesFile)
-        let held = Set([addresses.guestIP] + addresses.secondaryIPs)
+        let held = Set(addresses.all)
         var failure: String?
         for proxy in haproxy.proxies {
             for bind in proxy.binds {

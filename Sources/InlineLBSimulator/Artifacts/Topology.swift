@@ -103,6 +103,9 @@ struct ApplianceAddresses: Sendable {
     var guestIP: IPv4Address
     var secondaryIPs: [IPv4Address]
 
+    /// Every address the appliance holds: its guest IP, then its secondary IPs.
+    var all: [IPv4Address] { [guestIP] + secondaryIPs }
+
     init(bytes: [UInt8], file: String) throws(ArtifactError) {
         let root = try parseArtifactJSON(bytes, file: file)
         let top = try JSONFields(root, path: .root, file: file)

@@ -10,7 +10,8 @@ import InlineLBCore
 /// that address, and merged in file order with the rules that cannot be indexed, which keeps
 /// the first-match semantics exact.
 struct NetfilterEngine: Sendable {
-    let ruleset: IptablesRuleset
+    /// The iptables file, as source lines name it.
+    let file: String
     /// Every chain of every table, jumps resolved to positions in this array.
     private let chains: [IndexedChain]
     /// For each hook (by raw value), the chains it runs: table order, tables present only.
@@ -67,7 +68,7 @@ struct NetfilterEngine: Sendable {
     }
 
     init(ruleset: IptablesRuleset) {
-        self.ruleset = ruleset
+        file = ruleset.file
         var positions: [String: Int] = [:]
         var declared: [(table: String, chain: NetfilterChain)] = []
         for table in ruleset.tables.values.sorted(by: { $0.name < $1.name }) {
@@ -116,7 +117,7 @@ struct NetfilterEngine: Sendable {
         case .terminal(let result): return result
         case .returned:
             let chain = chains[position]
-            let line = SourceLine(file: ruleset.file, line: chain.line)
+            let line = SourceLine(file: file, line: chain.line)
             return chain.policy == .drop ? .drop(line) : .accept(line)
         }
     }
@@ -131,7 +132,7 @@ struct NetfilterEngine: Sendable {
             guard chain.tests[position].matches(packet, interfaces: chain.interfaces) else {
                 continue
             }
-            let line = SourceLine(file: ruleset.file, line: chain.rules[position].line)
+            let line = SourceLine(file: file, line: chain.rules[position].line)
             switch chain.rules[position].target {
             case .accept: return .terminal(.accept(line))
             case .drop: return .terminal(.drop(line))

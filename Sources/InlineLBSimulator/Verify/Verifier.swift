@@ -37,7 +37,7 @@ public enum Verifier {
     {
         let checker = FlowChecker(expectations)
         let parts = (0..<results.count).split(into: 64).concurrentMap { range in
-            checker.check(Array(results[range]), at: Array(range))
+            checker.check(results[range], at: range)
         }
         return checker.violations(parts, flows: results.map(\.flow))
     }
@@ -94,7 +94,9 @@ public enum Verifier {
         }
 
         /// The per-flow checks of `results`, the flows at `positions` of the whole run.
-        public func check(_ results: [FlowResult], at positions: [Int]) -> FlowChecks {
+        public func check(
+            _ results: some Collection<FlowResult>, at positions: some Collection<Int>
+        ) -> FlowChecks {
             var checks = FlowChecks()
             for (result, position) in zip(results, positions) {
                 Verifier.check(result, at: position, expectations, index, into: &checks)
