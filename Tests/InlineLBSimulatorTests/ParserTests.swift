@@ -191,7 +191,7 @@ struct NetfilterTests {
     @Test func chainsJumpReturnAndFallBackToPolicy() throws {
         let engine = NetfilterEngine(ruleset: try IptablesParser.parse(rules, file: "f"))
         func verdict(_ packet: Packet) -> String {
-            switch engine.run(hook: .forward, packet: packet, includeNAT: false) {
+            switch engine.run(hook: .forward, packet: packet, includeNAT: false).verdict {
             case .accept(let line): "accept@\(line?.line ?? 0)"
             case .drop(let line): "drop@\(line?.line ?? 0)"
             case .reject(let line): "reject@\(line.line)"
@@ -208,6 +208,63 @@ struct NetfilterTests {
         )
     }
 
+    @Test func walksSayWhetherARuleLookedAtTheClient() throws {
+        let engine = NetfilterEngine(ruleset: try IptablesParser.parse(rules, file: "f"))
+        func readsClient(_ packet: Packet, client: PacketEnd) -> Bool {
+            engine.run(hook: .forward, packet: packet, includeNAT: false, client: client)
+                .readsClient
+        }
+        // Out through eth2, the ACL's `-s 198.51.100.0/24` is tested: the client is read.
+        #expect(readsClient(packet("203.0.113.9", "10.1.1.3", port: 5000), client: .source))
+        // Out through eth3, every rule fails on the interface or the port first.
+        var elsewhere = packet("198.51.100.9", "10.1.1.3", port: 5000)
+        elsewhere.outInterface = "eth3"
+        #expect(!readsClient(elsewhere, client: .source))
+        // A reply (the client is its destination) passes on ESTABLISHED alone.
+        #expect(
+            !readsClient(
+                packet("10.1.1.3", "198.51.100.9", port: 40000, state: .established),
+                client: .destination))
+        // Matches that admit every address or port do not read it.
+        let universal = NetfilterEngine(
+            ruleset: try IptablesParser.parse(
+                """
+                *filter
+                :FORWARD DROP [0:0]
+                -A FORWARD -s 0.0.0.0/0 -p tcp -m tcp --sport 0:65535 -j ACCEPT
+                COMMIT
+                """, file: "u"))
+        let (verdict, reads) = universal.run(
+            hook: .forward, packet: packet("198.51.100.9", "10.1.1.3", port: 80),
+            includeNAT: false, client: .source)
+        #expect(!reads)
+        guard case .accept(let line) = verdict else {
+            Issue.record("expected ACCEPT, got \(verdict)")
+            return
+        }
+        #expect(line?.line == 3)
+        #expect(universal.indexedAddresses.isEmpty)
+        #expect(
+            NetfilterEngine(ruleset: try IptablesParser.parse(rules, file: "f")).indexedAddresses
+                .isEmpty)
+    }
+
+    @Test func addressSetsAnswerAsSetsDo() {
+        var generator = SystemRandomNumberGenerator()
+        for count in [0, 1, 7, 1000, 50_000] {
+            let members = Set(
+                (0..<count).map { _ in UInt32.random(in: 0...0x00FF_FFFF, using: &generator) })
+            let set = AddressSet(members)
+            for member in members { #expect(set.contains(member)) }
+            var misses = 0
+            for _ in 0..<20_000 {
+                let address = UInt32.random(in: 0...UInt32.max, using: &generator)
+                if set.contains(address) != members.contains(address) { misses += 1 }
+            }
+            #expect(misses == 0)
+        }
+    }
+
     @Test func indexedRulesAreStillTriedInFileOrder() throws {
         let text = """
             *nat
@@ -221,7 +278,7 @@ struct NetfilterTests {
         let engine = NetfilterEngine(ruleset: try IptablesParser.parse(text, file: "n"))
         func target(_ destination: String, port: Int) -> String {
             let packet = self.packet("198.51.100.9", destination, port: port)
-            switch engine.run(hook: .prerouting, packet: packet, includeNAT: true) {
+            switch engine.run(hook: .prerouting, packet: packet, includeNAT: true).verdict {
             case .dnat(let address, _, let line): return "\(address)@\(line.line)"
             case .accept(let line): return "accept@\(line?.line ?? 0)"
             default: return "other"
@@ -250,7 +307,7 @@ struct NetfilterTests {
         func source(_ from: String, _ to: String, port: Int) -> String {
             var packet = self.packet(from, to, port: port)
             packet.outInterface = "eth1"
-            switch engine.run(hook: .postrouting, packet: packet, includeNAT: true) {
+            switch engine.run(hook: .postrouting, packet: packet, includeNAT: true).verdict {
             case .snat(let address, _, let line): return "\(address)@\(line.line)"
             case .accept: return "none"
             default: return "other"

@@ -126,6 +126,67 @@ struct VerificationTests {
         #expect(without.allSatisfy(\.hops.isEmpty) && withTraces.allSatisfy { !$0.hops.isEmpty })
     }
 
+    @Test func reusedPathsGiveTheOutcomesOfFullWalks() throws {
+        // Untraced engines reuse a target's path for clients no rule looks at or indexes.
+        // Rules here look at some clients (a narrowed ACL), index one client (a DROP by
+        // source) and the replies to another (a DROP by destination); every client sends to
+        // every target in turn, so a wrongly reused path would change an outcome.
+        let compiled = try CompiledCorpus("tier-acls")
+        defer { compiled.remove() }
+        try compiled.mutate(
+            "vpc-1/router.iptables",
+            replacing: "-A FORWARD -m state --state RELATED,ESTABLISHED -j ACCEPT\n",
+            with: """
+                -A FORWARD -s 198.51.100.7/32 -j DROP
+                -A FORWARD -d 198.51.100.9/32 -j DROP
+                -A FORWARD -m state --state RELATED,ESTABLISHED -j ACCEPT
+
+                """)
+        try compiled.mutate(
+            "vpc-1/router.iptables", replacing: "-s 198.51.100.0/24 -p tcp -m tcp --dport 443",
+            with: "-s 198.51.100.0/25 -p tcp -m tcp --dport 443")
+        let deployment = try SimulatedDeployment(folder: compiled.folder)
+        var traffic = Traffic.probing(deployment)
+        let clients = ["198.51.100.3", "198.51.100.7", "198.51.100.9", "198.51.100.200"]
+        for group in traffic.groups.indices {
+            traffic.groups[group].clients = clients.map { IPv4Address($0)! }
+            traffic.groups[group].count = 8
+        }
+        let flows = traffic.flows()
+        var traced = FlowEngine(deployment: deployment)
+        var untraced = FlowEngine(deployment: deployment, tracedFlows: 0)
+        let full = traced.run(flows)
+        let reused = untraced.run(flows)
+        #expect(full.map(\.outcome) == reused.map(\.outcome))
+        #expect(full.map(\.persisted) == reused.map(\.persisted))
+        #expect(full.map(\.listener) == reused.map(\.listener))
+        #expect(
+            full.map { $0.replyFrom.map { "\($0.address):\($0.port)" } }
+                == reused.map { $0.replyFrom.map { "\($0.address):\($0.port)" } })
+        func outcomes(from client: String) -> Set<String> {
+            Set(
+                full.filter { $0.flow.client.description == client }.map {
+                    $0.outcome.description.components(separatedBy: " ").prefix(2).joined(
+                        separator: " ")
+                })
+        }
+        #expect(outcomes(from: "198.51.100.3").contains("delivered to"))
+        #expect(
+            outcomes(from: "198.51.100.7").contains("dropped: at")
+                && !outcomes(from: "198.51.100.7").contains("delivered to"))
+        #expect(outcomes(from: "198.51.100.9").contains("dropped: reply"))
+        #expect(
+            full.contains {
+                $0.flow.client.description == "198.51.100.200" && $0.flow.port == 443
+                    && $0.outcome.deliveredVM == nil
+            })
+        #expect(
+            full.contains {
+                $0.flow.client.description == "198.51.100.3" && $0.flow.port == 443
+                    && $0.outcome.deliveredVM != nil
+            })
+    }
+
     @Test func parallelRunsGiveTheResultsOfOneEngine() throws {
         // Four VPCs with every algorithm and persistence kind (the generator's default mix).
         let generator = CorpusGenerator(rules: 2000, ipsPerVPC: 50)

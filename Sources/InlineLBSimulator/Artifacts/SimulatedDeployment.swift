@@ -109,6 +109,9 @@ public struct SimulatedDeployment: Sendable {
     var hosts: [[[IPv4Address: Host]]] = []
     /// The router holding each public address.
     var routerOfPublicAddress: [IPv4Address: Int] = [:]
+    /// Every address an iptables rule indexes, on any router or appliance: a flow from one
+    /// of them meets rules that flows from other clients do not.
+    var indexedAddresses = AddressSet([])
     public let topology: Topology
 
     /// Loads the output folder at `folder`.
@@ -144,6 +147,10 @@ public struct SimulatedDeployment: Sendable {
                     appliance, vpcIndex: vpcIndex, tierIndex: tierIndex, read: read)
             }
         }.map { result throws(ArtifactError) in try result.get() }
+        indexedAddresses = AddressSet(
+            (routers.map(\.netfilter) + appliances.map(\.netfilter)).reduce(into: []) {
+                $0.formUnion($1.indexedAddresses)
+            })
         var proxyCount = 0
         for appliance in appliances {
             firstProxyNumber.append(proxyCount)

@@ -15,12 +15,9 @@ struct Balancer: Sendable {
     }
 
     private var engine: Engine
-    /// Whether each server (in declaration order) can take traffic.
-    let usable: [Bool]
 
     /// `usable[i]` says whether server i can take traffic.
     init(proxy: HAProxyProxy, usable: [Bool]) {
-        self.usable = usable
         let primaries = proxy.servers.indices.filter { usable[$0] && !proxy.servers[$0].backup }
         let chosen = primaries.isEmpty ? proxy.servers.indices.filter { usable[$0] } : primaries
         let weighted = chosen.map { (index: $0, weight: proxy.servers[$0].weight) }

@@ -12,13 +12,15 @@ public struct FlowEngine {
         var port: Int
     }
 
-    /// Balancing state by backend, numbered as ``SimulatedDeployment/firstProxyNumber`` says;
-    /// nil until the backend's first connection.
-    private var balancers: [Balancer?]
-    private var stickBySource: [Int: [IPv4Address: Int]] = [:]
-    private var stickByValue: [Int: [String: Int]] = [:]
-    /// Cookies each client holds, per target address and port.
-    private var cookieJars: [JarKey: [String: String]] = [:]
+    /// Frontends and backends, numbered as ``SimulatedDeployment/firstProxyNumber`` says; nil
+    /// until their first connection.
+    private var frontends: [FrontendRules?]
+    private var backends: [BackendState?]
+    private var cookies = CookieStrings()
+    /// Paths that hold for any client the rules do not name, by target address and port.
+    private var paths: [UInt64: FlowPath] = [:]
+    /// Cookies each client holds (numbered names and values), per target address and port.
+    private var cookieJars: [JarKey: [Int: Int]] = [:]
     private var openConnections: [(backend: Int, server: Int)] = []
     private var currentBatch = -1
 
@@ -32,7 +34,8 @@ public struct FlowEngine {
     public init(deployment: SimulatedDeployment, tracedFlows: Int = .max) {
         self.deployment = deployment
         self.tracedFlows = tracedFlows
-        balancers = Array(repeating: nil, count: deployment.firstProxyNumber.last ?? 0)
+        frontends = Array(repeating: nil, count: deployment.firstProxyNumber.last ?? 0)
+        backends = Array(repeating: nil, count: deployment.firstProxyNumber.last ?? 0)
     }
 
     /// Simulates `flows` in order.
@@ -130,146 +133,60 @@ public struct FlowEngine {
 
     private mutating func closeConnections() {
         for connection in openConnections {
-            balancers[connection.backend]?.release(connection.server)
+            backends[connection.backend]?.balancer.release(connection.server)
         }
         openConnections.removeAll()
     }
 
     private mutating func simulate(_ flow: Flow) -> FlowResult {
+        let path = self.path(of: flow)
         var result = FlowResult(
-            flow: flow, outcome: .dropped("not simulated"), persisted: false, hops: [])
-        let tracing = recordsTraces
-        func hop(
-            _ node: @autoclosure () -> String, _ step: String,
-            _ decision: @autoclosure () -> String,
-            _ source: SourceLine? = nil
-        ) {
-            guard tracing else { return }
-            result.hops.append(Hop(node: node(), step: step, decision: decision(), source: source))
-        }
-        guard let routerIndex = deployment.routerOfPublicAddress[flow.target] else {
-            hop("internet", "routing", "no VPC router holds \(flow.target)")
-            result.outcome = .dropped("no VPC router holds \(flow.target)")
+            flow: flow, outcome: .dropped("not simulated"), persisted: false, hops: path.hops)
+        switch path.end {
+        case .ended(let outcome):
+            result.outcome = outcome
             return result
-        }
-        let router = deployment.routers[routerIndex]
-        let node = router.traceName
-        var packet = Packet(
-            source: flow.client, destination: flow.target, sourcePort: flow.clientPort,
-            destinationPort: flow.port,
-            inInterface: router.vpc.publicInterface, outInterface: nil, state: .new)
-
-        // PREROUTING: DNAT decided on the first packet.
-        let prerouting = router.netfilter.run(
-            hook: .prerouting, packet: packet, includeNAT: true)
-        switch prerouting {
-        case .dnat(let address, let port, let line):
-            hop(
-                node, "nat PREROUTING",
-                "DNAT \(flow.target):\(flow.port) -> \(address):\(port ?? flow.port)", line)
-            packet.destination = address
-            if let port { packet.destinationPort = port }
-        default:
-            hop(node, "nat PREROUTING", "no DNAT")
-        }
-
-        // Routing on the post-DNAT address.
-        if router.ownAddresses.contains(packet.destination) {
-            let input = router.netfilter.run(hook: .input, packet: packet, includeNAT: true)
-            if let blocked = blocking(input, node: node, step: "filter INPUT") {
-                return finish(&result, blocked)
-            }
-            hop(node, "filter INPUT", "ACCEPT; no service on port \(packet.destinationPort)")
-            result.outcome = .refused(
-                "\(node) has no service on \(packet.destination):\(packet.destinationPort)")
-            return result
-        }
-        guard
-            let tierIndex = router.vpc.tiers.firstIndex(where: {
-                $0.cidr.contains(packet.destination)
-            })
-        else {
-            hop(
-                node, "routing",
-                "\(packet.destination) is in no tier; routed back to the public side")
-            result.outcome = .dropped("\(packet.destination) is in no tier of \(router.vpc.id)")
-            return result
-        }
-        let tierInterface = router.vpc.tiers[tierIndex].interface
-        packet.outInterface = tierInterface
-        hop(
-            node, "routing",
-            "\(packet.destination) via \(tierInterface) (tier \(router.vpc.tiers[tierIndex].id))")
-
-        let forward = router.netfilter.run(hook: .forward, packet: packet, includeNAT: false)
-        if let blocked = blocking(forward, node: node, step: "filter FORWARD") {
-            return finish(&result, blocked)
-        }
-        switch forward {
-        case .accept(let line): hop(node, "filter FORWARD", "ACCEPT", line)
-        default: break
-        }
-        let postrouting = router.netfilter.run(
-            hook: .postrouting, packet: packet, includeNAT: true)
-        var clientSeenByServer = flow.client
-        if case .snat(let address, _, let line) = postrouting {
-            hop(node, "nat POSTROUTING", "SNAT source -> \(address)", line)
-            clientSeenByServer = address
-        }
-
-        // Delivery inside the tier.
-        guard let host = deployment.hosts[routerIndex][tierIndex][packet.destination] else {
-            let tierID = router.vpc.tiers[tierIndex].id
-            hop("tier \(tierID)", "delivery", "no running host holds \(packet.destination)")
-            result.outcome = .dropped(
-                "no running host holds \(packet.destination) in tier \(tierID)")
-            return result
-        }
-        let delivered: Outcome
-        switch host {
-        case .virtualMachine(let vm):
-            hop(
-                "vm \(vm.id)", "accept",
-                "connection on \(packet.destination):\(packet.destinationPort)")
-            delivered = .delivered(
-                vm: vm.id, address: vm.address, port: packet.destinationPort, server: nil)
-        case .appliance(let index):
-            var appliancePacket = packet
-            appliancePacket.source = clientSeenByServer
-            appliancePacket.inInterface = "eth0"
-            appliancePacket.outInterface = nil
+        case .virtualMachine(let delivered):
+            result.outcome = delivered
+        case .listener(let appliance, let frontend):
+            let source = path.translatedSource ?? flow.client
             guard
-                let outcome = throughAppliance(index, appliancePacket, flow: flow, result: &result)
+                let delivered = balance(
+                    flow, from: source, at: appliance, frontend: frontend, result: &result)
             else { return result }
-            delivered = outcome
+            result.outcome = delivered
         }
-        result.outcome = delivered
-
-        // Replies: conntrack reverses the NAT; the router's FORWARD sees them as ESTABLISHED.
-        let reply = Packet(
-            source: packet.destination, destination: clientSeenByServer,
-            sourcePort: packet.destinationPort,
-            destinationPort: flow.clientPort, inInterface: tierInterface,
-            outInterface: router.vpc.publicInterface,
-            state: .established)
-        let replyForward = router.netfilter.run(
-            hook: .forward, packet: reply, includeNAT: false)
-        if let blocked = blocking(replyForward, node: node, step: "filter FORWARD (reply)") {
-            if recordsTraces { result.hops.append(blocked.hop) }
-            result.outcome = .dropped("reply \(blocked.outcome)")
-        } else {
+        switch path.reply {
+        case .passes(let hop):
             result.replyFrom = (flow.target, flow.port)
-            hop(
-                node, "reply",
-                "un-NAT \(packet.destination):\(packet.destinationPort) -> \(flow.target):\(flow.port)"
-            )
+            if let hop { result.hops.append(hop) }
+        case .blocked(let hop, let outcome):
+            if recordsTraces { result.hops.append(hop) }
+            result.outcome = outcome
         }
         return result
     }
 
-    /// The appliance part: firewall, HAProxy listener, ACLs, persistence, balancing, backend.
-    private mutating func throughAppliance(
-        _ index: Int, _ packet: Packet, flow: Flow, result: inout FlowResult
+    /// The stateless part of `flow`'s path: computed, or reused when it cannot depend on the
+    /// client (untraced flows only, as a reused path has no hops).
+    private mutating func path(of flow: Flow) -> FlowPath {
+        guard !recordsTraces, (0...65535).contains(flow.port),
+            !deployment.indexedAddresses.contains(flow.client.value)
+        else {
+            return FlowPath(flow, through: deployment, tracing: recordsTraces)
+        }
+        let key = UInt64(flow.target.value) << 16 | UInt64(flow.port)
+        if let path = paths[key] { return path }
+        let path = FlowPath(flow, through: deployment, tracing: false)
+        if !path.readsClient { paths[key] = path }
+        return path
+    }
+
+    /// HAProxy's part after the listener: connection rules, persistence, balancing and the
+    /// server's answer. `source` is the client address HAProxy sees.
+    private mutating func balance(
+        _ flow: Flow, from source: IPv4Address, at index: Int, frontend frontendIndex: Int,
+        result: inout FlowResult
     ) -> Outcome? {
         let appliance = deployment.appliances[index]
         let node = appliance.traceName
@@ -279,191 +196,136 @@ public struct FlowEngine {
             guard tracing else { return }
             result.hops.append(Hop(node: node, step: step, decision: decision(), source: source))
         }
-        let input = appliance.netfilter.run(hook: .input, packet: packet, includeNAT: false)
-        if let blocked = blocking(input, node: node, step: "filter INPUT") {
-            if recordsTraces { result.hops.append(blocked.hop) }
-            result.outcome = blocked.outcome
+        let frontend = frontendRules(at: index, frontendIndex)
+        result.listener = frontend.proxy.line
+        if let reject = frontend.rejection(of: source) {
+            hop("haproxy", "tcp-request connection reject (\(source))", reject.line)
+            result.outcome = .refused("rejected by \(reject.line)")
             return nil
         }
-        if case .accept(let line) = input { hop("filter INPUT", "ACCEPT", line) }
-        if let failure = appliance.startFailure {
-            hop("haproxy", failure)
-            result.outcome = .refused(failure)
-            return nil
-        }
-        guard let frontendIndex = appliance.listener(packet.destination, packet.destinationPort)
-        else {
-            hop("haproxy", "no listener on \(packet.destination):\(packet.destinationPort)")
-            result.outcome = .refused(
-                "no HAProxy listener on \(packet.destination):\(packet.destinationPort) at \(node)")
-            return nil
-        }
-        let frontend = appliance.proxies[frontendIndex]
-        result.listener = frontend.line
-        hop("haproxy", "listener \(frontend.section.name)", frontend.line)
-        for reject in frontend.section.connectionRejects {
-            let inACL = frontend.section.sourceACLs[reject.acl]!.contains {
-                $0.contains(packet.source)
-            }
-            if inACL != reject.negated {
-                let line = frontend.sourceLine(reject.line)
-                hop("haproxy", "tcp-request connection reject (\(packet.source))", line)
-                result.outcome = .refused("rejected by \(line)")
-                return nil
-            }
-        }
-        if frontend.section.isStats {
+        if frontend.isStats {
             hop("haproxy", "stats page")
-            result.outcome = .refused("HAProxy stats page at \(frontend.line), not a backend")
+            result.outcome = .refused(
+                "HAProxy stats page at \(frontend.proxy.line), not a backend")
             return nil
         }
-        let backend = appliance.proxies[frontend.backend]
-        let servers = backend.section.servers
-        let backendKey = deployment.firstProxyNumber[index] + frontend.backend
-        if balancers[backendKey] == nil {
-            // Usability is fixed for a run (VM states come from the artifacts): decide it once.
-            let usable = servers.map { server in
-                !server.disabled && (!server.check || serverHost(appliance, server.address) != nil)
-            }
-            balancers[backendKey] = Balancer(proxy: backend.section, usable: usable)
+        let key = frontend.backend
+        if backends[key] == nil {
+            let proxy = appliance.proxies[key - deployment.firstProxyNumber[index]]
+            backends[key] = BackendState(
+                BackendRules(proxy, of: appliance, in: deployment, cookies: &cookies))
         }
-        let usable = balancers[backendKey]!.usable
+        let rules = backends[key]!.rules
+        let servers = rules.servers
 
         // Cookies matter in HTTP mode only.
-        let isHTTP = backend.section.mode == .http
         let jarKey = JarKey(client: flow.client, target: flow.target, port: flow.port)
-        let jar = isHTTP && flow.returnsCookies ? cookieJars[jarKey, default: [:]] : [:]
+        let jar = rules.isHTTP && flow.returnsCookies ? cookieJars[jarKey] ?? [:] : [:]
         var chosen: Int?
-        if isHTTP, let cookie = backend.section.cookie, let value = jar[cookie.name],
-            let server = servers.indices.first(where: { servers[$0].cookie == value }),
-            usable[server]
+        if rules.isHTTP, let cookie = rules.insertedCookie, let value = jar[cookie.name],
+            let server = cookie.values.firstIndex(of: value), rules.usable[server]
         {
             chosen = server
             hop(
-                "haproxy", "cookie \(cookie.name)=\(value) -> \(servers[server].name)",
-                backend.sourceLine(cookie.line))
+                "haproxy",
+                "cookie \(cookies.strings[cookie.name])=\(cookies.strings[value]) -> \(servers[server].name)",
+                cookie.line)
         }
-        if chosen == nil, let stickLine = backend.section.stickOnSource,
-            let server = stickBySource[backendKey]?[packet.source], usable[server]
+        if chosen == nil, let stickLine = rules.stickOnSource,
+            let server = backends[key]!.stickBySource[source], rules.usable[server]
         {
             chosen = server
             hop(
-                "haproxy", "stick-table src \(packet.source) -> \(servers[server].name)",
-                backend.sourceLine(stickLine))
+                "haproxy", "stick-table src \(source) -> \(servers[server].name)", stickLine)
         }
-        if chosen == nil, isHTTP {
-            for name in backend.section.stickMatchCookies {
-                if let value = jar[name], let server = stickByValue[backendKey]?[value],
-                    usable[server]
+        if chosen == nil, rules.isHTTP {
+            for cookie in rules.stickMatchCookies {
+                if let value = jar[cookie], let server = backends[key]!.stickByValue[value],
+                    rules.usable[server]
                 {
                     chosen = server
-                    hop("haproxy", "stick match cookie \(name)=\(value) -> \(servers[server].name)")
+                    hop(
+                        "haproxy",
+                        "stick match cookie \(cookies.strings[cookie])=\(cookies.strings[value]) -> \(servers[server].name)"
+                    )
                     break
                 }
             }
         }
         result.persisted = chosen != nil
         if chosen == nil {
-            chosen = balancers[backendKey]!.pick(client: packet.source)
+            chosen = backends[key]!.balancer.pick(client: source)
             if let server = chosen {
-                openConnections.append((backendKey, server))
+                openConnections.append((key, server))
                 hop(
                     "haproxy",
-                    "balance \(backend.section.algorithm.rawValue) -> \(servers[server].name)",
-                    backend.sourceLine(servers[server].line))
+                    "balance \(rules.proxy.section.algorithm.rawValue) -> \(servers[server].name)",
+                    rules.proxy.sourceLine(servers[server].line))
             }
         }
         guard let server = chosen else {
-            hop("haproxy", "no usable server in \(backend.section.name)")
+            let backendName = rules.proxy.section.name
+            hop("haproxy", "no usable server in \(backendName)")
             result.outcome = .failed(
-                "no usable server in \(backend.section.name) (\(backend.line))")
+                "no usable server in \(backendName) (\(rules.proxy.line))")
             return nil
         }
-        let target = servers[server]
-        let serverLine = backend.sourceLine(target.line)
-        if backend.section.stickOnSource != nil {
-            stickBySource[backendKey, default: [:]][packet.source] = server
+        if rules.stickOnSource != nil {
+            backends[key]!.stickBySource[source] = server
         }
-        let serverPacket = Packet(
-            source: appliance.addresses.guestIP, destination: target.address, sourcePort: 40000,
-            destinationPort: target.port,
-            inInterface: nil, outInterface: "eth0", state: .new)
-        let output = appliance.netfilter.run(
-            hook: .output, packet: serverPacket, includeNAT: true)
-        if case .drop(let line) = output {
+        let delivered: Outcome
+        let vmCookie: Int
+        switch rules.reach[server] {
+        case .dropped(let line):
+            let target = servers[server]
             hop("filter OUTPUT", "DROP to \(target.address):\(target.port)", line)
             result.outcome = .failed(
                 "connection to server \(target.name) dropped at \(node) filter OUTPUT")
             return nil
-        }
-        guard let vm = serverHost(appliance, target.address) else {
+        case .silent:
+            let target = servers[server]
+            let line = rules.proxy.sourceLine(target.line)
             hop(
                 "haproxy", "server \(target.name) \(target.address):\(target.port) does not answer",
-                serverLine)
-            result.outcome = .failed("server \(target.name) (\(serverLine)) does not answer")
+                line)
+            result.outcome = .failed("server \(target.name) (\(line)) does not answer")
             return nil
+        case .answers(let outcome, let cookie):
+            delivered = outcome
+            vmCookie = cookie
         }
         // Responses: cookie insert and application cookies learnt into the stick table.
-        if isHTTP {
-            if let cookie = backend.section.cookie, let value = target.cookie,
+        if rules.isHTTP {
+            if let cookie = rules.insertedCookie, let value = cookie.values[server],
                 jar[cookie.name] != value
             {
                 cookieJars[jarKey, default: [:]][cookie.name] = value
             }
-            if let name = backend.section.stickStoreResponseCookie {
-                stickByValue[backendKey, default: [:]][vm.id] = server
-                cookieJars[jarKey, default: [:]][name] = vm.id
+            if let cookie = rules.storedResponseCookie {
+                backends[key]!.stickByValue[vmCookie] = server
+                cookieJars[jarKey, default: [:]][cookie] = vmCookie
             }
         }
         if recordsTraces {
+            // `answers` always holds a delivery.
+            let target = servers[server]
             result.hops.append(
                 Hop(
-                    node: "vm \(vm.id)", step: "accept",
+                    node: "vm \(delivered.deliveredVM!)", step: "accept",
                     decision: "from \(target.name) on \(target.address):\(target.port)",
-                    source: serverLine))
+                    source: rules.proxy.sourceLine(target.line)))
         }
-        return .delivered(
-            vm: vm.id, address: target.address, port: target.port, server: target.name)
+        return delivered
     }
 
-    /// The hop and outcome of a DROP or REJECT verdict at `step`; nil when the packet passes.
-    private func blocking(_ verdict: ChainResult, node: String, step: String) -> (
-        hop: Hop, outcome: Outcome
-    )? {
-        switch verdict {
-        case .drop(let line):
-            let place = line.map(\.description) ?? "policy"
-            return (
-                Hop(node: node, step: step, decision: "DROP", source: line),
-                .dropped("at \(node) \(step) (\(place))")
-            )
-        case .reject(let line):
-            return (
-                Hop(node: node, step: step, decision: "REJECT", source: line),
-                .refused("rejected at \(node) \(step) (\(line))")
-            )
-        default:
-            return nil
-        }
-    }
-
-    private func finish(_ result: inout FlowResult, _ blocked: (hop: Hop, outcome: Outcome))
-        -> FlowResult
-    {
-        if recordsTraces { result.hops.append(blocked.hop) }
-        result.outcome = blocked.outcome
-        return result
-    }
-
-    /// The running VM holding `address` in the appliance's tier.
-    private func serverHost(_ appliance: SimulatedDeployment.Appliance, _ address: IPv4Address)
-        -> Topology.VirtualMachine?
-    {
-        if case .virtualMachine(let vm) = deployment.hosts[appliance.vpcIndex][appliance.tierIndex][
-            address]
-        {
-            return vm
-        }
-        return nil
+    /// The rules of frontend `frontend` of appliance `index`, prepared on first use.
+    private mutating func frontendRules(at index: Int, _ frontend: Int) -> FrontendRules {
+        let number = deployment.firstProxyNumber[index] + frontend
+        if let rules = frontends[number] { return rules }
+        let proxy = deployment.appliances[index].proxies[frontend]
+        let rules = FrontendRules(
+            proxy, backend: deployment.firstProxyNumber[index] + proxy.backend)
+        frontends[number] = rules
+        return rules
     }
 }

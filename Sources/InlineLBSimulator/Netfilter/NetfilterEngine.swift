@@ -16,6 +16,10 @@ struct NetfilterEngine: Sendable {
     private let chains: [IndexedChain]
     /// For each hook (by raw value), the chains it runs: table order, tables present only.
     private let hookChains: [[(isNAT: Bool, chain: Int)]]
+    /// The addresses of every indexed rule: a packet from or to one of them meets rules that
+    /// other packets do not, whatever ``run(hook:packet:includeNAT:client:)`` says about
+    /// reading the client.
+    let indexedAddresses: Set<UInt32>
 
     /// One chain, its rules split into those indexed by destination, those indexed by source
     /// and the others, each list in file order.
@@ -85,6 +89,10 @@ struct NetfilterEngine: Sendable {
                     return positions[table + "/" + target]
                 })
         }
+        indexedAddresses = chains.reduce(into: []) { addresses, chain in
+            addresses.formUnion(chain.byDestination.keys)
+            addresses.formUnion(chain.bySource.keys)
+        }
         hookChains = NetfilterHook.allCases.map { hook in
             hook.tables.compactMap { table in
                 positions[table + "/" + hook.chainName].map { (table == "nat", $0) }
@@ -94,17 +102,24 @@ struct NetfilterEngine: Sendable {
 
     /// Runs `hook` over the tables present: the verdict that decided (DROP or REJECT ends
     /// the walk), the NAT applied, or the last filter ACCEPT with its line.
-    func run(hook: NetfilterHook, packet: Packet, includeNAT: Bool) -> ChainResult {
+    ///
+    /// `client` says which end of `packet` is the flow's client (its address and port);
+    /// `readsClient` tells whether any rule tried looked at them. When none did, the verdict
+    /// holds for every client whose address no rule indexes (see ``indexedAddresses``).
+    func run(
+        hook: NetfilterHook, packet: Packet, includeNAT: Bool, client: PacketEnd? = nil
+    ) -> (verdict: ChainResult, readsClient: Bool) {
         var decision = ChainResult.accept(nil)
+        var walk = Walk(packet: packet, client: client)
         for (isNAT, chain) in hookChains[hook.rawValue] where !isNAT || includeNAT {
-            let result = walk(chain, packet: packet)
+            let result = self.walk(chain, &walk)
             switch result {
-            case .drop, .reject: return result
+            case .drop, .reject: return (result, walk.readsClient)
             case .dnat, .snat: decision = result
             case .accept: if !isNAT { decision = result }
             }
         }
-        return decision
+        return (decision, walk.readsClient)
     }
 
     private enum WalkResult {
@@ -112,8 +127,16 @@ struct NetfilterEngine: Sendable {
         case returned
     }
 
-    private func walk(_ position: Int, packet: Packet) -> ChainResult {
-        switch walkChain(position, packet: packet, depth: 0) {
+    /// One packet's way through the chains of a hook.
+    private struct Walk {
+        let packet: Packet
+        let client: PacketEnd?
+        /// Whether a rule tried so far looked at the client's address or port.
+        var readsClient = false
+    }
+
+    private func walk(_ position: Int, _ walk: inout Walk) -> ChainResult {
+        switch walkChain(position, &walk, depth: 0) {
         case .terminal(let result): return result
         case .returned:
             let chain = chains[position]
@@ -122,14 +145,19 @@ struct NetfilterEngine: Sendable {
         }
     }
 
-    private func walkChain(_ chainPosition: Int, packet: Packet, depth: Int) -> WalkResult {
+    private func walkChain(_ chainPosition: Int, _ walk: inout Walk, depth: Int) -> WalkResult {
         guard depth < 64 else { return .returned }
         let chain = chains[chainPosition]
+        let packet = walk.packet
         var candidates = RuleMerge(
             chain.generic, chain.byDestination[packet.destination.value] ?? [],
             chain.bySource[packet.source.value] ?? [])
         while let position = candidates.next() {
-            guard chain.tests[position].matches(packet, interfaces: chain.interfaces) else {
+            guard
+                chain.tests[position].matches(
+                    packet, client: walk.client, interfaces: chain.interfaces,
+                    readsClient: &walk.readsClient)
+            else {
                 continue
             }
             let line = SourceLine(file: file, line: chain.rules[position].line)
@@ -143,8 +171,7 @@ struct NetfilterEngine: Sendable {
             case .masquerade: return .terminal(.accept(line))
             case .jump:
                 guard let target = chain.jumps[position] else { continue }
-                if case .terminal(let result) = walkChain(target, packet: packet, depth: depth + 1)
-                {
+                if case .terminal(let result) = walkChain(target, &walk, depth: depth + 1) {
                     return .terminal(result)
                 }
             }
@@ -211,8 +238,15 @@ enum NetfilterHook: Int, CaseIterable {
     }
 }
 
+/// The end of a packet that is the flow's client: the source of what the client sends, the
+/// destination of the replies.
+enum PacketEnd {
+    case source, destination
+}
+
 /// A rule's matches reduced to plain values. Packets are TCP, so the protocol and ICMP
-/// matches are decided once here.
+/// matches are decided once here, and address and port matches that admit everything are
+/// dropped.
 private struct RuleTest {
     var source: AddressMatch?
     var destination: AddressMatch?
@@ -225,10 +259,16 @@ private struct RuleTest {
     var canMatchTCP: Bool
 
     init(_ rule: NetfilterRule, interfaces: inout [InterfaceMatch]) {
-        source = rule.source
-        destination = rule.destination
-        sourcePorts = rule.sourcePorts
-        destinationPorts = rule.destinationPorts
+        func narrowing(_ match: AddressMatch?) -> AddressMatch? {
+            match.flatMap { $0.network.prefixLength == 0 && !$0.negated ? nil : $0 }
+        }
+        func narrowing(_ match: PortMatch?) -> PortMatch? {
+            match.flatMap { $0.range == 0...65535 && !$0.negated ? nil : $0 }
+        }
+        source = narrowing(rule.source)
+        destination = narrowing(rule.destination)
+        sourcePorts = narrowing(rule.sourcePorts)
+        destinationPorts = narrowing(rule.destinationPorts)
         if let match = rule.inInterface {
             inInterface = interfaces.count
             interfaces.append(match)
@@ -255,20 +295,45 @@ private struct RuleTest {
         }
     }
 
-    func matches(_ packet: Packet, interfaces: [InterfaceMatch]) -> Bool {
+    /// Whether the rule matches `packet`. The client's end (`client`) is tested last, so
+    /// that a rule another match already rules out does not count as reading the client;
+    /// `readsClient` is set when the client's address or port is tested.
+    func matches(
+        _ packet: Packet, client: PacketEnd?, interfaces: [InterfaceMatch],
+        readsClient: inout Bool
+    ) -> Bool {
         guard canMatchTCP, admittedStates & RuleTest.stateBit(packet.state) != 0 else {
             return false
         }
-        if let match = source, !match.matches(packet.source) { return false }
-        if let match = destination, !match.matches(packet.destination) { return false }
-        if let match = sourcePorts, !match.matches(packet.sourcePort) { return false }
-        if let match = destinationPorts, !match.matches(packet.destinationPort) { return false }
         if let index = inInterface, !interfaces[index].matches(packet.inInterface) {
             return false
         }
         if let index = outInterface, !interfaces[index].matches(packet.outInterface) {
             return false
         }
+        if client != .source, !matchesSource(packet) { return false }
+        if client != .destination, !matchesDestination(packet) { return false }
+        switch client {
+        case .source? where source != nil || sourcePorts != nil:
+            readsClient = true
+            return matchesSource(packet)
+        case .destination? where destination != nil || destinationPorts != nil:
+            readsClient = true
+            return matchesDestination(packet)
+        default:
+            return true
+        }
+    }
+
+    private func matchesSource(_ packet: Packet) -> Bool {
+        if let match = source, !match.matches(packet.source) { return false }
+        if let match = sourcePorts, !match.matches(packet.sourcePort) { return false }
+        return true
+    }
+
+    private func matchesDestination(_ packet: Packet) -> Bool {
+        if let match = destination, !match.matches(packet.destination) { return false }
+        if let match = destinationPorts, !match.matches(packet.destinationPort) { return false }
         return true
     }
 }

@@ -1,0 +1,149 @@
+import InlineLBCore
+
+/// Cookie names and values as numbers, so that jars and stick tables hash integers rather
+/// than strings on every flow.
+struct CookieStrings {
+    private var numbers: [String: Int] = [:]
+    /// The strings by number.
+    private(set) var strings: [String] = []
+
+    /// The number of `string`, given on first sight.
+    mutating func number(_ string: String) -> Int {
+        if let number = numbers[string] { return number }
+        numbers[string] = strings.count
+        strings.append(string)
+        return strings.count - 1
+    }
+}
+
+/// A frontend's connection rules, prepared once for every flow it takes.
+final class FrontendRules {
+    /// One `tcp-request connection reject if [!]acl`: the ACL's source networks.
+    struct Reject {
+        let networks: [IPv4Network]
+        let negated: Bool
+        let line: SourceLine
+    }
+
+    let proxy: SimulatedDeployment.Proxy
+    let rejects: [Reject]
+    /// Whether it serves HAProxy's stats page rather than a backend.
+    let isStats: Bool
+    /// The backend's number across the deployment (``SimulatedDeployment/firstProxyNumber``).
+    let backend: Int
+
+    init(_ proxy: SimulatedDeployment.Proxy, backend: Int) {
+        self.proxy = proxy
+        rejects = proxy.section.connectionRejects.map { reject in
+            Reject(
+                networks: proxy.section.sourceACLs[reject.acl] ?? [], negated: reject.negated,
+                line: proxy.sourceLine(reject.line))
+        }
+        isStats = proxy.section.isStats
+        self.backend = backend
+    }
+
+    /// The first reject rule that refuses a connection from `source`, if any.
+    func rejection(of source: IPv4Address) -> Reject? {
+        rejects.first { reject in
+            reject.networks.contains { $0.contains(source) } != reject.negated
+        }
+    }
+}
+
+/// A backend's servers and persistence settings, prepared once: what a connection from the
+/// appliance to each server meets, and cookies by number.
+final class BackendRules {
+    /// What a connection from the appliance to a server meets.
+    enum Reach {
+        /// The appliance's OUTPUT chain drops it (at that line, or by policy).
+        case dropped(SourceLine?)
+        /// No running VM holds the server's address.
+        case silent
+        /// A VM accepts it: the flow's outcome, and the VM's id as an application cookie
+        /// learns it (numbered).
+        case answers(Outcome, cookie: Int)
+    }
+
+    let proxy: SimulatedDeployment.Proxy
+    /// The servers, in declaration order.
+    let servers: [HAProxyProxy.Server]
+    /// Whether each server can take traffic: fixed for a run, as VM states come from the
+    /// artifacts.
+    let usable: [Bool]
+    /// By server, in declaration order.
+    let reach: [Reach]
+    /// HTTP mode: the only one where cookies matter.
+    let isHTTP: Bool
+    /// The inserted cookie's name, numbered, each server's value, and the `cookie` line.
+    let insertedCookie: (name: Int, values: [Int?], line: SourceLine)?
+    /// The `stick on src` line, if the backend sticks on source addresses.
+    let stickOnSource: SourceLine?
+    /// Request cookies matched against the stick table, numbered.
+    let stickMatchCookies: [Int]
+    /// The response cookie learnt into the stick table, numbered.
+    let storedResponseCookie: Int?
+
+    init(
+        _ proxy: SimulatedDeployment.Proxy, of appliance: SimulatedDeployment.Appliance,
+        in deployment: SimulatedDeployment, cookies: inout CookieStrings
+    ) {
+        self.proxy = proxy
+        let section = proxy.section
+        servers = section.servers
+        let hosts = deployment.hosts[appliance.vpcIndex][appliance.tierIndex]
+        func host(_ address: IPv4Address) -> Topology.VirtualMachine? {
+            if case .virtualMachine(let vm) = hosts[address] { return vm }
+            return nil
+        }
+        usable = section.servers.map { server in
+            !server.disabled && (!server.check || host(server.address) != nil)
+        }
+        var reach: [Reach] = []
+        for server in section.servers {
+            let packet = Packet(
+                source: appliance.addresses.guestIP, destination: server.address,
+                sourcePort: 40000, destinationPort: server.port,
+                inInterface: nil, outInterface: "eth0", state: .new)
+            let output = appliance.netfilter.run(hook: .output, packet: packet, includeNAT: true)
+            if case .drop(let line) = output.verdict {
+                reach.append(.dropped(line))
+            } else if let vm = host(server.address) {
+                let outcome = Outcome.delivered(
+                    vm: vm.id, address: server.address, port: server.port, server: server.name)
+                reach.append(.answers(outcome, cookie: cookies.number(vm.id)))
+            } else {
+                reach.append(.silent)
+            }
+        }
+        self.reach = reach
+        isHTTP = section.mode == .http
+        if let cookie = section.cookie {
+            insertedCookie = (
+                cookies.number(cookie.name),
+                section.servers.map { server in server.cookie.map { cookies.number($0) } },
+                proxy.sourceLine(cookie.line)
+            )
+        } else {
+            insertedCookie = nil
+        }
+        stickOnSource = section.stickOnSource.map(proxy.sourceLine)
+        stickMatchCookies = section.stickMatchCookies.map { cookies.number($0) }
+        storedResponseCookie = section.stickStoreResponseCookie.map { cookies.number($0) }
+    }
+}
+
+/// One backend's state in a run: its balancer and its stick tables.
+struct BackendState {
+    let rules: BackendRules
+    var balancer: Balancer
+    /// `stick on src`: the server of each source address.
+    var stickBySource: [IPv4Address: Int] = [:]
+    /// Stick-table entries learnt from cookies: the server of each numbered value.
+    var stickByValue: [Int: Int] = [:]
+
+    init(_ rules: BackendRules) {
+        self.rules = rules
+        balancer = Balancer(proxy: rules.proxy.section, usable: rules.usable)
+    }
+}
