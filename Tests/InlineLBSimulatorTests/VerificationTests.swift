@@ -49,6 +49,27 @@ private struct CompiledCorpus {
     func remove() { try? FileManager.default.removeItem(atPath: folder) }
 }
 
+/// The results of `flows` on an engine that traces every flow and on one that traces none
+/// (and so reuses paths).
+private func tracedAndUntraced(_ flows: [Flow], over deployment: SimulatedDeployment) -> (
+    traced: [FlowResult], untraced: [FlowResult]
+) {
+    var traced = FlowEngine(deployment: deployment)
+    var untraced = FlowEngine(deployment: deployment, tracedFlows: 0)
+    return (traced.run(flows), untraced.run(flows))
+}
+
+/// Expects two runs of the same flows to end each flow alike: outcome, persistence, listener
+/// and the source of the replies.
+private func expectSameEnds(_ first: [FlowResult], _ second: [FlowResult]) {
+    #expect(first.map(\.outcome) == second.map(\.outcome))
+    #expect(first.map(\.persisted) == second.map(\.persisted))
+    #expect(first.map(\.listener) == second.map(\.listener))
+    #expect(
+        first.map { $0.replyFrom.map { "\($0.address):\($0.port)" } }
+            == second.map { $0.replyFrom.map { "\($0.address):\($0.port)" } })
+}
+
 @Suite("Simulated verification of the bundled corpora")
 struct VerificationTests {
     static let corpora = [
@@ -116,13 +137,9 @@ struct VerificationTests {
         let compiled = try CompiledCorpus("algorithms-and-stickiness")
         defer { compiled.remove() }
         let deployment = try SimulatedDeployment(folder: compiled.folder)
-        let flows = Traffic.probing(deployment).flows()
-        var traced = FlowEngine(deployment: deployment)
-        var untraced = FlowEngine(deployment: deployment, tracedFlows: 0)
-        let withTraces = traced.run(flows)
-        let without = untraced.run(flows)
-        #expect(withTraces.map(\.outcome) == without.map(\.outcome))
-        #expect(withTraces.map(\.persisted) == without.map(\.persisted))
+        let (withTraces, without) = tracedAndUntraced(
+            Traffic.probing(deployment).flows(), over: deployment)
+        expectSameEnds(withTraces, without)
         #expect(without.allSatisfy(\.hops.isEmpty) && withTraces.allSatisfy { !$0.hops.isEmpty })
     }
 
@@ -152,17 +169,8 @@ struct VerificationTests {
             traffic.groups[group].clients = clients.map { IPv4Address($0)! }
             traffic.groups[group].count = 8
         }
-        let flows = traffic.flows()
-        var traced = FlowEngine(deployment: deployment)
-        var untraced = FlowEngine(deployment: deployment, tracedFlows: 0)
-        let full = traced.run(flows)
-        let reused = untraced.run(flows)
-        #expect(full.map(\.outcome) == reused.map(\.outcome))
-        #expect(full.map(\.persisted) == reused.map(\.persisted))
-        #expect(full.map(\.listener) == reused.map(\.listener))
-        #expect(
-            full.map { $0.replyFrom.map { "\($0.address):\($0.port)" } }
-                == reused.map { $0.replyFrom.map { "\($0.address):\($0.port)" } })
+        let (full, reused) = tracedAndUntraced(traffic.flows(), over: deployment)
+        expectSameEnds(full, reused)
         func outcomes(from client: String) -> Set<String> {
             Set(
                 full.filter { $0.flow.client.description == client }.map {

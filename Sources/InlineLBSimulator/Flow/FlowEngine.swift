@@ -3,6 +3,9 @@ import InlineLBCore
 
 /// Simulates flows end to end over a loaded deployment, keeping HAProxy's balancing and
 /// persistence state and each client's cookies across flows.
+///
+/// Untraced flows reuse the stateless part of their path (``FlowPath``) when no rule on the
+/// way reads or indexes their client, so most flows cost a lookup plus HAProxy's choice.
 public struct FlowEngine {
     private let deployment: SimulatedDeployment
     /// One client's cookies for one public address and port.
