@@ -269,6 +269,16 @@ struct VerificationTests {
                 && first.map(\.clientPort) == again.map(\.clientPort))
         #expect(first.map(\.clientPort) != other.map(\.clientPort))
         #expect(first.allSatisfy { Traffic.defaultClientNetwork.contains($0.client) })
+        // A group's clients are distinct, told apart by a scan (few) or a set (many), also
+        // when draws collide: 6 of the 6 hosts of a /29, 40 of the 62 of a /26.
+        for (clientCount, network) in [(6, "198.51.100.0/29"), (40, "198.51.100.64/26")] {
+            let group = Traffic.Group(
+                target: IPv4Address("203.0.113.10")!, port: 80, count: 400,
+                clientCount: clientCount, clientNetwork: IPv4Network(network)!)
+            let clients = Traffic(seed: 3, groups: [group]).flows().map(\.client)
+            #expect(Set(clients.prefix(clientCount)).count == clientCount)
+            #expect(Set(clients).count == clientCount)
+        }
     }
 
     @Test func trafficFilesAreReadAndChecked() throws {

@@ -56,15 +56,20 @@ public struct Traffic: Sendable {
             var clients = group.clients
             if clients.isEmpty {
                 let hosts = max(1, Int(group.clientNetwork.size) - 2)
-                var seen = Set<IPv4Address>()
+                let wanted = min(group.clientCount, hosts)
+                clients.reserveCapacity(wanted)
+                // Few clients (the probe draws 6) are told apart by a scan, which costs less
+                // than building a set for each of a million groups.
+                var seen = wanted > 32 ? Set<IPv4Address>(minimumCapacity: wanted) : nil
                 var draw = 0
-                while clients.count < min(group.clientCount, hosts) {
+                while clients.count < wanted {
                     let value = Traffic.draw(seed, UInt64(groupIndex) << 32 | UInt64(draw))
                     draw += 1
                     let offset = UInt32(1 + value % UInt64(hosts))
                     let address = IPv4Address(
                         group.clientNetwork.network.value &+ (hosts == 1 ? 0 : offset))
-                    if seen.insert(address).inserted { clients.append(address) }
+                    let isNew = seen?.insert(address).inserted ?? !clients.contains(address)
+                    if isNew { clients.append(address) }
                 }
             }
             for connection in 0..<group.count {
