@@ -8,11 +8,10 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// Parses dotted-quad text (`"10.1.1.2"`); no leading zeros, no spaces.
     @inlinable public init?(_ text: some StringProtocol) {
-        var utf8 = Array(text.utf8)
+        // Native strings and their substrings are read in place; others are copied first.
         guard
-            let parsed = utf8.withUnsafeMutableBufferPointer({
-                IPv4Address.parse(UnsafeBufferPointer($0))
-            })
+            let parsed = text.utf8.withContiguousStorageIfAvailable(IPv4Address.parse)
+                ?? Array(text.utf8).withUnsafeBufferPointer(IPv4Address.parse)
         else { return nil }
         self = parsed
     }

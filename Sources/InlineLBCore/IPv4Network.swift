@@ -15,18 +15,37 @@ public struct IPv4Network: Hashable, Sendable, CustomStringConvertible {
     /// Parses `a.b.c.d/n`, or a bare address as a /32. Host bits must be zero
     /// unless `allowHostBits` is set.
     public init?(_ text: some StringProtocol, allowHostBits: Bool = false) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let address = IPv4Address(parts[0]) else { return nil }
+        // Native strings and their substrings are read in place; others are copied first.
+        let parse = { (bytes: UnsafeBufferPointer<UInt8>) in
+            IPv4Network.parse(bytes, allowHostBits: allowHostBits)
+        }
+        guard
+            let parsed = text.utf8.withContiguousStorageIfAvailable(parse)
+                ?? Array(text.utf8).withUnsafeBufferPointer(parse)
+        else { return nil }
+        self = parsed
+    }
+
+    /// Parses the bytes of `a.b.c.d/n` or of a bare address (a /32).
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, allowHostBits: Bool)
+        -> IPv4Network?
+    {
+        let slash = bytes.firstIndex(of: UInt8(ascii: "/")) ?? bytes.endIndex
+        guard let address = IPv4Address.parse(UnsafeBufferPointer(rebasing: bytes[..<slash]))
+        else { return nil }
         var length = 32
-        if parts.count == 2 {
-            let digits = parts[1]
-            guard !digits.isEmpty, digits.count <= 2, digits.allSatisfy(\.isASCIIDigitCharacter),
-                let parsed = Int(digits), parsed <= 32
-            else { return nil }
-            length = parsed
+        if slash < bytes.endIndex {
+            let digits = bytes[(slash + 1)...]
+            guard (1...2).contains(digits.count) else { return nil }
+            length = 0
+            for digit in digits {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digit) else { return nil }
+                length = length * 10 + Int(digit - UInt8(ascii: "0"))
+            }
+            guard length <= 32 else { return nil }
         }
         if !allowHostBits && address.value & ~IPv4Network.mask(length) != 0 { return nil }
-        self.init(containing: address, prefixLength: length)
+        return IPv4Network(containing: address, prefixLength: length)
     }
 
     /// Creates the network from a gateway address and a dotted netmask; nil when the mask

@@ -60,7 +60,7 @@ struct GoldenTests {
         var paths: [String] = []
         while let path = enumerator.nextObject() as? String {
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(
+            _ = FileManager.default.fileExists(
                 atPath: folder.appendingPathComponent(path).path, isDirectory: &isDirectory)
             if !isDirectory.boolValue { paths.append(path) }
         }

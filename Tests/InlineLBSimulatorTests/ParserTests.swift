@@ -64,6 +64,102 @@ struct ParserTests {
         }
     }
 
+    @Test func haproxyLinesSplitAsHAProxySplitsThem() {
+        // The reference: HAProxy's rules one byte at a time. `\` makes the next byte part of
+        // the word, blanks end words, `#` outside a word ends the line.
+        func reference(_ line: [UInt8]) -> [String] {
+            var tokens: [String] = []
+            var word: [UInt8] = []
+            var escaped = false
+            var inWord = false
+            for byte in line {
+                if escaped {
+                    word.append(byte)
+                    escaped = false
+                    inWord = true
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "#") && !inWord {
+                    break
+                } else if [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r")].contains(byte)
+                {
+                    if inWord { tokens.append(String(decoding: word, as: UTF8.self)) }
+                    word.removeAll()
+                    inWord = false
+                } else {
+                    word.append(byte)
+                    inWord = true
+                }
+            }
+            if inWord { tokens.append(String(decoding: word, as: UTF8.self)) }
+            return tokens
+        }
+        #expect(
+            reference(Array("stats realm   Haproxy\\ Statistics # c".utf8)) == [
+                "stats", "realm", "Haproxy Statistics",
+            ])
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("ab \t\\#\r".utf8)
+        var tokens: [String] = []
+        var word: [UInt8] = []
+        for _ in 0..<20_000 {
+            let line = (0..<Int.random(in: 0...12, using: &generator)).map { _ in
+                alphabet.randomElement(using: &generator)!
+            }
+            // A slice with a nonzero start, as lines of a file are.
+            let padded = [UInt8(ascii: "\n")] + line
+            HAProxyParser.tokenize(padded[1...], into: &tokens, word: &word)
+            #expect(
+                tokens == reference(line),
+                "line \(String(decoding: line, as: UTF8.self).debugDescription)")
+        }
+    }
+
+    @Test func iptablesLinesSplitAtUnquotedSpaces() {
+        // The reference, one byte at a time: quotes toggle, are dropped and make a word even
+        // when empty; unquoted spaces end words.
+        func reference(_ line: [UInt8]) -> [String]? {
+            var tokens: [String] = []
+            var word: [UInt8] = []
+            var quoted = false
+            var inWord = false
+            for byte in line {
+                if byte == UInt8(ascii: "\"") {
+                    quoted.toggle()
+                    inWord = true
+                } else if byte == UInt8(ascii: " ") && !quoted {
+                    if inWord { tokens.append(String(decoding: word, as: UTF8.self)) }
+                    word.removeAll()
+                    inWord = false
+                } else {
+                    word.append(byte)
+                    inWord = true
+                }
+            }
+            if quoted { return nil }
+            if inWord { tokens.append(String(decoding: word, as: UTF8.self)) }
+            return tokens
+        }
+        #expect(
+            reference(Array("-m comment --comment \"a b\"".utf8)) == [
+                "-m", "comment", "--comment", "a b",
+            ])
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("ab \"".utf8)
+        for _ in 0..<20_000 {
+            let line = (0..<Int.random(in: 0...12, using: &generator)).map { _ in
+                alphabet.randomElement(using: &generator)!
+            }
+            let padded = [UInt8(ascii: "\n")] + line
+            let tokens = try? IptablesParser.tokenize(padded[1...]) {
+                ArtifactError(file: "f", line: 1, $0)
+            }
+            #expect(
+                tokens == reference(line),
+                "line \(String(decoding: line, as: UTF8.self).debugDescription)")
+        }
+    }
+
     @Test func haproxyConfigParsesProxiesServersAndPersistence() throws {
         let text = """
             global

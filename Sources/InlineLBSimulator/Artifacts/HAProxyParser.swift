@@ -102,35 +102,47 @@ public enum HAProxyParser {
     private static let newline = UInt8(ascii: "\n")
 
     /// Splits a line into `tokens`; `\ ` keeps a space inside a word; `#` starts a comment.
-    /// `word` is scratch space, kept between lines to spare allocations.
+    /// Words without a backslash become strings straight from the line's bytes; `word` is
+    /// scratch space for the others, kept between lines to spare allocations.
     static func tokenize(
         _ line: ArraySlice<UInt8>, into tokens: inout [String], word: inout [UInt8]
     ) {
         tokens.removeAll(keepingCapacity: true)
-        word.removeAll(keepingCapacity: true)
-        var escaped = false
-        var inToken = false
-        for byte in line {
-            if escaped {
-                word.append(byte)
-                escaped = false
-                inToken = true
-            } else if byte == UInt8(ascii: "\\") {
-                escaped = true
-            } else if byte == UInt8(ascii: "#") && !inToken {
-                break
-            } else if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
-                || byte == UInt8(ascii: "\r")
-            {
-                if inToken { tokens.append(String(decoding: word, as: UTF8.self)) }
-                word.removeAll(keepingCapacity: true)
-                inToken = false
-            } else {
-                word.append(byte)
-                inToken = true
-            }
+        func isSpace(_ byte: UInt8) -> Bool {
+            byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
         }
-        if inToken { tokens.append(String(decoding: word, as: UTF8.self)) }
+        let backslash = UInt8(ascii: "\\")
+        var position = line.startIndex
+        while position < line.endIndex {
+            if isSpace(line[position]) {
+                position += 1
+                continue
+            }
+            if line[position] == UInt8(ascii: "#") { break }
+            // A word runs to the next space that no backslash escapes.
+            let start = position
+            var escapes = false
+            while position < line.endIndex && !isSpace(line[position]) {
+                if line[position] == backslash {
+                    escapes = true
+                    position += 1
+                }
+                if position < line.endIndex { position += 1 }
+            }
+            guard escapes else {
+                tokens.append(String(decoding: line[start..<position], as: UTF8.self))
+                continue
+            }
+            word.removeAll(keepingCapacity: true)
+            var index = start
+            while index < position {
+                if line[index] == backslash { index += 1 }
+                if index < position { word.append(line[index]) }
+                index += 1
+            }
+            // A lone backslash at the end of the line escapes nothing and makes no word.
+            if !word.isEmpty { tokens.append(String(decoding: word, as: UTF8.self)) }
+        }
     }
 
     private static func checkOption(_ tokens: [String], _ fail: (String) -> ArtifactError)

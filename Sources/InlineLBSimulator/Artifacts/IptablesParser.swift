@@ -94,28 +94,37 @@ public enum IptablesParser {
     }
 
     /// Splits a rule line into words at spaces; double quotes keep spaces inside a word.
-    private static func tokenize(_ line: ArraySlice<UInt8>, _ fail: (String) -> ArtifactError)
+    /// Words without quotes become strings straight from the line's bytes.
+    static func tokenize(_ line: ArraySlice<UInt8>, _ fail: (String) -> ArtifactError)
         throws(ArtifactError) -> [String]
     {
+        let space = UInt8(ascii: " ")
+        let quote = UInt8(ascii: "\"")
         var tokens: [String] = []
-        var word: [UInt8] = []
-        var quoted = false
-        var inToken = false
-        for byte in line {
-            if byte == UInt8(ascii: "\"") {
-                quoted.toggle()
-                inToken = true
-            } else if byte == UInt8(ascii: " ") && !quoted {
-                if inToken { tokens.append(String(decoding: word, as: UTF8.self)) }
-                word.removeAll(keepingCapacity: true)
-                inToken = false
+        var position = line.startIndex
+        while position < line.endIndex {
+            if line[position] == space {
+                position += 1
+                continue
+            }
+            let start = position
+            var quotes = false
+            var quoted = false
+            while position < line.endIndex && (quoted || line[position] != space) {
+                if line[position] == quote {
+                    quotes = true
+                    quoted.toggle()
+                }
+                position += 1
+            }
+            if quoted { throw fail("unterminated quote") }
+            let word = line[start..<position]
+            if quotes {
+                tokens.append(String(decoding: word.filter { $0 != quote }, as: UTF8.self))
             } else {
-                word.append(byte)
-                inToken = true
+                tokens.append(String(decoding: word, as: UTF8.self))
             }
         }
-        if quoted { throw fail("unterminated quote") }
-        if inToken { tokens.append(String(decoding: word, as: UTF8.self)) }
         return tokens
     }
 
