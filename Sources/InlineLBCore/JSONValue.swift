@@ -193,43 +193,49 @@ public struct JSONNode: Sendable {
         return found.map { JSONNode(document: document, index: $0) }
     }
 
-    /// The members whose names are not in `known`, and those that repeat an earlier name, in
-    /// source order. Fast when members come in the order of `known` (at most 64 names).
-    public func unexpectedMembers(known: [String]) -> (
-        unknown: [JSONMember], repeated: [JSONMember]
-    ) {
-        precondition(known.count <= 64, "at most 64 known names")
-        guard kind == .object else { return ([], []) }
+    /// The members sorted out against `keys` in one walk: the value of the first member named
+    /// after each key, and the members whose names are not keys or repeat an earlier name.
+    /// Fast when members come in the order of the keys. Empty unless the value is an object.
+    public func members(matching keys: JSONKeys) -> JSONMemberTable {
+        var values = [Int](repeating: -1, count: keys.names.count)
         var unknown: [JSONMember] = []
         var repeated: [JSONMember] = []
-        var seen: UInt64 = 0
-        var nextGuess = 0
-        for member in members {
-            var match: Int?
-            for step in 0..<known.count {
-                let candidate = (nextGuess + step) % known.count
-                if member.hasKey(known[candidate]) {
-                    match = candidate
-                    break
+        guard kind == .object else {
+            return JSONMemberTable(document: document, values: values, unknown: [], repeated: [])
+        }
+        document.withBuffers { tape, bytes in
+            keys.withNames { names in
+                var name = index + 1
+                var nextGuess = 0
+                for _ in 0..<count {
+                    var match: Int?
+                    for step in 0..<keys.names.count {
+                        let candidate = (nextGuess + step) % keys.names.count
+                        if JSONDocument.name(tape[name], in: bytes, equals: names(candidate)) {
+                            match = candidate
+                            break
+                        }
+                    }
+                    if let match, values[match] < 0 {
+                        values[match] = name + 1
+                        nextGuess = match + 1
+                    } else {
+                        let member = JSONMember(
+                            name: JSONNode(document: document, index: name),
+                            node: JSONNode(document: document, index: name + 1))
+                        let key = member.key
+                        if match != nil || unknown.contains(where: { $0.key == key }) {
+                            repeated.append(member)
+                        } else {
+                            unknown.append(member)
+                        }
+                    }
+                    name = tape[name + 1].next(after: name + 1)
                 }
-            }
-            guard let match else {
-                let key = member.key
-                if unknown.contains(where: { $0.key == key }) {
-                    repeated.append(member)
-                } else {
-                    unknown.append(member)
-                }
-                continue
-            }
-            nextGuess = match + 1
-            if seen & (1 << match) != 0 {
-                repeated.append(member)
-            } else {
-                seen |= 1 << match
             }
         }
-        return (unknown, repeated)
+        return JSONMemberTable(
+            document: document, values: values, unknown: unknown, repeated: repeated)
     }
 
     /// The element at `position`, if the value is an array that long.
@@ -276,15 +282,59 @@ public struct JSONMember: Sendable {
 
     /// Byte offset of the name's opening quote.
     public var keyOffset: Int { name.offset }
+}
 
-    /// Whether the member is named `key`; compares bytes without materialising the name.
-    public func hasKey(_ key: String) -> Bool {
-        var key = key
-        return key.withUTF8 { expected in
-            name.document.bytes.withUnsafeBufferPointer { bytes in
-                JSONDocument.name(name.token, in: bytes, equals: expected)
-            }
+/// The member names a decoder expects of an object, kept as UTF-8 so that members are matched
+/// by comparing bytes.
+public struct JSONKeys: Sendable {
+    /// The names, best in the order members usually come.
+    public let names: [String]
+    private let utf8: [UInt8]
+    private let ranges: [Range<Int>]
+
+    public init(_ names: [String]) {
+        self.names = names
+        var utf8: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for name in names {
+            ranges.append(utf8.count..<(utf8.count + name.utf8.count))
+            utf8 += name.utf8
         }
+        self.utf8 = utf8
+        self.ranges = ranges
+    }
+
+    /// The position of `name` among the names, if it is one.
+    public func position(of name: String) -> Int? { names.firstIndex(of: name) }
+
+    /// Calls `body` with a function giving the UTF-8 bytes of the name at a position.
+    func withNames<Result>(_ body: ((Int) -> UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        utf8.withUnsafeBufferPointer { bytes in
+            body { UnsafeBufferPointer(rebasing: bytes[ranges[$0]]) }
+        }
+    }
+}
+
+/// An object's members sorted out against ``JSONKeys`` (``JSONNode/members(matching:)``).
+public struct JSONMemberTable: Sendable {
+    private let document: JSONDocument
+    /// Per key, the tape index of the value of the first member so named; -1 for none.
+    private let values: [Int]
+    /// Members whose names are not keys, in source order (the first of each name).
+    public let unknown: [JSONMember]
+    /// Members whose names an earlier member already had, in source order.
+    public let repeated: [JSONMember]
+
+    init(document: JSONDocument, values: [Int], unknown: [JSONMember], repeated: [JSONMember]) {
+        self.document = document
+        self.values = values
+        self.unknown = unknown
+        self.repeated = repeated
+    }
+
+    /// The value of the first member named after key `position`, if any.
+    public func value(at position: Int) -> JSONNode? {
+        values[position] < 0 ? nil : JSONNode(document: document, index: values[position])
     }
 }
 

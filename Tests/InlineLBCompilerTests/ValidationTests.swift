@@ -62,17 +62,17 @@ struct ValidationTests {
         }
         do {
             _ = try CorpusValidator.load(file: "x.json", bytes: bytes)
-        } catch let error as DiagnosticList {
+        } catch {
             #expect(error.diagnostics.count == 3)
         }
     }
 
     @Test func typosGetTheClosestKnownName() {
-        #expect(closestName(to: "publicpot", among: CorpusDecoder.ruleKeys) == "publicport")
+        #expect(closestName(to: "publicpot", among: CorpusDecoder.Keys.rule.names) == "publicport")
         #expect(
-            closestName(to: "virtualmachineid", among: CorpusDecoder.ruleKeys)
+            closestName(to: "virtualmachineid", among: CorpusDecoder.Keys.rule.names)
                 == "virtualmachineids")
-        #expect(closestName(to: "zzzzzz", among: CorpusDecoder.ruleKeys) == nil)
+        #expect(closestName(to: "zzzzzz", among: CorpusDecoder.Keys.rule.names) == nil)
         #expect(editDistance("kitten", "sitting") == 3)
     }
 }

@@ -87,7 +87,7 @@ func filesBelow(_ folder: URL) -> [String] {
     var paths: [String] = []
     while let path = enumerator.nextObject() as? String {
         var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(
+        _ = FileManager.default.fileExists(
             atPath: folder.appendingPathComponent(path).path, isDirectory: &isDirectory)
         if !isDirectory.boolValue { paths.append(path) }
     }

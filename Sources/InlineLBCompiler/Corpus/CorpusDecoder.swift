@@ -23,7 +23,7 @@ public struct CorpusDecoder: Sendable {
 
     private mutating func decodeCorpus() -> Corpus {
         var corpus = Corpus(name: "")
-        guard let top = object(source.root, at: .root) else { return corpus }
+        guard let top = object(source.root, at: .root, keys: Keys.top) else { return corpus }
         let format = top.string("format", self: &self)
         if let format, format != CorpusDecoder.format {
             report(
@@ -32,25 +32,28 @@ public struct CorpusDecoder: Sendable {
         }
         corpus.name = top.string("name", self: &self) ?? ""
         if let node = top.member("zone") {
-            if let zone = object(node, at: top.path.appending("zone")) {
+            if let zone = object(node, at: top.path.appending("zone"), keys: Keys.zone) {
                 corpus.zone = Zone(
                     id: zone.string("id", self: &self) ?? "",
                     name: zone.string("name", required: false, self: &self) ?? "")
-                zone.finish(known: ["id", "name"], self: &self)
+                zone.finish(self: &self)
             }
         }
-        corpus.physicalNetworks = list(top, "physicalnetworks") { decoder, entry in
+        corpus.physicalNetworks = list(top, "physicalnetworks", keys: Keys.physicalNetwork) {
+            decoder, entry in
             decoder.decodePhysicalNetwork(entry)
         }
-        corpus.vpcOfferings = list(top, "vpcofferings") { decoder, entry in
+        corpus.vpcOfferings = list(top, "vpcofferings", keys: Keys.vpcOffering) {
+            decoder, entry in
             let offering = VPCOffering(
                 id: entry.string("id", self: &decoder) ?? "",
                 name: entry.string("name", required: false, self: &decoder) ?? "",
                 lbProvider: entry.string("lbprovider", required: false, self: &decoder))
-            entry.finish(known: ["id", "name", "lbprovider"], self: &decoder)
+            entry.finish(self: &decoder)
             return offering
         }
-        corpus.networkOfferings = list(top, "networkofferings") { decoder, entry in
+        corpus.networkOfferings = list(top, "networkofferings", keys: Keys.networkOffering) {
+            decoder, entry in
             let offering = NetworkOffering(
                 id: entry.string("id", self: &decoder) ?? "",
                 name: entry.string("name", required: false, self: &decoder) ?? "",
@@ -58,88 +61,86 @@ public struct CorpusDecoder: Sendable {
                 concurrentConnections: entry.integer(
                     "concurrentconnections", required: false, self: &decoder),
                 keepAliveEnabled: entry.bool("keepaliveenabled", self: &decoder) ?? false)
-            entry.finish(
-                known: ["id", "name", "lbprovider", "concurrentconnections", "keepaliveenabled"],
-                self: &decoder)
+            entry.finish(self: &decoder)
             return offering
         }
-        corpus.vpcs = list(top, "vpcs") { decoder, entry in decoder.decodeVPC(entry) }
-        corpus.networks = list(top, "networks") { decoder, entry in decoder.decodeTier(entry) }
-        corpus.virtualMachines = list(top, "virtualmachines") { decoder, entry in
+        corpus.vpcs = list(top, "vpcs", keys: Keys.vpc) { decoder, entry in
+            decoder.decodeVPC(entry)
+        }
+        corpus.networks = list(top, "networks", keys: Keys.tier) { decoder, entry in
+            decoder.decodeTier(entry)
+        }
+        corpus.virtualMachines = list(top, "virtualmachines", keys: Keys.virtualMachine) {
+            decoder, entry in
             decoder.decodeVirtualMachine(entry)
         }
-        corpus.publicIPAddresses = list(top, "publicipaddresses") { decoder, entry in
+        corpus.publicIPAddresses = list(top, "publicipaddresses", keys: Keys.publicIP) {
+            decoder, entry in
             let id = entry.string("id", self: &decoder)
             let address = entry.address("ipaddress", self: &decoder)
             let vpcID = entry.string("vpcid", self: &decoder)
             let vmID = entry.string("virtualmachineid", required: false, self: &decoder)
-            entry.finish(known: ["id", "ipaddress", "vpcid", "virtualmachineid"], self: &decoder)
+            entry.finish(self: &decoder)
             guard let id, let address, let vpcID else { return nil }
             return PublicIPAddress(id: id, ipAddress: address, vpcID: vpcID, virtualMachineID: vmID)
         }
-        corpus.loadBalancerRules = list(top, "loadbalancerrules") { decoder, entry in
+        corpus.loadBalancerRules = list(top, "loadbalancerrules", keys: Keys.rule) {
+            decoder, entry in
             decoder.decodeRule(entry)
         }
-        corpus.portForwardingRules = list(top, "portforwardingrules") { decoder, entry in
+        corpus.portForwardingRules = list(top, "portforwardingrules", keys: Keys.portForwarding) {
+            decoder, entry in
             let id = entry.string("id", self: &decoder)
             let ipID = entry.string("ipaddressid", self: &decoder)
             let publicPort = entry.port("publicport", self: &decoder)
             let privatePort = entry.port("privateport", self: &decoder)
             let vmID = entry.string("virtualmachineid", self: &decoder)
             _ = entry.string("protocol", required: false, self: &decoder)
-            entry.finish(
-                known: [
-                    "id", "ipaddressid", "publicport", "privateport", "virtualmachineid",
-                    "protocol",
-                ],
-                self: &decoder)
+            entry.finish(self: &decoder)
             guard let id, let ipID, let publicPort, let privatePort, let vmID else { return nil }
             return PortForwardingRule(
                 id: id, ipAddressID: ipID, publicPort: publicPort, privatePort: privatePort,
                 virtualMachineID: vmID)
         }
-        corpus.applianceIntents = list(top, "vpcinlineloadbalancervms") { decoder, entry in
+        corpus.applianceIntents = list(
+            top, "vpcinlineloadbalancervms", keys: Keys.applianceIntent
+        ) { decoder, entry in
             let networkID = entry.string("networkid", self: &decoder)
             let state =
                 entry.enumeration("state", ApplianceIntent.State.self, self: &decoder) ?? .running
-            entry.finish(known: ["networkid", "state"], self: &decoder)
+            entry.finish(self: &decoder)
             guard let networkID else { return nil }
             return ApplianceIntent(networkID: networkID, state: state)
         }
-        top.finish(known: CorpusDecoder.topLevelKeys, self: &self)
+        top.finish(self: &self)
         return corpus
     }
-
-    static let topLevelKeys = [
-        "format", "name", "zone", "physicalnetworks", "vpcofferings", "networkofferings", "vpcs",
-        "networks", "virtualmachines", "publicipaddresses", "loadbalancerrules",
-        "portforwardingrules", "vpcinlineloadbalancervms",
-    ]
 
     private mutating func decodePhysicalNetwork(_ entry: ObjectFields) -> PhysicalNetwork? {
         let id = entry.string("id", self: &self)
         let name = entry.string("name", required: false, self: &self) ?? ""
-        let providers: [PhysicalNetwork.Provider] = list(entry, "providers") { decoder, provider in
+        let providers: [PhysicalNetwork.Provider] = list(
+            entry, "providers", keys: Keys.provider
+        ) { decoder, provider in
             let value = PhysicalNetwork.Provider(
                 id: provider.string("id", self: &decoder) ?? "",
                 name: provider.string("name", self: &decoder) ?? "",
                 state: provider.string("state", required: false, self: &decoder) ?? "Enabled")
-            provider.finish(known: ["id", "name", "state"], self: &decoder)
+            provider.finish(self: &decoder)
             return value
         }
         let elements: [PhysicalNetwork.InlineLBElement] = list(
-            entry, "vpcinlineloadbalancerelements"
+            entry, "vpcinlineloadbalancerelements", keys: Keys.inlineLBElement
         ) {
             decoder, element in
             let value = PhysicalNetwork.InlineLBElement(
                 id: element.string("id", self: &decoder) ?? "",
                 nspID: element.string("nspid", self: &decoder) ?? "",
                 enabled: element.bool("enabled", self: &decoder) ?? true)
-            element.finish(known: ["id", "nspid", "enabled"], self: &decoder)
+            element.finish(self: &decoder)
             return value
         }
-        entry.finish(
-            known: ["id", "name", "providers", "vpcinlineloadbalancerelements"], self: &self)
+        entry.finish(self: &self)
         guard let id else { return nil }
         return PhysicalNetwork(id: id, name: name, providers: providers, elements: elements)
     }
@@ -150,7 +151,7 @@ public struct CorpusDecoder: Sendable {
         let cidr = entry.network("cidr", self: &self)
         let offering = entry.string("vpcofferingid", self: &self)
         let sourceNAT = entry.address("sourcenatip", required: false, self: &self)
-        entry.finish(known: ["id", "name", "cidr", "vpcofferingid", "sourcenatip"], self: &self)
+        entry.finish(self: &self)
         guard let id, let cidr, let offering else { return nil }
         return VPC(id: id, name: name, cidr: cidr, vpcOfferingID: offering, sourceNATIP: sourceNAT)
     }
@@ -163,12 +164,10 @@ public struct CorpusDecoder: Sendable {
         let gateway = entry.address("gateway", self: &self)
         let netmask = entry.address("netmask", self: &self)
         let declaredCIDR = entry.network("cidr", required: false, self: &self)
-        let acl: [ACLItem] = list(entry, "acl") { decoder, item in decoder.decodeACLItem(item) }
-        entry.finish(
-            known: [
-                "id", "name", "vpcid", "networkofferingid", "gateway", "netmask", "cidr", "acl",
-            ],
-            self: &self)
+        let acl: [ACLItem] = list(entry, "acl", keys: Keys.aclItem) { decoder, item in
+            decoder.decodeACLItem(item)
+        }
+        entry.finish(self: &self)
         guard let id, let vpcID, let offering, let gateway, let netmask else { return nil }
         guard let cidr = IPv4Network(gateway: gateway, netmask: netmask) else {
             report(
@@ -200,11 +199,7 @@ public struct CorpusDecoder: Sendable {
             item.cidrList("cidrlist", self: &self) ?? [
                 IPv4Network(containing: IPv4Address(0), prefixLength: 0)
             ]
-        item.finish(
-            known: [
-                "number", "traffictype", "action", "protocol", "startport", "endport", "cidrlist",
-            ],
-            self: &self)
+        item.finish(self: &self)
         guard let number else { return nil }
         if let startPort, let endPort, startPort > endPort {
             report(
@@ -226,10 +221,10 @@ public struct CorpusDecoder: Sendable {
         {
             nics.append(VirtualMachine.NIC(networkID: networkID, ipAddress: address))
         }
-        nics += list(entry, "nic") { decoder, nic in
+        nics += list(entry, "nic", keys: Keys.nic) { decoder, nic in
             let networkID = nic.string("networkid", self: &decoder)
             let address = nic.address("ipaddress", self: &decoder)
-            nic.finish(known: ["networkid", "ipaddress"], self: &decoder)
+            nic.finish(self: &decoder)
             guard let networkID, let address else { return nil }
             return VirtualMachine.NIC(networkID: networkID, ipAddress: address)
         }
@@ -240,7 +235,7 @@ public struct CorpusDecoder: Sendable {
                 "unknown VM state \"\(state)\"; expected one of \(VirtualMachine.knownStates.joined(separator: ", "))"
             )
         }
-        entry.finish(known: ["id", "name", "networkid", "ipaddress", "nic", "state"], self: &self)
+        entry.finish(self: &self)
         guard let id else { return nil }
         return VirtualMachine(id: id, name: name, nics: nics, state: state)
     }
@@ -266,13 +261,17 @@ public struct CorpusDecoder: Sendable {
         let vmIDs = entry.strings("virtualmachineids", self: &self) ?? []
         var stickiness: StickinessPolicy?
         if let node = entry.member("stickinesspolicy"),
-            let policy = object(node, at: entry.path.appending("stickinesspolicy"), entity: id)
+            let policy = object(
+                node, at: entry.path.appending("stickinesspolicy"), keys: Keys.stickiness,
+                entity: id)
         {
             stickiness = decodeStickiness(policy, rule: id)
         }
         var healthCheck: HealthCheckPolicy?
         if let node = entry.member("healthcheckpolicy"),
-            let policy = object(node, at: entry.path.appending("healthcheckpolicy"), entity: id)
+            let policy = object(
+                node, at: entry.path.appending("healthcheckpolicy"), keys: Keys.healthCheck,
+                entity: id)
         {
             healthCheck = HealthCheckPolicy(
                 pingPath: policy.string("pingpath", required: false, self: &self) ?? "/",
@@ -283,12 +282,7 @@ public struct CorpusDecoder: Sendable {
                     ?? 2,
                 unhealthyThreshold: policy.integer(
                     "unhealthythreshold", required: false, self: &self) ?? 10)
-            policy.finish(
-                known: [
-                    "pingpath", "responsetimeout", "intervaltime", "healthythreshold",
-                    "unhealthythreshold",
-                ],
-                self: &self)
+            policy.finish(self: &self)
         }
         var state = RuleState.live
         if let text = entry.string("state", required: false, self: &self) {
@@ -301,7 +295,7 @@ public struct CorpusDecoder: Sendable {
                     "unknown rule state \"\(text)\"; expected Add, Active or Revoke")
             }
         }
-        entry.finish(known: CorpusDecoder.ruleKeys, self: &self)
+        entry.finish(self: &self)
         guard let id, let ipID, let networkID, let publicPort, let privatePort, let algorithm else {
             return nil
         }
@@ -312,11 +306,50 @@ public struct CorpusDecoder: Sendable {
         )
     }
 
-    static let ruleKeys = [
-        "id", "name", "publicipid", "networkid", "publicport", "privateport", "protocol",
-        "algorithm", "cidrlist", "virtualmachineids", "stickinesspolicy", "healthcheckpolicy",
-        "state",
-    ]
+    /// The member names each kind of object may have, in the order they usually come.
+    enum Keys {
+        static let top = JSONKeys([
+            "format", "name", "zone", "physicalnetworks", "vpcofferings", "networkofferings",
+            "vpcs", "networks", "virtualmachines", "publicipaddresses", "loadbalancerrules",
+            "portforwardingrules", "vpcinlineloadbalancervms",
+        ])
+        static let zone = JSONKeys(["id", "name"])
+        static let physicalNetwork = JSONKeys([
+            "id", "name", "providers", "vpcinlineloadbalancerelements",
+        ])
+        static let provider = JSONKeys(["id", "name", "state"])
+        static let inlineLBElement = JSONKeys(["id", "nspid", "enabled"])
+        static let vpcOffering = JSONKeys(["id", "name", "lbprovider"])
+        static let networkOffering = JSONKeys([
+            "id", "name", "lbprovider", "concurrentconnections", "keepaliveenabled",
+        ])
+        static let vpc = JSONKeys(["id", "name", "cidr", "vpcofferingid", "sourcenatip"])
+        static let tier = JSONKeys([
+            "id", "name", "vpcid", "networkofferingid", "gateway", "netmask", "cidr", "acl",
+        ])
+        static let aclItem = JSONKeys([
+            "number", "traffictype", "action", "protocol", "startport", "endport", "cidrlist",
+        ])
+        static let virtualMachine = JSONKeys([
+            "id", "name", "networkid", "ipaddress", "nic", "state",
+        ])
+        static let nic = JSONKeys(["networkid", "ipaddress"])
+        static let publicIP = JSONKeys(["id", "ipaddress", "vpcid", "virtualmachineid"])
+        static let rule = JSONKeys([
+            "id", "name", "publicipid", "networkid", "publicport", "privateport", "protocol",
+            "algorithm", "cidrlist", "virtualmachineids", "stickinesspolicy", "healthcheckpolicy",
+            "state",
+        ])
+        static let stickiness = JSONKeys(["methodname", "name", "params"])
+        static let healthCheck = JSONKeys([
+            "pingpath", "responsetimeout", "intervaltime", "healthythreshold",
+            "unhealthythreshold",
+        ])
+        static let portForwarding = JSONKeys([
+            "id", "ipaddressid", "publicport", "privateport", "virtualmachineid", "protocol",
+        ])
+        static let applianceIntent = JSONKeys(["networkid", "state"])
+    }
 
     private mutating func decodeStickiness(_ policy: ObjectFields, rule: String?)
         -> StickinessPolicy?
@@ -344,7 +377,7 @@ public struct CorpusDecoder: Sendable {
                 report(path, entity: rule, "expected an object, found \(node.kind.description)")
             }
         }
-        policy.finish(known: ["methodname", "name", "params"], self: &self)
+        policy.finish(self: &self)
         guard let method else { return nil }
         return StickinessPolicy(method: method, name: name, params: params)
     }
@@ -356,23 +389,24 @@ public struct CorpusDecoder: Sendable {
             source.diagnostic(at: path, entity: entity.map { "id \"\($0)\"" }, message))
     }
 
-    private mutating func object(_ node: JSONNode, at path: JSONPath, entity: String? = nil)
-        -> ObjectFields?
-    {
-        object(node, parent: path, step: nil, entity: entity)
+    private mutating func object(
+        _ node: JSONNode, at path: JSONPath, keys: JSONKeys, entity: String? = nil
+    ) -> ObjectFields? {
+        object(node, parent: path, step: nil, keys: keys, entity: entity)
     }
 
     /// The fields of `node`, whose path is `parent` extended by `step` (joined only when a
     /// diagnostic needs it).
     private mutating func object(
-        _ node: JSONNode, parent: JSONPath, step: JSONPath.Component?, entity: String? = nil
+        _ node: JSONNode, parent: JSONPath, step: JSONPath.Component?, keys: JSONKeys,
+        entity: String? = nil
     ) -> ObjectFields? {
+        let fields = ObjectFields(node, keys: keys, parent: parent, step: step, entity: entity)
         guard node.kind == .object else {
-            let fields = ObjectFields(node, parent: parent, step: step, entity: entity)
             report(fields.path, "expected an object, found \(node.kind.description)")
             return nil
         }
-        return ObjectFields(node, parent: parent, step: step, entity: entity)
+        return fields
     }
 
     /// The elements of array `key` of `parent`, decoded; nil results are left out.
@@ -381,7 +415,7 @@ public struct CorpusDecoder: Sendable {
     /// its own diagnostics, joined in order: the result and the diagnostics are those of one
     /// pass.
     private mutating func list<Element: Sendable>(
-        _ parent: ObjectFields, _ key: String,
+        _ parent: ObjectFields, _ key: String, keys: JSONKeys,
         _ decode: @Sendable (inout CorpusDecoder, ObjectFields) -> Element?
     ) -> [Element] {
         guard let node = parent.member(key) else { return [] }
@@ -400,7 +434,8 @@ public struct CorpusDecoder: Sendable {
             values.reserveCapacity(range.count)
             for index in range {
                 guard
-                    let fields = decoder.object(elements[index], parent: path, step: .index(index))
+                    let fields = decoder.object(
+                        elements[index], parent: path, step: .index(index), keys: keys)
                 else { continue }
                 if let value = decode(&decoder, fields) { values.append(value) }
             }
@@ -420,15 +455,18 @@ public struct CorpusDecoder: Sendable {
 }
 
 /// One JSON object being decoded: typed accessors for its members, and the check that
-/// every member was expected.
+/// every member was expected. Its members are sorted out against the expected keys in one walk
+/// when it is made.
 struct ObjectFields {
     private let object: JSONNode
+    private let keys: JSONKeys
+    private let members: JSONMemberTable
     private let parent: JSONPath
     private let step: JSONPath.Component?
     private let owner: String?
 
     /// The entity diagnostics name: the object's own id, else its owner's.
-    var entity: String? { object.member("id")?.string ?? owner }
+    var entity: String? { member("id")?.string ?? owner }
 
     /// The object's JSON path.
     var path: JSONPath {
@@ -439,15 +477,24 @@ struct ObjectFields {
         }
     }
 
-    /// `entity` names the owning entity for nested objects without an id of their own.
-    init(_ object: JSONNode, parent: JSONPath, step: JSONPath.Component?, entity: String?) {
+    /// `keys` are the member names the object may have; `entity` names the owning entity for
+    /// nested objects without an id of their own.
+    init(
+        _ object: JSONNode, keys: JSONKeys, parent: JSONPath, step: JSONPath.Component?,
+        entity: String?
+    ) {
         self.object = object
+        self.keys = keys
+        members = object.members(matching: keys)
         self.parent = parent
         self.step = step
         self.owner = entity
     }
 
-    func member(_ key: String) -> JSONNode? { object.member(key) }
+    /// The first member named `key`; found in the table when `key` is expected.
+    func member(_ key: String) -> JSONNode? {
+        keys.position(of: key).map(members.value(at:)) ?? object.member(key)
+    }
 
     private func fail(_ key: String, _ message: String, _ decoder: inout CorpusDecoder) {
         decoder.report(path.appending(key), entity: entity, message)
@@ -603,17 +650,16 @@ struct ObjectFields {
         return nil
     }
 
-    /// Reports every member not in `known` (suggesting the closest known name) and every
+    /// Reports every member not among the keys (suggesting the closest key) and every
     /// repeated member.
-    func finish(known: [String], self decoder: inout CorpusDecoder) {
-        let (unknown, repeated) = object.unexpectedMembers(known: known)
-        for member in repeated {
+    func finish(self decoder: inout CorpusDecoder) {
+        for member in members.repeated {
             decoder.report(
                 path.appending(member.key), entity: entity, "duplicate member \"\(member.key)\"")
         }
-        for member in unknown {
+        for member in members.unknown {
             var message = "unknown field \"\(member.key)\""
-            if let suggestion = closestName(to: member.key, among: known) {
+            if let suggestion = closestName(to: member.key, among: keys.names) {
                 message += "; did you mean \"\(suggestion)\"?"
             }
             decoder.report(path.appending(member.key), entity: entity, message)
