@@ -68,50 +68,34 @@ struct ParserTests {
         // The reference: HAProxy's rules one byte at a time. `\` makes the next byte part of
         // the word, blanks end words, `#` outside a word ends the line.
         func reference(_ line: [UInt8]) -> [String] {
-            var tokens: [String] = []
-            var word: [UInt8] = []
+            var words = ReferenceWords()
             var escaped = false
-            var inWord = false
             for byte in line {
                 if escaped {
-                    word.append(byte)
+                    words.append(byte)
                     escaped = false
-                    inWord = true
                 } else if byte == UInt8(ascii: "\\") {
                     escaped = true
-                } else if byte == UInt8(ascii: "#") && !inWord {
+                } else if byte == UInt8(ascii: "#") && !words.inWord {
                     break
-                } else if [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r")].contains(byte)
-                {
-                    if inWord { tokens.append(String(decoding: word, as: UTF8.self)) }
-                    word.removeAll()
-                    inWord = false
+                } else if Array(" \t\r".utf8).contains(byte) {
+                    words.end()
                 } else {
-                    word.append(byte)
-                    inWord = true
+                    words.append(byte)
                 }
             }
-            if inWord { tokens.append(String(decoding: word, as: UTF8.self)) }
-            return tokens
+            words.end()
+            return words.tokens
         }
         #expect(
             reference(Array("stats realm   Haproxy\\ Statistics # c".utf8)) == [
                 "stats", "realm", "Haproxy Statistics",
             ])
-        var generator = SystemRandomNumberGenerator()
-        let alphabet = Array("ab \t\\#\r".utf8)
         var tokens: [String] = []
         var word: [UInt8] = []
-        for _ in 0..<20_000 {
-            let line = (0..<Int.random(in: 0...12, using: &generator)).map { _ in
-                alphabet.randomElement(using: &generator)!
-            }
-            // A slice with a nonzero start, as lines of a file are.
-            let padded = [UInt8(ascii: "\n")] + line
-            HAProxyParser.tokenize(padded[1...], into: &tokens, word: &word)
-            #expect(
-                tokens == reference(line),
-                "line \(String(decoding: line, as: UTF8.self).debugDescription)")
+        for line in randomLines(of: "ab \t\\#\r") {
+            HAProxyParser.tokenize(line, into: &tokens, word: &word)
+            #expect(tokens == reference(Array(line)), "line \(line)")
         }
     }
 
@@ -119,44 +103,31 @@ struct ParserTests {
         // The reference, one byte at a time: quotes toggle, are dropped and make a word even
         // when empty; unquoted spaces end words.
         func reference(_ line: [UInt8]) -> [String]? {
-            var tokens: [String] = []
-            var word: [UInt8] = []
+            var words = ReferenceWords()
             var quoted = false
-            var inWord = false
             for byte in line {
                 if byte == UInt8(ascii: "\"") {
                     quoted.toggle()
-                    inWord = true
+                    words.start()
                 } else if byte == UInt8(ascii: " ") && !quoted {
-                    if inWord { tokens.append(String(decoding: word, as: UTF8.self)) }
-                    word.removeAll()
-                    inWord = false
+                    words.end()
                 } else {
-                    word.append(byte)
-                    inWord = true
+                    words.append(byte)
                 }
             }
             if quoted { return nil }
-            if inWord { tokens.append(String(decoding: word, as: UTF8.self)) }
-            return tokens
+            words.end()
+            return words.tokens
         }
         #expect(
             reference(Array("-m comment --comment \"a b\"".utf8)) == [
                 "-m", "comment", "--comment", "a b",
             ])
-        var generator = SystemRandomNumberGenerator()
-        let alphabet = Array("ab \"".utf8)
-        for _ in 0..<20_000 {
-            let line = (0..<Int.random(in: 0...12, using: &generator)).map { _ in
-                alphabet.randomElement(using: &generator)!
-            }
-            let padded = [UInt8(ascii: "\n")] + line
-            let tokens = try? IptablesParser.tokenize(padded[1...]) {
+        for line in randomLines(of: "ab \"") {
+            let tokens = try? IptablesParser.tokenize(line) {
                 ArtifactError(file: "f", line: 1, $0)
             }
-            #expect(
-                tokens == reference(line),
-                "line \(String(decoding: line, as: UTF8.self).debugDescription)")
+            #expect(tokens == reference(Array(line)), "line \(line)")
         }
     }
 
@@ -253,6 +224,41 @@ struct ParserTests {
         } catch {
             #expect(error.message == message, "\(error)")
         }
+    }
+}
+
+/// Words as a reference tokenizer builds them, one byte at a time.
+private struct ReferenceWords {
+    private(set) var tokens: [String] = []
+    private var word: [UInt8] = []
+    /// Whether a word has started (it may still be empty, as `""` is).
+    private(set) var inWord = false
+
+    mutating func start() { inWord = true }
+
+    mutating func append(_ byte: UInt8) {
+        word.append(byte)
+        inWord = true
+    }
+
+    /// Ends the word, if one started.
+    mutating func end() {
+        if inWord { tokens.append(String(decoding: word, as: UTF8.self)) }
+        word.removeAll()
+        inWord = false
+    }
+}
+
+/// 20,000 random lines of up to 12 bytes from `alphabet`, each a slice with a nonzero start,
+/// as the lines of a file are.
+private func randomLines(of alphabet: String) -> [ArraySlice<UInt8>] {
+    var generator = SystemRandomNumberGenerator()
+    let bytes = Array(alphabet.utf8)
+    return (0..<20_000).map { _ in
+        let line = (0..<Int.random(in: 0...12, using: &generator)).map { _ in
+            bytes.randomElement(using: &generator)!
+        }
+        return ([UInt8(ascii: "\n")] + line)[1...]
     }
 }
 
