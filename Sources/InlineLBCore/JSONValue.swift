@@ -304,8 +304,11 @@ public struct JSONKeys: Sendable {
         self.ranges = ranges
     }
 
-    /// The position of `name` among the names, if it is one.
-    public func position(of name: String) -> Int? { names.firstIndex(of: name) }
+    /// The position of `name` among the names, if it is one (lengths are compared first).
+    public func position(of name: String) -> Int? {
+        let length = name.utf8.count
+        return names.indices.first { ranges[$0].count == length && names[$0] == name }
+    }
 
     /// Calls `body` with a function giving the UTF-8 bytes of the name at a position.
     func withNames<Result>(_ body: ((Int) -> UnsafeBufferPointer<UInt8>) -> Result) -> Result {
