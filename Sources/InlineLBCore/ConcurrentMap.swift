@@ -1,19 +1,21 @@
 import Dispatch
 
 extension Array where Element: Sendable {
-    /// `transform` applied to every element, spread over all cores; results in order.
-    public func concurrentMap<Result: Sendable>(_ transform: @Sendable (Element) -> Result)
-        -> [Result]
-    {
-        var results = [Result?](repeating: nil, count: count)
-        results.withUnsafeMutableBufferPointer { buffer in
+    /// `transform` applied to every element, spread over all cores; results in order. When
+    /// some elements fail, every element is still transformed and the error of the first
+    /// failing one (in order) is thrown.
+    public func concurrentMap<Transformed: Sendable, Failure: Error>(
+        _ transform: @Sendable (Element) throws(Failure) -> Transformed
+    ) throws(Failure) -> [Transformed] {
+        var outcomes = [Result<Transformed, Failure>?](repeating: nil, count: count)
+        outcomes.withUnsafeMutableBufferPointer { buffer in
             // Each index is written by exactly one iteration.
             nonisolated(unsafe) let output = buffer
             DispatchQueue.concurrentPerform(iterations: count) { index in
-                output[index] = transform(self[index])
+                output[index] = Result { () throws(Failure) in try transform(self[index]) }
             }
         }
-        return results.map { $0! }
+        return try outcomes.map { outcome throws(Failure) in try outcome!.get() }
     }
 }
 

@@ -61,7 +61,7 @@ public struct CorpusVerification: Sendable {
             deliveredCount = shards.reduce(0) { $0 + $1.0.reduce(0) { $0 + $1.deliveredCount } }
         } else {
             results = FlowEngine.run(flows, over: deployment)
-            violations = Verifier.verify(results, against: expectations)
+            violations = checker.verify(results)
             deliveredCount = results.count { $0.outcome.deliveredVM != nil }
         }
         flowCount = flows.count

@@ -215,12 +215,9 @@ public enum OutputWriter {
     private static func onAllCores(
         _ count: Int, _ body: @Sendable (Int) throws(WriteError) -> Void
     ) throws(WriteError) {
-        let outcomes = (0..<count).split(into: 64).concurrentMap { range in
-            Result { () throws(WriteError) in
-                for index in range { try body(index) }
-            }
+        _ = try (0..<count).split(into: 64).concurrentMap { range throws(WriteError) in
+            for index in range { try body(index) }
         }
-        for outcome in outcomes { try outcome.get() }
     }
 
     private static func syncDirectory(_ path: String) throws(WriteError) {

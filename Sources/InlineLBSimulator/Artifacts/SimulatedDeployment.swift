@@ -126,27 +126,23 @@ public struct SimulatedDeployment: Sendable {
         topology = try Topology(bytes: try read("topology.json"), file: "topology.json")
         // Every file is parsed and every host built on all cores; the first error in the
         // order of the topology (routers, then appliances) is raised.
-        routers = try topology.vpcs.concurrentMap { vpc in
-            Result { () throws(ArtifactError) in
-                var own = Set(vpc.publicIPs.map(\.address) + vpc.tiers.map(\.gateway))
-                if let sourceNAT = vpc.sourceNATIP { own.insert(sourceNAT) }
-                let ruleset = try IptablesParser.parse(
-                    bytes: try read(vpc.iptablesFile), file: vpc.iptablesFile)
-                return Router(
-                    vpc: vpc, netfilter: NetfilterEngine(ruleset: ruleset), ownAddresses: own)
-            }
-        }.map { result throws(ArtifactError) in try result.get() }
+        routers = try topology.vpcs.concurrentMap { vpc throws(ArtifactError) in
+            var own = Set(vpc.publicIPs.map(\.address) + vpc.tiers.map(\.gateway))
+            if let sourceNAT = vpc.sourceNATIP { own.insert(sourceNAT) }
+            let ruleset = try IptablesParser.parse(
+                bytes: try read(vpc.iptablesFile), file: vpc.iptablesFile)
+            return Router(
+                vpc: vpc, netfilter: NetfilterEngine(ruleset: ruleset), ownAddresses: own)
+        }
         let placed = topology.vpcs.enumerated().flatMap { vpcIndex, vpc in
             vpc.tiers.enumerated().compactMap { tierIndex, tier in
                 tier.appliance.map { (vpcIndex, tierIndex, $0) }
             }
         }
-        appliances = try placed.concurrentMap { vpcIndex, tierIndex, appliance in
-            Result { () throws(ArtifactError) in
-                try SimulatedDeployment.load(
-                    appliance, vpcIndex: vpcIndex, tierIndex: tierIndex, read: read)
-            }
-        }.map { result throws(ArtifactError) in try result.get() }
+        appliances = try placed.concurrentMap { placement throws(ArtifactError) in
+            try SimulatedDeployment.load(
+                placement.2, vpcIndex: placement.0, tierIndex: placement.1, read: read)
+        }
         indexedAddresses = AddressSet(
             (routers.map(\.netfilter) + appliances.map(\.netfilter)).reduce(into: []) {
                 $0.formUnion($1.indexedAddresses)

@@ -35,11 +35,7 @@ public enum Verifier {
     public static func verify(_ results: [FlowResult], against expectations: Expectations)
         -> [Violation]
     {
-        let checker = FlowChecker(expectations)
-        let parts = (0..<results.count).split(into: 64).concurrentMap { range in
-            checker.check(results[range], at: range)
-        }
-        return checker.violations(parts, flows: results.map(\.flow))
+        FlowChecker(expectations).verify(results)
     }
 
     /// The listeners and static NATs by the address and port flows target.
@@ -93,6 +89,15 @@ public enum Verifier {
             index = TargetIndex(expectations)
         }
 
+        /// All violations of `results`, every flow of a run: flows checked in parts on all
+        /// cores, then the listeners.
+        public func verify(_ results: [FlowResult]) -> [Violation] {
+            let parts = (0..<results.count).split(into: 64).concurrentMap { range in
+                check(results[range], at: range)
+            }
+            return violations(parts, flows: results.map(\.flow))
+        }
+
         /// The per-flow checks of `results`, the flows at `positions` of the whole run.
         public func check(
             _ results: some Collection<FlowResult>, at positions: some Collection<Int>
@@ -111,14 +116,48 @@ public enum Verifier {
         /// All violations of the run: the parts' flow violations in flow order, then each
         /// listener's (never probed, or delivered against its algorithm or persistence).
         public func violations(_ parts: [FlowChecks], flows: [Flow]) -> [Violation] {
-            let listeners = expectations.listeners.count
-            var deliveries = [[Int]](repeating: [], count: listeners)
-            var vms = [[String]](repeating: [], count: listeners)
-            var probed = [Bool](repeating: false, count: listeners)
-            var flowViolations: [(position: Int, violation: Violation)] = []
-            var hops: [Int: Hop] = [:]
+            let merged = Merged(parts, listeners: expectations.listeners.count)
+            let listenerViolations = expectations.listeners.indices.split(into: 64).concurrentMap {
+                range in
+                var violations: [Violation] = []
+                for index in range {
+                    let listener = expectations.listeners[index]
+                    if !merged.probed[index] {
+                        violations.append(
+                            Violation(
+                                flow: nil, rule: listener.ruleID,
+                                expected: "traffic to \(listener.publicIP):\(listener.publicPort)",
+                                actual: "no flow probed it", hop: nil))
+                    }
+                    violations += checkDistribution(
+                        listener,
+                        zip(merged.deliveries[index], merged.vms[index]).map { position, vm in
+                            (flows[position], vm, merged.hops[position])
+                        })
+                }
+                return violations
+            }
+            return merged.flowViolations + listenerViolations.joined()
+        }
+    }
+
+    /// The parts of a run's checks joined: flow violations in flow order, and per listener
+    /// its deliveries' positions and VMs in flow order and whether any flow probed it.
+    private struct Merged: Sendable {
+        var flowViolations: [Violation]
+        var deliveries: [[Int]]
+        var vms: [[String]]
+        var probed: [Bool]
+        /// The deciding hop of traced deliveries, by position.
+        var hops: [Int: Hop] = [:]
+
+        init(_ parts: [FlowChecks], listeners: Int) {
+            deliveries = [[Int]](repeating: [], count: listeners)
+            vms = [[String]](repeating: [], count: listeners)
+            probed = [Bool](repeating: false, count: listeners)
+            var found: [(position: Int, violation: Violation)] = []
             for part in parts {
-                flowViolations += zip(part.violationPositions, part.violations).map { ($0, $1) }
+                found += zip(part.violationPositions, part.violations).map { ($0, $1) }
                 for delivery in part.deliveries {
                     deliveries[delivery.listener].append(delivery.position)
                     vms[delivery.listener].append(delivery.vm)
@@ -128,32 +167,9 @@ public enum Verifier {
             }
             // Parts may interleave (one per router): restore flow order, keeping each flow's
             // own violations in the order found.
-            let ordered = flowViolations.enumerated().sorted {
+            flowViolations = found.enumerated().sorted {
                 ($0.element.position, $0.offset) < ($1.element.position, $1.offset)
             }.map(\.element.violation)
-            let (positions, deliveredVMs, wasProbed, decidingHops) = (
-                deliveries, vms, probed, hops
-            )
-            let listenerViolations = (0..<listeners).split(into: 64).concurrentMap { range in
-                var violations: [Violation] = []
-                for index in range {
-                    let listener = expectations.listeners[index]
-                    if !wasProbed[index] {
-                        violations.append(
-                            Violation(
-                                flow: nil, rule: listener.ruleID,
-                                expected: "traffic to \(listener.publicIP):\(listener.publicPort)",
-                                actual: "no flow probed it", hop: nil))
-                    }
-                    violations += checkDistribution(
-                        listener,
-                        zip(positions[index], deliveredVMs[index]).map { position, vm in
-                            (flows[position], vm, decidingHops[position])
-                        })
-                }
-                return violations
-            }
-            return ordered + listenerViolations.joined()
         }
     }
 
@@ -214,19 +230,14 @@ public enum Verifier {
                 checkReply(
                     result, expectedFrom: (nat.publicIP, flow.port), rule: nil,
                     &checks.violations)
-            case (false, .delivered):
+            case (false, .delivered), (true, _):
+                let expected =
+                    wanted
+                    ? "delivery to \(nat.backend.vmID) by static NAT on port \(flow.port)"
+                    : "no delivery (static NAT to \(nat.backend.vmID), ACL or VM state)"
                 checks.violations.append(
                     Violation(
-                        flow: flow, rule: nil,
-                        expected:
-                            "no delivery (static NAT to \(nat.backend.vmID), ACL or VM state)",
-                        actual: result.outcome.description, hop: decidingHop))
-            case (true, _):
-                checks.violations.append(
-                    Violation(
-                        flow: flow, rule: nil,
-                        expected:
-                            "delivery to \(nat.backend.vmID) by static NAT on port \(flow.port)",
+                        flow: flow, rule: nil, expected: expected,
                         actual: result.outcome.description, hop: decidingHop))
             default: break
             }
