@@ -60,9 +60,10 @@ public struct CorpusVerification: Sendable {
             results = shards.flatMap(\.1).sorted { $0.position < $1.position }.map(\.result)
             deliveredCount = shards.reduce(0) { $0 + $1.0.reduce(0) { $0 + $1.deliveredCount } }
         } else {
-            results = FlowEngine.run(flows, over: deployment)
-            violations = checker.verify(results)
-            deliveredCount = results.count { $0.outcome.deliveredVM != nil }
+            let all = FlowEngine.run(flows, over: deployment)
+            violations = checker.verify(all)
+            deliveredCount = all.deliveredCount
+            results = Array(all)
         }
         flowCount = flows.count
         ruleCount = expectations.listeners.count

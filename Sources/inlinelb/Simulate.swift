@@ -82,7 +82,7 @@ struct Simulate: ParsableCommand {
 }
 
 /// Prints outcomes per target and the first `trace` traces.
-func printReport(_ results: [FlowResult], trace: Int, format: OutputFormat) {
+func printReport(_ results: some Collection<FlowResult>, trace: Int, format: OutputFormat) {
     var order: [String] = []
     var byTarget: [String: [FlowResult]] = [:]
     for result in results {

@@ -52,7 +52,7 @@ private struct CompiledCorpus {
 /// The results of `flows` on an engine that traces every flow and on one that traces none
 /// (and so reuses paths).
 private func tracedAndUntraced(_ flows: [Flow], over deployment: SimulatedDeployment) -> (
-    traced: [FlowResult], untraced: [FlowResult]
+    traced: FlowResults, untraced: FlowResults
 ) {
     var traced = FlowEngine(deployment: deployment)
     var untraced = FlowEngine(deployment: deployment, tracedFlows: 0)
@@ -61,7 +61,7 @@ private func tracedAndUntraced(_ flows: [Flow], over deployment: SimulatedDeploy
 
 /// Expects two runs of the same flows to end each flow alike: outcome, persistence, listener
 /// and the source of the replies.
-private func expectSameEnds(_ first: [FlowResult], _ second: [FlowResult]) {
+private func expectSameEnds(_ first: FlowResults, _ second: FlowResults) {
     #expect(first.map(\.outcome) == second.map(\.outcome))
     #expect(first.map(\.persisted) == second.map(\.persisted))
     #expect(first.map(\.listener) == second.map(\.listener))
@@ -206,8 +206,7 @@ struct VerificationTests {
         var engine = FlowEngine(deployment: deployment)
         let sequential = engine.run(flows)
         let parallel = FlowEngine.run(flows, over: deployment)
-        #expect(parallel.map(\.outcome) == sequential.map(\.outcome))
-        #expect(parallel.map(\.persisted) == sequential.map(\.persisted))
+        expectSameEnds(parallel, sequential)
         #expect(
             parallel.map { $0.hops.map(\.description) }
                 == sequential.map { $0.hops.map(\.description) })
@@ -231,6 +230,7 @@ struct VerificationTests {
         #expect(verification.violations.isEmpty)
         #expect(verification.results.map(\.outcome) == sequential.map(\.outcome))
         #expect(verification.deliveredCount == sequential.count { $0.outcome.deliveredVM != nil })
+        #expect(verification.deliveredCount == sequential.deliveredCount)
         let some = try CorpusVerification(corpus: corpus, folder: compiled.folder, keptResults: 100)
         #expect(some.results.map(\.outcome) == sequential.prefix(100).map(\.outcome))
         #expect(some.flowCount == sequential.count)

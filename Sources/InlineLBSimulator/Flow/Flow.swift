@@ -41,7 +41,7 @@ public struct Hop: Sendable, CustomStringConvertible {
 }
 
 /// How a flow ended.
-public enum Outcome: Sendable, Equatable, CustomStringConvertible {
+public enum Outcome: Sendable, Hashable, CustomStringConvertible {
     /// A VM accepted the connection (through HAProxy server `server`, or directly by static NAT).
     case delivered(vm: String, address: IPv4Address, port: Int, server: String?)
     /// The client got a reset or rejection.
@@ -67,7 +67,8 @@ public enum Outcome: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A simulated flow: its outcome, the address the client saw replies from, and every hop.
+/// A simulated flow: its outcome, the address the client saw replies from, and every hop
+/// (``FlowResults`` holds a run's results compactly and gives each as one of these).
 public struct FlowResult: Sendable {
     public var flow: Flow
     public var outcome: Outcome

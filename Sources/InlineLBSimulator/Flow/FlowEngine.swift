@@ -15,13 +15,16 @@ public struct FlowEngine {
         var port: Int
     }
 
-    /// Frontends and backends, numbered as ``SimulatedDeployment/firstProxyNumber`` says; nil
-    /// until their first connection.
-    private var frontends: [FrontendRules?]
+    /// Frontends (with their listener's number in `listenerLines`, plus one) and backends,
+    /// numbered as ``SimulatedDeployment/firstProxyNumber`` says; nil until their first
+    /// connection.
+    private var frontends: [(rules: FrontendRules, listener: UInt32)?]
     private var backends: [BackendState?]
     private var cookies = CookieStrings()
+    private var outcomes = OutcomeNumbers()
+    private var listenerLines: [SourceLine] = []
     /// Paths that hold for any client the rules do not name, by target address and port.
-    private var paths: [UInt64: FlowPath] = [:]
+    private var paths = UInt64Map<NumberedPath>()
     /// Cookies each client holds (numbered names and values), per target address and port.
     private var cookieJars: [JarKey: [Int: Int]] = [:]
     private var openConnections: [(backend: Int, server: Int)] = []
@@ -31,6 +34,24 @@ public struct FlowEngine {
     private let tracedFlows: Int
     /// Whether the flow being simulated records its trace.
     private var recordsTraces = true
+    /// The hops of the flow being simulated, when it records its trace.
+    private var trace: [Hop] = []
+
+    /// What a path means for the flows that take it, in 32 bytes of plain values (so that
+    /// reusing it costs no reference counting), its outcomes numbered in the engine's table.
+    private struct NumberedPath {
+        enum Kind: UInt8 { case ended, virtualMachine, listener }
+        /// Where the stateless part ends (``FlowPath/End``).
+        var kind: Kind
+        /// The outcome where the path ends, unless it ends at a listener.
+        var end: UInt32 = 0
+        /// The positions of the listener's appliance and frontend, when it ends at one.
+        var appliance: Int32 = 0
+        var frontend: Int32 = 0
+        var translatedSource: IPv4Address?
+        /// The outcome when the router blocks the replies; nil when they pass.
+        var blockedReply: UInt32?
+    }
 
     /// An engine over `deployment`. Only the first `tracedFlows` flows of a run carry hops
     /// (outcomes, replies and persistence are the same without), which is much cheaper.
@@ -42,25 +63,32 @@ public struct FlowEngine {
     }
 
     /// Simulates `flows` in order.
-    public mutating func run(_ flows: [Flow]) -> [FlowResult] {
+    public mutating func run(_ flows: [Flow]) -> FlowResults {
         run(flows, positions: Array(flows.indices))
     }
 
     /// Simulates `flows` in order; `positions` are their places in the whole run. Connections
     /// still open at the end are closed, as when the next flow starts another batch.
-    public mutating func run(_ flows: [Flow], positions: [Int]) -> [FlowResult] {
-        var results: [FlowResult] = []
-        results.reserveCapacity(flows.count)
-        for (flow, position) in zip(flows, positions) {
+    public mutating func run(_ flows: [Flow], positions: [Int]) -> FlowResults {
+        var records: [FlowRecord] = []
+        records.reserveCapacity(flows.count)
+        var hops: [Int: [Hop]] = [:]
+        for (index, (flow, position)) in zip(flows, positions).enumerated() {
             if flow.batch != currentBatch {
                 closeConnections()
                 currentBatch = flow.batch
             }
             recordsTraces = position < tracedFlows
-            results.append(simulate(flow))
+            records.append(simulate(flow))
+            if recordsTraces {
+                hops[index] = trace
+                trace = []
+            }
         }
         closeConnections()
-        return results
+        return FlowResults(
+            flows: flows, records: records, outcomes: outcomes.outcomes,
+            listenerLines: listenerLines, hops: hops)
     }
 
     /// Simulates `flows` on all cores, with the results of one engine running them in order.
@@ -69,20 +97,11 @@ public struct FlowEngine {
     /// put back in place.
     public static func run(
         _ flows: [Flow], over deployment: SimulatedDeployment, tracedFlows: Int = .max
-    ) -> [FlowResult] {
-        var parts = shards(of: flows, over: deployment).concurrentMap { positions in
+    ) -> FlowResults {
+        let parts = shards(of: flows, over: deployment).concurrentMap { positions in
             (positions, run(positions, of: flows, over: deployment, tracedFlows: tracedFlows))
         }
-        // Every position belongs to exactly one part: move the parts into place one at a
-        // time, so that at most one part's copy is alive beside the whole.
-        return [FlowResult](unsafeUninitializedCapacity: flows.count) { buffer, count in
-            while let (positions, partResults) = parts.popLast() {
-                for (position, result) in zip(positions, partResults) {
-                    (buffer.baseAddress! + position).initialize(to: result)
-                }
-            }
-            count = flows.count
-        }
+        return FlowResults(merging: parts, of: flows)
     }
 
     /// The positions of `flows` split into one part per core, each in increasing order.
@@ -129,7 +148,7 @@ public struct FlowEngine {
     public static func run(
         _ positions: [Int], of flows: [Flow], over deployment: SimulatedDeployment,
         tracedFlows: Int = .max
-    ) -> [FlowResult] {
+    ) -> FlowResults {
         var engine = FlowEngine(deployment: deployment, tracedFlows: tracedFlows)
         return engine.run(positions.map { flows[$0] }, positions: positions)
     }
@@ -141,85 +160,114 @@ public struct FlowEngine {
         openConnections.removeAll()
     }
 
-    private mutating func simulate(_ flow: Flow) -> FlowResult {
-        let path = self.path(of: flow)
-        var result = FlowResult(
-            flow: flow, outcome: .dropped("not simulated"), persisted: false, hops: path.hops)
-        switch path.end {
-        case .ended(let outcome):
-            result.outcome = outcome
-            return result
-        case .virtualMachine(let delivered):
-            result.outcome = delivered
-        case .listener(let appliance, let frontend):
-            let source = path.translatedSource ?? flow.client
+    private mutating func simulate(_ flow: Flow) -> FlowRecord {
+        let (path, traced) = self.path(of: flow)
+        if let traced { trace = traced.hops }
+        var record = FlowRecord(outcome: path.end)
+        switch path.kind {
+        case .ended:
+            return record
+        case .virtualMachine:
+            break
+        case .listener:
             guard
                 let delivered = balance(
-                    flow, from: source, at: appliance, frontend: frontend, result: &result)
-            else { return result }
-            result.outcome = delivered
+                    flow, from: path.translatedSource ?? flow.client,
+                    at: Int(path.appliance), frontend: Int(path.frontend), record: &record)
+            else { return record }
+            record.outcome = delivered
         }
-        switch path.reply {
-        case .passes(let hop):
-            result.replyFrom = (flow.target, flow.port)
-            if let hop { result.hops.append(hop) }
-        case .blocked(let hop, let outcome):
-            if recordsTraces { result.hops.append(hop) }
-            result.outcome = outcome
+        if let blocked = path.blockedReply {
+            record.outcome = blocked
+        } else {
+            record.replied = true
         }
-        return result
+        if let traced {
+            switch traced.reply {
+            case .passes(let hop): if let hop { trace.append(hop) }
+            case .blocked(let hop, _): trace.append(hop)
+            }
+        }
+        return record
     }
 
-    /// The stateless part of `flow`'s path: computed, or reused when it cannot depend on the
-    /// client (untraced flows only, as a reused path has no hops).
-    private mutating func path(of flow: Flow) -> FlowPath {
+    /// The stateless part of `flow`'s path, and the path itself when the flow is traced:
+    /// computed, or reused when it cannot depend on the client (untraced flows only, as a
+    /// reused path has no hops).
+    private mutating func path(of flow: Flow) -> (NumberedPath, traced: FlowPath?) {
         guard !recordsTraces, (0...65535).contains(flow.port),
             !deployment.indexedAddresses.contains(flow.client.value)
         else {
-            return FlowPath(flow, through: deployment, tracing: recordsTraces)
+            let path = FlowPath(flow, through: deployment, tracing: recordsTraces)
+            return (numbered(path), recordsTraces ? path : nil)
         }
         let key = UInt64(flow.target.value) << 16 | UInt64(flow.port)
-        if let path = paths[key] { return path }
+        if let path = paths[key] { return (path, nil) }
         let path = FlowPath(flow, through: deployment, tracing: false)
-        if !path.readsClient { paths[key] = path }
-        return path
+        guard !path.readsClient else { return (numbered(path), nil) }
+        let kept = numbered(path, once: true)
+        paths.set(kept, for: key)
+        return (kept, nil)
+    }
+
+    /// `path` in plain values, with its outcomes numbered: added as new when the path is made
+    /// `once` (and kept), looked up otherwise.
+    private mutating func numbered(_ path: FlowPath, once: Bool = false) -> NumberedPath {
+        func number(_ outcome: Outcome) -> UInt32 {
+            once ? outcomes.add(outcome) : outcomes.number(outcome)
+        }
+        var numbered: NumberedPath
+        switch path.end {
+        case .ended(let outcome):
+            numbered = NumberedPath(kind: .ended, end: number(outcome))
+        case .virtualMachine(let outcome):
+            numbered = NumberedPath(kind: .virtualMachine, end: number(outcome))
+        case .listener(let appliance, let frontend):
+            numbered = NumberedPath(
+                kind: .listener, appliance: Int32(appliance), frontend: Int32(frontend))
+        }
+        numbered.translatedSource = path.translatedSource
+        if case .blocked(_, let outcome) = path.reply { numbered.blockedReply = number(outcome) }
+        return numbered
     }
 
     /// HAProxy's part after the listener: connection rules, persistence, balancing and the
-    /// server's answer. `source` is the client address HAProxy sees.
+    /// server's answer. `source` is the client address HAProxy sees. The delivered outcome's
+    /// number, or nil when the flow ends in HAProxy (with its outcome in `record`).
     private mutating func balance(
         _ flow: Flow, from source: IPv4Address, at index: Int, frontend frontendIndex: Int,
-        result: inout FlowResult
-    ) -> Outcome? {
-        let appliance = deployment.appliances[index]
-        let node = appliance.traceName
+        record: inout FlowRecord
+    ) -> UInt32? {
         let tracing = recordsTraces
         func hop(_ step: String, _ decision: @autoclosure () -> String, _ source: SourceLine? = nil)
         {
             guard tracing else { return }
-            result.hops.append(Hop(node: node, step: step, decision: decision(), source: source))
+            trace.append(
+                Hop(
+                    node: deployment.appliances[index].traceName, step: step,
+                    decision: decision(), source: source))
         }
-        let frontend = frontendRules(at: index, frontendIndex)
-        result.listener = frontend.proxy.line
+        let (frontend, listener) = frontendRules(at: index, frontendIndex)
+        record.listener = listener
         if let reject = frontend.rejection(of: source) {
             hop("haproxy", "tcp-request connection reject (\(source))", reject.line)
-            result.outcome = .refused("rejected by \(reject.line)")
+            record.outcome = outcomes.number(.refused("rejected by \(reject.line)"))
             return nil
         }
         if frontend.isStats {
             hop("haproxy", "stats page")
-            result.outcome = .refused(
-                "HAProxy stats page at \(frontend.proxy.line), not a backend")
+            record.outcome = outcomes.number(
+                .refused("HAProxy stats page at \(frontend.proxy.line), not a backend"))
             return nil
         }
         let key = frontend.backend
         if backends[key] == nil {
+            let appliance = deployment.appliances[index]
             let proxy = appliance.proxies[key - deployment.firstProxyNumber[index]]
-            backends[key] = BackendState(
-                BackendRules(proxy, of: appliance, in: deployment, cookies: &cookies))
+            let rules = BackendRules(proxy, of: appliance, in: deployment, cookies: &cookies)
+            backends[key] = BackendState(rules, outcomes: &outcomes)
         }
         let rules = backends[key]!.rules
-        let servers = rules.servers
 
         // Cookies matter in HTTP mode only.
         let jarKey = JarKey(client: flow.client, target: flow.target, port: flow.port)
@@ -231,7 +279,7 @@ public struct FlowEngine {
             chosen = server
             hop(
                 "haproxy",
-                "cookie \(cookies.strings[cookie.name])=\(cookies.strings[value]) -> \(servers[server].name)",
+                "cookie \(cookies.strings[cookie.name])=\(cookies.strings[value]) -> \(rules.servers[server].name)",
                 cookie.line)
         }
         if chosen == nil, let stickLine = rules.stickOnSource,
@@ -239,7 +287,8 @@ public struct FlowEngine {
         {
             chosen = server
             hop(
-                "haproxy", "stick-table src \(source) -> \(servers[server].name)", stickLine)
+                "haproxy", "stick-table src \(source) -> \(rules.servers[server].name)",
+                stickLine)
         }
         if chosen == nil, rules.isHTTP {
             for cookie in rules.stickMatchCookies {
@@ -249,53 +298,38 @@ public struct FlowEngine {
                     chosen = server
                     hop(
                         "haproxy",
-                        "stick match cookie \(cookies.strings[cookie])=\(cookies.strings[value]) -> \(servers[server].name)"
+                        "stick match cookie \(cookies.strings[cookie])=\(cookies.strings[value]) -> \(rules.servers[server].name)"
                     )
                     break
                 }
             }
         }
-        result.persisted = chosen != nil
+        record.persisted = chosen != nil
         if chosen == nil {
             chosen = backends[key]!.balancer.pick(client: source)
             if let server = chosen {
                 openConnections.append((key, server))
                 hop(
                     "haproxy",
-                    "balance \(rules.proxy.section.algorithm.rawValue) -> \(servers[server].name)",
-                    rules.proxy.sourceLine(servers[server].line))
+                    "balance \(rules.proxy.section.algorithm.rawValue) -> \(rules.servers[server].name)",
+                    rules.proxy.sourceLine(rules.servers[server].line))
             }
         }
         guard let server = chosen else {
             let backendName = rules.proxy.section.name
             hop("haproxy", "no usable server in \(backendName)")
-            result.outcome = .failed(
-                "no usable server in \(backendName) (\(rules.proxy.line))")
+            record.outcome = outcomes.number(
+                .failed("no usable server in \(backendName) (\(rules.proxy.line))"))
             return nil
         }
         if rules.stickOnSource != nil {
             backends[key]!.stickBySource[source] = server
         }
-        let delivered: Outcome
-        let vmCookie: Int
-        switch rules.reach[server] {
-        case .dropped(let line):
-            let target = servers[server]
-            hop("filter OUTPUT", "DROP to \(target.address):\(target.port)", line)
-            result.outcome = .failed(
-                "connection to server \(target.name) dropped at \(node) filter OUTPUT")
+        let connection = backends[key]!.connections[server]
+        guard connection.answers else {
+            if tracing, case .fails(_, let hop) = rules.reach[server] { trace.append(hop) }
+            record.outcome = connection.outcome
             return nil
-        case .silent:
-            let target = servers[server]
-            let line = rules.proxy.sourceLine(target.line)
-            hop(
-                "haproxy", "server \(target.name) \(target.address):\(target.port) does not answer",
-                line)
-            result.outcome = .failed("server \(target.name) (\(line)) does not answer")
-            return nil
-        case .answers(let outcome, let cookie):
-            delivered = outcome
-            vmCookie = cookie
         }
         // Responses: cookie insert and application cookies learnt into the stick table.
         if rules.isHTTP {
@@ -304,31 +338,38 @@ public struct FlowEngine {
             {
                 cookieJars[jarKey, default: [:]][cookie.name] = value
             }
-            if let cookie = rules.storedResponseCookie {
+            if let cookie = rules.storedResponseCookie,
+                case .answers(_, let vmCookie?) = rules.reach[server]
+            {
                 backends[key]!.stickByValue[vmCookie] = server
                 cookieJars[jarKey, default: [:]][cookie] = vmCookie
             }
         }
-        if recordsTraces {
-            // `answers` always holds a delivery.
-            let target = servers[server]
-            result.hops.append(
+        if tracing {
+            // Delivered outcomes always name a VM.
+            let target = rules.servers[server]
+            trace.append(
                 Hop(
-                    node: "vm \(delivered.deliveredVM!)", step: "accept",
+                    node: "vm \(outcomes.outcomes[Int(connection.outcome)].deliveredVM!)",
+                    step: "accept",
                     decision: "from \(target.name) on \(target.address):\(target.port)",
                     source: rules.proxy.sourceLine(target.line)))
         }
-        return delivered
+        return connection.outcome
     }
 
-    /// The rules of frontend `frontend` of appliance `index`, prepared on first use.
-    private mutating func frontendRules(at index: Int, _ frontend: Int) -> FrontendRules {
+    /// The rules of frontend `frontend` of appliance `index`, prepared on first use, and the
+    /// number of its listener line (plus one).
+    private mutating func frontendRules(at index: Int, _ frontend: Int) -> (
+        FrontendRules, UInt32
+    ) {
         let number = deployment.firstProxyNumber[index] + frontend
-        if let rules = frontends[number] { return rules }
+        if let prepared = frontends[number] { return prepared }
         let proxy = deployment.appliances[index].proxies[frontend]
         let rules = FrontendRules(
             proxy, backend: deployment.firstProxyNumber[index] + proxy.backend)
-        frontends[number] = rules
-        return rules
+        listenerLines.append(proxy.line)
+        frontends[number] = (rules, UInt32(listenerLines.count))
+        return (rules, UInt32(listenerLines.count))
     }
 }

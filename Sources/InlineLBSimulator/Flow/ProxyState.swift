@@ -56,13 +56,12 @@ final class FrontendRules {
 final class BackendRules {
     /// What a connection from the appliance to a server meets.
     enum Reach {
-        /// The appliance's OUTPUT chain drops it (at that line, or by policy).
-        case dropped(SourceLine?)
-        /// No running VM holds the server's address.
-        case silent
-        /// A VM accepts it: the flow's outcome, and the VM's id as an application cookie
-        /// learns it (numbered).
-        case answers(Outcome, cookie: Int)
+        /// It fails: the appliance's OUTPUT chain drops it, or no running VM holds the
+        /// server's address. The flow's outcome, and the hop saying why.
+        case fails(Outcome, Hop)
+        /// A VM accepts it: the flow's outcome, and the VM's id as the application cookie
+        /// the backend learns (numbered), when it learns one.
+        case answers(Outcome, cookie: Int?)
     }
 
     let proxy: SimulatedDeployment.Proxy
@@ -106,14 +105,30 @@ final class BackendRules {
                 sourcePort: 40000, destinationPort: server.port,
                 inInterface: nil, outInterface: "eth0", state: .new)
             let output = appliance.netfilter.run(hook: .output, packet: packet, includeNAT: true)
+            let node = appliance.traceName
             if case .drop(let line) = output.verdict {
-                reach.append(.dropped(line))
+                reach.append(
+                    .fails(
+                        .failed(
+                            "connection to server \(server.name) dropped at \(node) filter OUTPUT"),
+                        Hop(
+                            node: node, step: "filter OUTPUT",
+                            decision: "DROP to \(server.address):\(server.port)", source: line)))
             } else if let vm = host(server.address) {
                 let outcome = Outcome.delivered(
                     vm: vm.id, address: server.address, port: server.port, server: server.name)
-                reach.append(.answers(outcome, cookie: cookies.number(vm.id)))
+                let cookie = section.stickStoreResponseCookie.map { _ in cookies.number(vm.id) }
+                reach.append(.answers(outcome, cookie: cookie))
             } else {
-                reach.append(.silent)
+                let line = proxy.sourceLine(server.line)
+                reach.append(
+                    .fails(
+                        .failed("server \(server.name) (\(line)) does not answer"),
+                        Hop(
+                            node: node, step: "haproxy",
+                            decision:
+                                "server \(server.name) \(server.address):\(server.port) does not answer",
+                            source: line)))
             }
         }
         self.reach = reach
@@ -136,14 +151,23 @@ final class BackendRules {
 /// One backend's state in a run: its balancer and its stick tables.
 struct BackendState {
     let rules: BackendRules
+    /// By server: the number of the flow's outcome when it connects there, and whether a
+    /// VM answers (``BackendRules/Reach``).
+    let connections: [(outcome: UInt32, answers: Bool)]
     var balancer: Balancer
     /// `stick on src`: the server of each source address.
     var stickBySource: [IPv4Address: Int] = [:]
     /// Stick-table entries learnt from cookies: the server of each numbered value.
     var stickByValue: [Int: Int] = [:]
 
-    init(_ rules: BackendRules) {
+    init(_ rules: BackendRules, outcomes: inout OutcomeNumbers) {
         self.rules = rules
+        connections = rules.reach.map { reach in
+            switch reach {
+            case .fails(let outcome, _): (outcomes.add(outcome), false)
+            case .answers(let outcome, _): (outcomes.add(outcome), true)
+            }
+        }
         balancer = Balancer(proxy: rules.proxy.section, usable: rules.usable)
     }
 }

@@ -32,7 +32,7 @@ public enum Verifier {
     ///
     /// Flows are checked in consecutive parts on all cores, then each listener's deliveries;
     /// violations come in the order of one pass: flows in order, then listeners in order.
-    public static func verify(_ results: [FlowResult], against expectations: Expectations)
+    public static func verify(_ results: FlowResults, against expectations: Expectations)
         -> [Violation]
     {
         FlowChecker(expectations).verify(results)
@@ -41,17 +41,17 @@ public enum Verifier {
     /// The listeners and static NATs by the address and port flows target.
     struct TargetIndex: Sendable {
         /// Listener positions by address << 16 | port.
-        var listeners: [UInt64: Int] = [:]
+        var listeners = UInt64Map<Int>()
         /// Static NAT positions by public address.
-        var staticNATs: [IPv4Address: Int] = [:]
+        var staticNATs = UInt64Map<Int>()
 
         init(_ expectations: Expectations) {
             for (index, listener) in expectations.listeners.enumerated() {
-                listeners[UInt64(listener.publicIP.value) << 16 | UInt64(listener.publicPort)] =
-                    index
+                listeners.set(
+                    index, for: UInt64(listener.publicIP.value) << 16 | UInt64(listener.publicPort))
             }
             for (index, nat) in expectations.staticNATs.enumerated() {
-                staticNATs[nat.publicIP] = index
+                staticNATs.set(index, for: UInt64(nat.publicIP.value))
             }
         }
     }
@@ -91,21 +91,26 @@ public enum Verifier {
 
         /// All violations of `results`, every flow of a run: flows checked in parts on all
         /// cores, then the listeners.
-        public func verify(_ results: [FlowResult]) -> [Violation] {
+        public func verify(_ results: FlowResults) -> [Violation] {
             let parts = (0..<results.count).split(into: 64).concurrentMap { range in
-                check(results[range], at: range)
+                check(results, range, at: Array(range))
             }
-            return violations(parts, flows: results.map(\.flow))
+            return violations(parts, flows: results.flows)
         }
 
         /// The per-flow checks of `results`, the flows at `positions` of the whole run.
-        public func check(
-            _ results: some Collection<FlowResult>, at positions: some Collection<Int>
-        ) -> FlowChecks {
+        public func check(_ results: FlowResults, at positions: [Int]) -> FlowChecks {
+            check(results, results.indices, at: positions)
+        }
+
+        /// The per-flow checks of the results in `range`, the flows at `positions`. (Not
+        /// generic: unspecialized, its loop would spend more on type metadata than on checks.)
+        private func check(_ results: FlowResults, _ range: Range<Int>, at positions: [Int])
+            -> FlowChecks
+        {
             var checks = FlowChecks()
-            for (result, position) in zip(results, positions) {
-                Verifier.check(result, at: position, expectations, index, into: &checks)
-                if result.outcome.deliveredVM != nil { checks.deliveredCount += 1 }
+            for (flow, position) in zip(range, positions) {
+                Verifier.check(flow, of: results, at: position, expectations, index, &checks)
                 while checks.violationPositions.count < checks.violations.count {
                     checks.violationPositions.append(position)
                 }
@@ -173,80 +178,91 @@ public enum Verifier {
         }
     }
 
-    /// The per-flow checks of one result.
+    /// The checks of the result at `flowIndex` of `results`, the flow at `position` of the
+    /// run. (It reads the compact results directly: this runs for every flow.)
     private static func check(
-        _ result: FlowResult, at position: Int, _ expectations: Expectations,
-        _ index: TargetIndex, into checks: inout FlowChecks
+        _ flowIndex: Int, of results: FlowResults, at position: Int,
+        _ expectations: Expectations, _ index: TargetIndex, _ checks: inout FlowChecks
     ) {
-        let flow = result.flow
-        let decidingHop = result.hops.last
-        if let index = index.listeners[UInt64(flow.target.value) << 16 | UInt64(flow.port)] {
-            let listener = expectations.listeners[index]
-            checks.probed.append(index)
-            let wanted = listener.delivers(to: flow.client)
-            guard case .delivered(let vm, let address, let port, _) = result.outcome else {
+        let flow = results.flows[flowIndex]
+        let outcome = results.outcome(at: flowIndex)
+        if outcome.deliveredVM != nil { checks.deliveredCount += 1 }
+        /// A violation of this flow, with the hop that decided it when traced.
+        func violation(rule: String?, expected: String, actual: String? = nil) {
+            checks.violations.append(
+                Violation(
+                    flow: flow, rule: rule, expected: expected,
+                    actual: actual ?? outcome.description,
+                    hop: results.hops(at: flowIndex).last))
+        }
+        /// Replies must come from the address and port the client used.
+        func checkReply(rule: String?) {
+            let reply = results.replyFrom(at: flowIndex)
+            guard let reply, reply.address == flow.target, reply.port == flow.port else {
+                violation(
+                    rule: rule, expected: "replies from \(flow.target):\(flow.port)",
+                    actual: reply.map { "replies from \($0.address):\($0.port)" } ?? "no reply")
+                return
+            }
+        }
+        if let listenerIndex = index.listeners[UInt64(flow.target.value) << 16 | UInt64(flow.port)]
+        {
+            if checks.probed.last != listenerIndex { checks.probed.append(listenerIndex) }
+            // Fields read in place: copying the listener would retain each of its arrays.
+            let listeners = expectations.listeners
+            let wanted = listeners[listenerIndex].delivers(to: flow.client)
+            guard case .delivered(let vm, let address, let port, _) = outcome else {
                 if wanted {
-                    checks.violations.append(
-                        Violation(
-                            flow: flow, rule: listener.ruleID,
-                            expected:
-                                "delivery to one of \(listener.runningBackends.map(\.vmID).joined(separator: ", "))",
-                            actual: result.outcome.description, hop: decidingHop))
+                    let running = listeners[listenerIndex].runningBackends.map(\.vmID)
+                    violation(
+                        rule: listeners[listenerIndex].ruleID,
+                        expected: "delivery to one of \(running.joined(separator: ", "))")
                 }
                 return
             }
             guard wanted else {
-                checks.violations.append(
-                    Violation(
-                        flow: flow, rule: listener.ruleID,
-                        expected: "no delivery (\(silenceReason(listener, flow.client)))",
-                        actual: result.outcome.description, hop: decidingHop))
+                violation(
+                    rule: listeners[listenerIndex].ruleID,
+                    expected:
+                        "no delivery (\(silenceReason(listeners[listenerIndex], flow.client)))")
                 return
             }
             guard
-                listener.runningBackends.contains(where: {
+                listeners[listenerIndex].runningBackends.contains(where: {
                     $0.vmID == vm && $0.address == address && $0.port == port
                 })
             else {
-                checks.violations.append(
-                    Violation(
-                        flow: flow, rule: listener.ruleID,
-                        expected:
-                            "a running VM of the rule (\(listener.runningBackends.map { "\($0.vmID) \($0.address):\($0.port)" }.joined(separator: ", ")))",
-                        actual: result.outcome.description, hop: decidingHop))
+                let running = listeners[listenerIndex].runningBackends.map {
+                    "\($0.vmID) \($0.address):\($0.port)"
+                }
+                violation(
+                    rule: listeners[listenerIndex].ruleID,
+                    expected: "a running VM of the rule (\(running.joined(separator: ", ")))")
                 return
             }
-            checkReply(
-                result, expectedFrom: (listener.publicIP, listener.publicPort),
-                rule: listener.ruleID, &checks.violations)
-            checks.deliveries.append(Delivery(listener: index, position: position, vm: vm))
-            if let decidingHop { checks.hops[position] = decidingHop }
-        } else if let index = index.staticNATs[flow.target] {
-            let nat = expectations.staticNATs[index]
+            checkReply(rule: listeners[listenerIndex].ruleID)
+            checks.deliveries.append(Delivery(listener: listenerIndex, position: position, vm: vm))
+            if let decidingHop = results.hops(at: flowIndex).last {
+                checks.hops[position] = decidingHop
+            }
+        } else if let natIndex = index.staticNATs[UInt64(flow.target.value)] {
+            let nat = expectations.staticNATs[natIndex]
             let wanted = nat.backend.running && nat.acl.admits(flow.client, port: flow.port)
-            switch (wanted, result.outcome) {
+            switch (wanted, outcome) {
             case (true, .delivered(let vm, _, let port, _))
             where vm == nat.backend.vmID && port == flow.port:
-                checkReply(
-                    result, expectedFrom: (nat.publicIP, flow.port), rule: nil,
-                    &checks.violations)
+                checkReply(rule: nil)
             case (false, .delivered), (true, _):
-                let expected =
-                    wanted
-                    ? "delivery to \(nat.backend.vmID) by static NAT on port \(flow.port)"
-                    : "no delivery (static NAT to \(nat.backend.vmID), ACL or VM state)"
-                checks.violations.append(
-                    Violation(
-                        flow: flow, rule: nil, expected: expected,
-                        actual: result.outcome.description, hop: decidingHop))
+                violation(
+                    rule: nil,
+                    expected: wanted
+                        ? "delivery to \(nat.backend.vmID) by static NAT on port \(flow.port)"
+                        : "no delivery (static NAT to \(nat.backend.vmID), ACL or VM state)")
             default: break
             }
-        } else if case .delivered = result.outcome {
-            checks.violations.append(
-                Violation(
-                    flow: flow, rule: nil,
-                    expected: "no delivery (no live rule on \(flow.target):\(flow.port))",
-                    actual: result.outcome.description, hop: decidingHop))
+        } else if case .delivered = outcome {
+            violation(
+                rule: nil, expected: "no delivery (no live rule on \(flow.target):\(flow.port))")
         }
     }
 
@@ -259,24 +275,6 @@ public enum Verifier {
             return "tier ACL denies \(client)"
         }
         return "cidrlist excludes \(client)"
-    }
-
-    private static func checkReply(
-        _ result: FlowResult, expectedFrom: (IPv4Address, Int), rule: String?,
-        _ violations: inout [Violation]
-    ) {
-        guard let reply = result.replyFrom, reply.address == expectedFrom.0,
-            reply.port == expectedFrom.1
-        else {
-            violations.append(
-                Violation(
-                    flow: result.flow, rule: rule,
-                    expected: "replies from \(expectedFrom.0):\(expectedFrom.1)",
-                    actual: result.replyFrom.map { "replies from \($0.address):\($0.port)" }
-                        ?? "no reply",
-                    hop: result.hops.last))
-            return
-        }
     }
 
     /// The order or stability the algorithm and stickiness dictate.
