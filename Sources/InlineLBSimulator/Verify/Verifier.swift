@@ -136,8 +136,11 @@ public enum Verifier {
                     }
                     violations += checkDistribution(
                         listener,
-                        zip(merged.deliveries[index], merged.vms[index]).map { position, vm in
-                            (flows[position], vm, merged.hops[position])
+                        merged.deliveries(of: index).map { delivery in
+                            (
+                                flows[delivery.position], delivery.vm,
+                                merged.hops.isEmpty ? nil : merged.hops[delivery.position]
+                            )
                         })
                 }
                 return violations
@@ -147,34 +150,52 @@ public enum Verifier {
     }
 
     /// The parts of a run's checks joined: flow violations in flow order, and per listener
-    /// its deliveries' positions and VMs in flow order and whether any flow probed it.
+    /// its deliveries (positions and VMs) in flow order and whether any flow probed it.
     private struct Merged: Sendable {
         var flowViolations: [Violation]
-        var deliveries: [[Int]]
-        var vms: [[String]]
+        /// Every delivery, grouped by listener: listener `l`'s are at
+        /// `firstDelivery[l]..<firstDelivery[l + 1]`. (Two flat arrays rather than an array
+        /// per listener: a million listeners would mean two million small allocations.)
+        private var deliveries: [Delivery]
+        private var firstDelivery: [Int]
         var probed: [Bool]
         /// The deciding hop of traced deliveries, by position.
         var hops: [Int: Hop] = [:]
 
         init(_ parts: [FlowChecks], listeners: Int) {
-            deliveries = [[Int]](repeating: [], count: listeners)
-            vms = [[String]](repeating: [], count: listeners)
             probed = [Bool](repeating: false, count: listeners)
+            // Count each listener's deliveries, then place them after those of the listeners
+            // before it. Each listener's keep the parts' order, which is flow order: a
+            // listener's flows all run on one engine, part after part.
+            var firstDelivery = [Int](repeating: 0, count: listeners + 1)
+            for part in parts {
+                for delivery in part.deliveries { firstDelivery[delivery.listener + 1] += 1 }
+            }
+            for listener in 0..<listeners { firstDelivery[listener + 1] += firstDelivery[listener] }
+            var next = firstDelivery
+            let placeholder = Delivery(listener: 0, position: 0, vm: "")
+            deliveries = [Delivery](repeating: placeholder, count: firstDelivery[listeners])
             var found: [(position: Int, violation: Violation)] = []
             for part in parts {
                 found += zip(part.violationPositions, part.violations).map { ($0, $1) }
                 for delivery in part.deliveries {
-                    deliveries[delivery.listener].append(delivery.position)
-                    vms[delivery.listener].append(delivery.vm)
+                    deliveries[next[delivery.listener]] = delivery
+                    next[delivery.listener] += 1
                 }
                 for listener in part.probed { probed[listener] = true }
                 hops.merge(part.hops) { first, _ in first }
             }
+            self.firstDelivery = firstDelivery
             // Parts may interleave (one per router): restore flow order, keeping each flow's
             // own violations in the order found.
             flowViolations = found.enumerated().sorted {
                 ($0.element.position, $0.offset) < ($1.element.position, $1.offset)
             }.map(\.element.violation)
+        }
+
+        /// The deliveries to listener `listener`, in flow order.
+        func deliveries(of listener: Int) -> ArraySlice<Delivery> {
+            deliveries[firstDelivery[listener]..<firstDelivery[listener + 1]]
         }
     }
 
