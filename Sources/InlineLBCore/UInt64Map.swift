@@ -26,8 +26,13 @@ public struct UInt64Map<Value> {
     /// How many keys it holds.
     public var count: Int { occupied }
 
-    /// An empty map with room for `capacity` keys before it grows.
+    /// An empty map with room for `capacity` keys before it grows (none allocated for 0).
     @inlinable public init(capacity: Int = 0) {
+        guard capacity > 0 else {
+            slots = []
+            shift = 64
+            return
+        }
         var count = 16
         while count < capacity * 2 { count *= 2 }
         slots = [Slot](repeating: Slot(key: UInt64Map.empty, value: nil), count: count)
@@ -36,6 +41,7 @@ public struct UInt64Map<Value> {
 
     /// The value of `key`, if any.
     @inlinable public subscript(key: UInt64) -> Value? {
+        guard !slots.isEmpty else { return nil }
         var index = self.index(of: key)
         while true {
             let found = slots[index].key
@@ -64,7 +70,7 @@ public struct UInt64Map<Value> {
     /// Doubles the slots and puts every key back.
     @inlinable mutating func grow() {
         let old = slots
-        self = UInt64Map(capacity: slots.count)
+        self = UInt64Map(capacity: max(8, slots.count))
         for slot in old where slot.key != UInt64Map.empty {
             set(slot.value!, for: slot.key)
         }

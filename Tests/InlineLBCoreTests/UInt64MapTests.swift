@@ -30,7 +30,8 @@ struct UInt64MapTests {
     }
 
     @Test func holdsZeroAndLargeKeys() {
-        var map = UInt64Map<String>(capacity: 2)
+        #expect(UInt64Map<String>()[0] == nil)
+        var map = UInt64Map<String>()
         map.set("zero", for: 0)
         map.set("large", for: .max - 1)
         map.set("zero again", for: 0)

@@ -1,14 +1,19 @@
+import InlineLBCore
+
 /// A set of IPv4 addresses (as their 32-bit values) that answers most "not in the set"
 /// questions with one bit test: a bitmap of about eight bits per member, by a multiplicative
-/// hash, in front of the exact set.
+/// hash, in front of the exact set (an open-addressing table, as `Set` would hash each
+/// address with SipHash).
 struct AddressSet: Sendable {
-    private let members: Set<UInt32>
+    private let members: UInt64Map<Void>
     private let bits: [UInt64]
     /// How far the hash is shifted down to give a bit position.
     private let shift: UInt32
 
     init(_ members: Set<UInt32>) {
-        self.members = members
+        var table = UInt64Map<Void>(capacity: members.count)
+        for member in members { table.set((), for: UInt64(member)) }
+        self.members = table
         var bitCount = 64
         while bitCount < members.count * 8 { bitCount *= 2 }
         shift = UInt32(32 - bitCount.trailingZeroBitCount)
@@ -23,7 +28,7 @@ struct AddressSet: Sendable {
     func contains(_ address: UInt32) -> Bool {
         let position = AddressSet.position(address, shift: shift)
         guard bits[position >> 6] & (1 << (position & 63)) != 0 else { return false }
-        return members.contains(address)
+        return members[UInt64(address)] != nil
     }
 
     private static func position(_ address: UInt32, shift: UInt32) -> Int {

@@ -13,6 +13,12 @@ public struct FlowEngine {
         var client: IPv4Address
         var target: IPv4Address
         var port: Int
+
+        /// One word hashed instead of three: a jar is looked up on every HTTP flow.
+        func hash(into hasher: inout Hasher) {
+            let addresses = UInt64(client.value) << 32 | UInt64(target.value)
+            hasher.combine(addresses ^ UInt64(truncatingIfNeeded: port) &* 0x9E37_79B9_7F4A_7C15)
+        }
     }
 
     /// Frontends (with their listener's number in `listenerLines`, plus one) and backends,
@@ -154,10 +160,10 @@ public struct FlowEngine {
     }
 
     private mutating func closeConnections() {
-        for connection in openConnections {
+        // Popped one by one: the array keeps its storage for the next batch.
+        while let connection = openConnections.popLast() {
             backends[connection.backend]?.balancer.release(connection.server)
         }
-        openConnections.removeAll()
     }
 
     private mutating func simulate(_ flow: Flow) -> FlowRecord {
@@ -283,7 +289,7 @@ public struct FlowEngine {
                 cookie.line)
         }
         if chosen == nil, let stickLine = rules.stickOnSource,
-            let server = backends[key]!.stickBySource[source], rules.usable[server]
+            let server = backends[key]!.stickBySource[UInt64(source.value)], rules.usable[server]
         {
             chosen = server
             hop(
@@ -292,7 +298,7 @@ public struct FlowEngine {
         }
         if chosen == nil, rules.isHTTP {
             for cookie in rules.stickMatchCookies {
-                if let value = jar[cookie], let server = backends[key]!.stickByValue[value],
+                if let value = jar[cookie], let server = backends[key]!.stickByValue[UInt64(value)],
                     rules.usable[server]
                 {
                     chosen = server
@@ -323,7 +329,7 @@ public struct FlowEngine {
             return nil
         }
         if rules.stickOnSource != nil {
-            backends[key]!.stickBySource[source] = server
+            backends[key]!.stickBySource.set(server, for: UInt64(source.value))
         }
         let connection = backends[key]!.connections[server]
         guard connection.answers else {
@@ -341,7 +347,7 @@ public struct FlowEngine {
             if let cookie = rules.storedResponseCookie,
                 case .answers(_, let vmCookie?) = rules.reach[server]
             {
-                backends[key]!.stickByValue[vmCookie] = server
+                backends[key]!.stickByValue.set(server, for: UInt64(vmCookie))
                 cookieJars[jarKey, default: [:]][cookie] = vmCookie
             }
         }

@@ -156,9 +156,9 @@ struct BackendState {
     let connections: [(outcome: UInt32, answers: Bool)]
     var balancer: Balancer
     /// `stick on src`: the server of each source address.
-    var stickBySource: [IPv4Address: Int] = [:]
+    var stickBySource = UInt64Map<Int>()
     /// Stick-table entries learnt from cookies: the server of each numbered value.
-    var stickByValue: [Int: Int] = [:]
+    var stickByValue = UInt64Map<Int>()
 
     init(_ rules: BackendRules, outcomes: inout OutcomeNumbers) {
         self.rules = rules
