@@ -205,22 +205,22 @@ public struct FlowEngine {
             !deployment.indexedAddresses.contains(flow.client.value)
         else {
             let path = FlowPath(flow, through: deployment, tracing: recordsTraces)
-            return (numbered(path), recordsTraces ? path : nil)
+            return (numbered(path, kept: false), recordsTraces ? path : nil)
         }
         let key = UInt64(flow.target.value) << 16 | UInt64(flow.port)
         if let path = paths[key] { return (path, nil) }
         let path = FlowPath(flow, through: deployment, tracing: false)
-        guard !path.readsClient else { return (numbered(path), nil) }
-        let kept = numbered(path, once: true)
+        guard !path.readsClient else { return (numbered(path, kept: false), nil) }
+        let kept = numbered(path, kept: true)
         paths.set(kept, for: key)
         return (kept, nil)
     }
 
-    /// `path` in plain values, with its outcomes numbered: added as new when the path is made
-    /// `once` (and kept), looked up otherwise.
-    private mutating func numbered(_ path: FlowPath, once: Bool = false) -> NumberedPath {
+    /// `path` in plain values, with its outcomes numbered: added as new when the path is
+    /// `kept` for reuse (made once), numbered as the flow's own otherwise.
+    private mutating func numbered(_ path: FlowPath, kept: Bool) -> NumberedPath {
         func number(_ outcome: Outcome) -> UInt32 {
-            once ? outcomes.add(outcome) : outcomes.number(outcome)
+            kept ? outcomes.add(outcome) : flowsOwn(outcome)
         }
         var numbered: NumberedPath
         switch path.end {
@@ -235,6 +235,13 @@ public struct FlowEngine {
         numbered.translatedSource = path.translatedSource
         if case .blocked(_, let outcome) = path.reply { numbered.blockedReply = number(outcome) }
         return numbered
+    }
+
+    /// The number of `outcome`, made for the flow being simulated: added as new when the
+    /// flow is traced (its trace costs more than the outcome), looked up otherwise, so that
+    /// a long run stores such an outcome once.
+    private mutating func flowsOwn(_ outcome: Outcome) -> UInt32 {
+        recordsTraces ? outcomes.add(outcome) : outcomes.number(outcome)
     }
 
     /// HAProxy's part after the listener: connection rules, persistence, balancing and the
@@ -257,12 +264,12 @@ public struct FlowEngine {
         record.listener = listener
         if let reject = frontend.rejection(of: source) {
             hop("haproxy", "tcp-request connection reject (\(source))", reject.line)
-            record.outcome = outcomes.number(.refused("rejected by \(reject.line)"))
+            record.outcome = flowsOwn(.refused("rejected by \(reject.line)"))
             return nil
         }
         if frontend.isStats {
             hop("haproxy", "stats page")
-            record.outcome = outcomes.number(
+            record.outcome = flowsOwn(
                 .refused("HAProxy stats page at \(frontend.proxy.line), not a backend"))
             return nil
         }
@@ -324,7 +331,7 @@ public struct FlowEngine {
         guard let server = chosen else {
             let backendName = rules.proxy.section.name
             hop("haproxy", "no usable server in \(backendName)")
-            record.outcome = outcomes.number(
+            record.outcome = flowsOwn(
                 .failed("no usable server in \(backendName) (\(rules.proxy.line))"))
             return nil
         }
