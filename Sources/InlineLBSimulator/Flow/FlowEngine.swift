@@ -160,10 +160,13 @@ public struct FlowEngine {
     }
 
     private mutating func closeConnections() {
-        // Popped one by one: the array keeps its storage for the next batch.
-        while let connection = openConnections.popLast() {
+        guard !openConnections.isEmpty else { return }
+        // In the order opened: leastconn breaks ties between servers by the order they were
+        // released.
+        for connection in openConnections {
             backends[connection.backend]?.balancer.release(connection.server)
         }
+        openConnections.removeAll(keepingCapacity: true)
     }
 
     private mutating func simulate(_ flow: Flow) -> FlowRecord {
@@ -282,9 +285,9 @@ public struct FlowEngine {
         }
         let rules = backends[key]!.rules
 
-        // Cookies matter in HTTP mode only.
+        // Cookies matter in HTTP mode only, and only to backends with cookie persistence.
         let jarKey = JarKey(client: flow.client, target: flow.target, port: flow.port)
-        let jar = rules.isHTTP && flow.returnsCookies ? cookieJars[jarKey] ?? [:] : [:]
+        let jar = rules.readsCookies && flow.returnsCookies ? cookieJars[jarKey] ?? [:] : [:]
         var chosen: Int?
         if rules.isHTTP, let cookie = rules.insertedCookie, let value = jar[cookie.name],
             let server = cookie.values.firstIndex(of: value), rules.usable[server]

@@ -82,6 +82,13 @@ final class BackendRules {
     let stickMatchCookies: [Int]
     /// The response cookie learnt into the stick table, numbered.
     let storedResponseCookie: Int?
+    /// Whether clients' cookies matter to it at all: HTTP mode with an inserted cookie or a
+    /// cookie stick table.
+    var readsCookies: Bool {
+        isHTTP
+            && (insertedCookie != nil || !stickMatchCookies.isEmpty
+                || storedResponseCookie != nil)
+    }
 
     init(
         _ proxy: SimulatedDeployment.Proxy, of appliance: SimulatedDeployment.Appliance,
