@@ -155,7 +155,7 @@ final class BackendRules {
     }
 }
 
-/// One backend's state in a run: its balancer and its stick tables.
+/// One backend's state in a run: its servers' outcomes, its balancer and its stick tables.
 struct BackendState {
     let rules: BackendRules
     /// By server: the number of the flow's outcome when it connects there, and whether a

@@ -219,12 +219,10 @@ public enum Verifier {
         /// Replies must come from the address and port the client used.
         func checkReply(rule: String?) {
             let reply = results.replyFrom(at: flowIndex)
-            guard let reply, reply.address == flow.target, reply.port == flow.port else {
-                violation(
-                    rule: rule, expected: "replies from \(flow.target):\(flow.port)",
-                    actual: reply.map { "replies from \($0.address):\($0.port)" } ?? "no reply")
-                return
-            }
+            if let reply, reply.address == flow.target, reply.port == flow.port { return }
+            violation(
+                rule: rule, expected: "replies from \(flow.target):\(flow.port)",
+                actual: reply.map { "replies from \($0.address):\($0.port)" } ?? "no reply")
         }
         if let listenerIndex = index.listeners[UInt64(flow.target.value) << 16 | UInt64(flow.port)]
         {
