@@ -281,6 +281,22 @@ struct VerificationTests {
         }
     }
 
+    /// leastconn breaks ties first in, first out (REFERENCE.md §5): a batch's connections
+    /// must be released in the order they were opened, or the next batch starts elsewhere.
+    @Test func leastconnBatchesReleaseInTheOrderOpened() throws {
+        let compiled = try CompiledCorpus("algorithms-and-stickiness")
+        defer { compiled.remove() }
+        let deployment = try SimulatedDeployment(folder: compiled.folder)
+        let text =
+            #"{"format": "inlinelb-traffic/1", "seed": 5, "flows": [{"target": "203.0.113.20:8000", "count": 12, "clients": ["198.51.100.7"], "concurrency": 2, "cookies": false}]}"#
+        let flows = try Traffic(bytes: Array(text.utf8), file: "t.json").flows()
+        var engine = FlowEngine(deployment: deployment, tracedFlows: 0)
+        let vms = engine.run(flows).map(\.outcome.deliveredVM)
+        // Pairs of connections over three idle servers cycle as round robin would:
+        // vm-1 vm-2 | vm-3 vm-1 | vm-2 vm-3 | ...
+        #expect(vms == (0..<12).map { "vm-\($0 % 3 + 1)" })
+    }
+
     @Test func trafficFilesAreReadAndChecked() throws {
         let text =
             #"{"format": "inlinelb-traffic/1", "seed": 3, "flows": [{"target": "203.0.113.10:80", "count": 4, "clients": ["198.51.100.7"], "concurrency": 2, "cookies": false}]}"#
