@@ -281,6 +281,29 @@ struct VerificationTests {
         }
     }
 
+    /// A seed names the same flows in every release: ids, clients, ports and batches of a
+    /// traffic of many groups (so drawn in parts), pinned by their digest.
+    @Test func trafficOfASeedStaysTheSame() {
+        let groups = (0..<300).map { index in
+            Traffic.Group(
+                target: IPv4Address(0xCB00_7100 + UInt32(index % 40)), port: 80 + index % 7,
+                count: 1 + index % 13, clientCount: 1 + index % 9,
+                concurrency: 1 + index % 4, returnsCookies: index % 5 != 0)
+        }
+        let flows = Traffic(seed: 11, groups: groups).flows()
+        var bytes: [UInt8] = []
+        for flow in flows {
+            for field in [
+                flow.id, Int(flow.client.value), flow.clientPort, Int(flow.target.value),
+                flow.port, flow.returnsCookies ? 1 : 0, flow.batch,
+            ] {
+                withUnsafeBytes(of: UInt64(field).littleEndian) { bytes += $0 }
+            }
+        }
+        #expect(flows.count == groups.reduce(0) { $0 + $1.count })
+        #expect(Digest.hex(Digest.xxh3(bytes)) == "bf5826c96170ce70")
+    }
+
     /// leastconn breaks ties first in, first out (REFERENCE.md §5): a batch's connections
     /// must be released in the order they were opened, or the next batch starts elsewhere.
     @Test func leastconnBatchesReleaseInTheOrderOpened() throws {
