@@ -410,7 +410,10 @@ def client(args):
                 close_in_order(held)
                 held, batch = [], flow["batch"]
             started = time.time()
-            result, sock = one_flow(flow, jar)
+            try:
+                result, sock = one_flow(flow, jar)
+            except Exception as error:  # recorded, so that one flow cannot hide its target's others
+                result, sock = {"id": flow["id"], "outcome": "error", "detail": repr(error)}, None
             result["ms"] = round((time.time() - started) * 1000, 1)
             if sock is not None:
                 held.append(sock)
@@ -457,7 +460,12 @@ def one_flow(flow, jar):
     except OSError as error:
         sock.close()
         return {**result, "outcome": "dropped", "detail": f"connect: {error.strerror}"}, None
-    peer = "%s:%d" % sock.getpeername()
+    try:
+        peer = "%s:%d" % sock.getpeername()
+    except OSError:
+        # The reset of a tcp-request reject can land between connect() and this call.
+        sock.close()
+        return {**result, "outcome": "closed", "detail": "reset right after the handshake"}, None
     key = (flow["client"], flow["target"], flow["port"])
     cookies = jar.get(key, {}) if flow["cookies"] else {}
     request = f"GET / HTTP/1.1\r\nHost: {flow['target']}\r\n"
