@@ -140,8 +140,9 @@ public struct SimulatedDeployment: Sendable {
             }
         }
         appliances = try placed.concurrentMap { placement throws(ArtifactError) in
-            try SimulatedDeployment.load(
-                placement.2, vpcIndex: placement.0, tierIndex: placement.1, read: read)
+            let (vpcIndex, tierIndex, appliance) = placement
+            return try SimulatedDeployment.load(
+                appliance, vpcIndex: vpcIndex, tierIndex: tierIndex, read: read)
         }
         indexedAddresses = AddressSet(
             (routers.map(\.netfilter) + appliances.map(\.netfilter)).reduce(into: []) {

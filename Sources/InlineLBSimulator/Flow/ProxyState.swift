@@ -98,15 +98,17 @@ final class BackendRules {
         let section = proxy.section
         servers = section.servers
         let hosts = deployment.hosts[appliance.vpcIndex][appliance.tierIndex]
-        func host(_ address: IPv4Address) -> Topology.VirtualMachine? {
-            if case .virtualMachine(let vm) = hosts[address] { return vm }
+        // The running VM at each server's address, looked up once.
+        let vms = section.servers.map { server -> Topology.VirtualMachine? in
+            if case .virtualMachine(let vm) = hosts[server.address] { return vm }
             return nil
         }
-        usable = section.servers.map { server in
-            !server.disabled && (!server.check || host(server.address) != nil)
+        usable = zip(section.servers, vms).map { server, vm in
+            !server.disabled && (!server.check || vm != nil)
         }
         var reach: [Reach] = []
-        for server in section.servers {
+        reach.reserveCapacity(section.servers.count)
+        for (server, vm) in zip(section.servers, vms) {
             let packet = Packet(
                 source: appliance.addresses.guestIP, destination: server.address,
                 sourcePort: 40000, destinationPort: server.port,
@@ -121,7 +123,7 @@ final class BackendRules {
                         Hop(
                             node: node, step: "filter OUTPUT",
                             decision: "DROP to \(server.address):\(server.port)", source: line)))
-            } else if let vm = host(server.address) {
+            } else if let vm {
                 let outcome = Outcome.delivered(
                     vm: vm.id, address: server.address, port: server.port, server: server.name)
                 let cookie = section.stickStoreResponseCookie.map { _ in cookies.number(vm.id) }
