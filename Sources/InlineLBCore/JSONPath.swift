@@ -25,6 +25,10 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
         JSONPath(components: components + [.index(index)])
     }
 
+    /// A copy with storage of its own. Copying a path retains its array: threads that each
+    /// use their own copy do not contend on one reference count.
+    public var unshared: JSONPath { JSONPath(components: components.map { $0 }) }
+
     public var description: String {
         var text = ""
         for component in components {

@@ -58,34 +58,6 @@ public final class JSONDocument: Sendable {
 
     /// The top-level value.
     public var root: JSONNode { JSONNode(document: self, index: 0) }
-
-    /// The tape index after the value at `index` and all its descendants.
-    @inline(__always)
-    func next(after index: Int) -> Int { tape[index].next(after: index) }
-
-    /// Runs `body` over the tape and the bytes.
-    @inline(__always)
-    func withBuffers<Result>(
-        _ body: (UnsafeBufferPointer<JSONToken>, UnsafeBufferPointer<UInt8>) -> Result
-    ) -> Result {
-        tape.withUnsafeBufferPointer { tape in bytes.withUnsafeBufferPointer { body(tape, $0) } }
-    }
-
-    /// Whether the member name `token` reads `expected` (UTF-8), comparing bytes unless the
-    /// name has escapes.
-    @inline(__always)
-    static func name(
-        _ token: JSONToken, in bytes: UnsafeBufferPointer<UInt8>,
-        equals expected: UnsafeBufferPointer<UInt8>
-    ) -> Bool {
-        let length = Int(token.end) - Int(token.start) - 1
-        if token.count & JSONToken.escaped != 0 {
-            return JSONReader.string(of: token, in: bytes).utf8.elementsEqual(expected)
-        }
-        guard length == expected.count else { return false }
-        guard length > 0 else { return true }
-        return memcmp(expected.baseAddress!, bytes.baseAddress! + Int(token.start) + 1, length) == 0
-    }
 }
 
 /// A value inside a ``JSONDocument``; cheap to copy, materialised on demand.
@@ -115,47 +87,13 @@ public struct JSONNode: Sendable {
     }
 
     /// The string, if the value is one.
-    public var string: String? {
-        let token = token
-        guard token.kind == .string else { return nil }
-        return document.bytes.withUnsafeBufferPointer { JSONReader.string(of: token, in: $0) }
-    }
+    public var string: String? { onTape(\.string) }
 
     /// The number's source text, if the value is a number.
-    public var numberText: String? {
-        let token = token
-        guard token.kind == .number else { return nil }
-        return document.bytes.withUnsafeBufferPointer { bytes in
-            JSONReader.asciiString(
-                UnsafeBufferPointer(rebasing: bytes[Int(token.start)..<Int(token.end)]))
-        }
-    }
+    public var numberText: String? { onTape(\.numberText) }
 
     /// The integer, if the value is a number written as an integer that fits in `Int`.
-    public var integer: Int? {
-        let token = token
-        guard token.kind == .number, token.count == 1 else { return nil }
-        return document.bytes.withUnsafeBufferPointer { bytes in
-            var index = Int(token.start)
-            let end = Int(token.end)
-            let negative = bytes[index] == UInt8(ascii: "-")
-            if negative { index += 1 }
-            var magnitude: UInt64 = 0
-            while index < end {
-                let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
-                let (sum, overflow2) = times10.addingReportingOverflow(
-                    UInt64(bytes[index] &- UInt8(ascii: "0")))
-                if overflow1 || overflow2 { return nil }
-                magnitude = sum
-                index += 1
-            }
-            if negative {
-                return magnitude <= UInt64(Int.max) + 1
-                    ? Int(truncatingIfNeeded: 0 &- magnitude) : nil
-            }
-            return magnitude <= UInt64(Int.max) ? Int(magnitude) : nil
-        }
-    }
+    public var integer: Int? { onTape(\.integer) }
 
     /// Number of elements or members of an array or object; 0 for other values.
     public var count: Int {
@@ -175,75 +113,18 @@ public struct JSONNode: Sendable {
 
     /// The first member named `key`, if the value is an object that has one.
     public func member(_ key: String) -> JSONNode? {
-        let token = token
-        guard token.kind == .object else { return nil }
-        var key = key
-        let found: Int? = key.withUTF8 { expected in
-            document.withBuffers { tape, bytes in
-                var name = index + 1
-                for _ in 0..<token.count {
-                    if JSONDocument.name(tape[name], in: bytes, equals: expected) {
-                        return name + 1
-                    }
-                    name = tape[name + 1].next(after: name + 1)
-                }
-                return nil
-            }
-        }
-        return found.map { JSONNode(document: document, index: $0) }
-    }
-
-    /// The members sorted out against `keys` in one walk: the value of the first member named
-    /// after each key, and the members whose names are not keys or repeat an earlier name.
-    /// Fast when members come in the order of the keys. Empty unless the value is an object.
-    public func members(matching keys: JSONKeys) -> JSONMemberTable {
-        var values = [Int](repeating: -1, count: keys.names.count)
-        var unknown: [JSONMember] = []
-        var repeated: [JSONMember] = []
-        guard kind == .object else {
-            return JSONMemberTable(document: document, values: values, unknown: [], repeated: [])
-        }
-        document.withBuffers { tape, bytes in
-            keys.withNames { names in
-                var name = index + 1
-                var nextGuess = 0
-                for _ in 0..<count {
-                    var match: Int?
-                    for step in 0..<keys.names.count {
-                        let candidate = (nextGuess + step) % keys.names.count
-                        if JSONDocument.name(tape[name], in: bytes, equals: names(candidate)) {
-                            match = candidate
-                            break
-                        }
-                    }
-                    if let match, values[match] < 0 {
-                        values[match] = name + 1
-                        nextGuess = match + 1
-                    } else {
-                        let member = JSONMember(
-                            name: JSONNode(document: document, index: name),
-                            node: JSONNode(document: document, index: name + 1))
-                        let key = member.key
-                        if match != nil || unknown.contains(where: { $0.key == key }) {
-                            repeated.append(member)
-                        } else {
-                            unknown.append(member)
-                        }
-                    }
-                    name = tape[name + 1].next(after: name + 1)
-                }
-            }
-        }
-        return JSONMemberTable(
-            document: document, values: values, unknown: unknown, repeated: repeated)
+        onTape { $0.member(key)?.index }.map { JSONNode(document: document, index: $0) }
     }
 
     /// The element at `position`, if the value is an array that long.
     public func element(at position: Int) -> JSONNode? {
-        guard position >= 0, position < elements.count else { return nil }
-        var index = self.index + 1
-        for _ in 0..<position { index = document.next(after: index) }
-        return JSONNode(document: document, index: index)
+        onTape { $0.element(at: position)?.index }.map { JSONNode(document: document, index: $0) }
+    }
+
+    /// `body` applied to this value on the borrowed tape.
+    @inline(__always)
+    private func onTape<Result>(_ body: (JSONTapeNode) -> Result) -> Result {
+        document.withTape { body(JSONTapeNode(tape: $0, index: index)) }
     }
 
     /// The value as a tree, materialising strings and containers one level down.
@@ -284,67 +165,10 @@ public struct JSONMember: Sendable {
     public var keyOffset: Int { name.offset }
 }
 
-/// The member names a decoder expects of an object, kept as UTF-8 so that members are matched
-/// by comparing bytes.
-public struct JSONKeys: Sendable {
-    /// The names, best in the order members usually come.
-    public let names: [String]
-    private let utf8: [UInt8]
-    private let ranges: [Range<Int>]
-
-    public init(_ names: [String]) {
-        self.names = names
-        var utf8: [UInt8] = []
-        var ranges: [Range<Int>] = []
-        for name in names {
-            ranges.append(utf8.count..<(utf8.count + name.utf8.count))
-            utf8 += name.utf8
-        }
-        self.utf8 = utf8
-        self.ranges = ranges
-    }
-
-    /// The position of `name` among the names, if it is one (lengths are compared first).
-    public func position(of name: String) -> Int? {
-        let length = name.utf8.count
-        return names.indices.first { ranges[$0].count == length && names[$0] == name }
-    }
-
-    /// Calls `body` with a function giving the UTF-8 bytes of the name at a position.
-    func withNames<Result>(_ body: ((Int) -> UnsafeBufferPointer<UInt8>) -> Result) -> Result {
-        utf8.withUnsafeBufferPointer { bytes in
-            body { UnsafeBufferPointer(rebasing: bytes[ranges[$0]]) }
-        }
-    }
-}
-
-/// An object's members sorted out against ``JSONKeys`` (``JSONNode/members(matching:)``).
-public struct JSONMemberTable: Sendable {
-    private let document: JSONDocument
-    /// Per key, the tape index of the value of the first member so named; -1 for none.
-    private let values: [Int]
-    /// Members whose names are not keys, in source order (the first of each name).
-    public let unknown: [JSONMember]
-    /// Members whose names an earlier member already had, in source order.
-    public let repeated: [JSONMember]
-
-    init(document: JSONDocument, values: [Int], unknown: [JSONMember], repeated: [JSONMember]) {
-        self.document = document
-        self.values = values
-        self.unknown = unknown
-        self.repeated = repeated
-    }
-
-    /// The value of the first member named after key `position`, if any.
-    public func value(at position: Int) -> JSONNode? {
-        values[position] < 0 ? nil : JSONNode(document: document, index: values[position])
-    }
-}
-
 /// A walk over the values of one container on the tape: each step gives the tape index of a
 /// value (for objects, of a member's name) and moves past it and its descendants.
-struct TapeWalk {
-    let document: JSONDocument
+struct TapeWalk<Tokens: RandomAccessCollection<JSONToken>> where Tokens.Index == Int {
+    let tokens: Tokens
     var index: Int
     var remaining: Int
     /// Whether each step is a member: a name token followed by its value.
@@ -354,7 +178,8 @@ struct TapeWalk {
         guard remaining > 0 else { return nil }
         remaining -= 1
         let position = index
-        index = document.next(after: members ? index + 1 : index)
+        let value = members ? index + 1 : index
+        index = tokens[value].next(after: value)
         return position
     }
 }
@@ -367,15 +192,18 @@ public struct JSONElements: Sequence, Sendable {
     public let count: Int
 
     public struct Iterator: IteratorProtocol {
-        var walk: TapeWalk
+        let document: JSONDocument
+        var walk: TapeWalk<[JSONToken]>
 
         public mutating func next() -> JSONNode? {
-            walk.next().map { JSONNode(document: walk.document, index: $0) }
+            walk.next().map { JSONNode(document: document, index: $0) }
         }
     }
 
     public func makeIterator() -> Iterator {
-        Iterator(walk: TapeWalk(document: document, index: start, remaining: count, members: false))
+        Iterator(
+            document: document,
+            walk: TapeWalk(tokens: document.tape, index: start, remaining: count, members: false))
     }
 
     public var underestimatedCount: Int { count }
@@ -389,19 +217,22 @@ public struct JSONMembers: Sequence, Sendable {
     public let count: Int
 
     public struct Iterator: IteratorProtocol {
-        var walk: TapeWalk
+        let document: JSONDocument
+        var walk: TapeWalk<[JSONToken]>
 
         public mutating func next() -> JSONMember? {
             walk.next().map { name in
                 JSONMember(
-                    name: JSONNode(document: walk.document, index: name),
-                    node: JSONNode(document: walk.document, index: name + 1))
+                    name: JSONNode(document: document, index: name),
+                    node: JSONNode(document: document, index: name + 1))
             }
         }
     }
 
     public func makeIterator() -> Iterator {
-        Iterator(walk: TapeWalk(document: document, index: start, remaining: count, members: true))
+        Iterator(
+            document: document,
+            walk: TapeWalk(tokens: document.tape, index: start, remaining: count, members: true))
     }
 
     public var underestimatedCount: Int { count }

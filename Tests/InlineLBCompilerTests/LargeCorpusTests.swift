@@ -31,6 +31,22 @@ struct LargeCorpusTests {
         }
     }
 
+    /// Rules that do not decode leave gaps in their parts, which the join closes: the
+    /// diagnostics still come in order, and the rules that did decode stay intact and in order.
+    @Test func rulesThatDoNotDecodeLeaveNoGaps() throws {
+        var text = String(decoding: CorpusGenerator(rules: 10_000).generate(), as: UTF8.self)
+        let broken = [0, 3, 4095, 5000, 9999]
+        for rule in broken {
+            text = text.replacingOccurrences(of: "{\"id\": \"lb-\(rule)\", ", with: "{\"id\": 7, ")
+        }
+        let (corpus, diagnostics) = CorpusDecoder.decodeAll(
+            try CorpusSource(file: "big.json", bytes: Array(text.utf8)))
+        #expect(diagnostics.map(\.path) == broken.map { "loadbalancerrules[\($0)].id" })
+        #expect(
+            corpus.loadBalancerRules.map(\.id)
+                == (0..<10_000).filter { !broken.contains($0) }.map { "lb-\($0)" })
+    }
+
     @Test func aLongArrayDecodesToEveryElementInOrder() throws {
         let corpus = try CorpusValidator.load(file: "big.json", bytes: Self.corpus(breaking: []))
         #expect(corpus.corpus.loadBalancerRules.map(\.id) == (0..<10_000).map { "lb-\($0)" })

@@ -13,17 +13,24 @@ public struct CorpusDecoder: Sendable {
 
     /// Decodes the corpus in `source`; throws all problems found.
     public static func decode(_ source: CorpusSource) throws(DiagnosticList) -> Corpus {
-        var decoder = CorpusDecoder(source: source)
-        let corpus = decoder.decodeCorpus()
-        if !decoder.diagnostics.isEmpty { throw DiagnosticList(decoder.diagnostics) }
+        let (corpus, diagnostics) = decodeAll(source)
+        if !diagnostics.isEmpty { throw DiagnosticList(diagnostics) }
         return corpus
+    }
+
+    /// The corpus decoded as far as it goes (entities that do not decode are left out), and
+    /// every problem found.
+    static func decodeAll(_ source: CorpusSource) -> (corpus: Corpus, diagnostics: [Diagnostic]) {
+        var decoder = CorpusDecoder(source: source)
+        let corpus = source.root.document.withTape { decoder.decodeCorpus($0.root) }
+        return (corpus, decoder.diagnostics)
     }
 
     // MARK: - Sections
 
-    private mutating func decodeCorpus() -> Corpus {
+    private mutating func decodeCorpus(_ root: JSONTapeNode) -> Corpus {
         var corpus = Corpus(name: "")
-        guard let top = object(source.root, at: .root, keys: Keys.top) else { return corpus }
+        guard let top = object(root, at: .root, keys: Keys.top) else { return corpus }
         let format = top.string("format", self: &self)
         if let format, format != CorpusDecoder.format {
             report(
@@ -260,18 +267,14 @@ public struct CorpusDecoder: Sendable {
         let cidrs = entry.cidrList("cidrlist", self: &self) ?? []
         let vmIDs = entry.strings("virtualmachineids", self: &self) ?? []
         var stickiness: StickinessPolicy?
-        if let node = entry.member("stickinesspolicy"),
-            let policy = object(
-                node, at: entry.path.appending("stickinesspolicy"), keys: Keys.stickiness,
-                entity: id)
+        if let policy = entry.nested(
+            "stickinesspolicy", keys: Keys.stickiness, entity: id, self: &self)
         {
             stickiness = decodeStickiness(policy, rule: id)
         }
         var healthCheck: HealthCheckPolicy?
-        if let node = entry.member("healthcheckpolicy"),
-            let policy = object(
-                node, at: entry.path.appending("healthcheckpolicy"), keys: Keys.healthCheck,
-                entity: id)
+        if let policy = entry.nested(
+            "healthcheckpolicy", keys: Keys.healthCheck, entity: id, self: &self)
         {
             healthCheck = HealthCheckPolicy(
                 pingPath: policy.string("pingpath", required: false, self: &self) ?? "/",
@@ -358,7 +361,7 @@ public struct CorpusDecoder: Sendable {
         let name = policy.string("name", required: false, self: &self) ?? ""
         var params: [(name: String, value: String)] = []
         if let node = policy.member("params") {
-            let path = policy.path.appending("params")
+            var path: JSONPath { policy.path.appending("params") }
             if node.kind == .object {
                 for member in node.members {
                     let value = member.node
@@ -390,18 +393,18 @@ public struct CorpusDecoder: Sendable {
     }
 
     private mutating func object(
-        _ node: JSONNode, at path: JSONPath, keys: JSONKeys, entity: String? = nil
+        _ node: JSONTapeNode, at path: JSONPath, keys: JSONKeys, entity: String? = nil
     ) -> ObjectFields? {
-        object(node, parent: path, step: nil, keys: keys, entity: entity)
+        object(node, parent: path, steps: [], keys: keys, entity: entity)
     }
 
-    /// The fields of `node`, whose path is `parent` extended by `step` (joined only when a
+    /// The fields of `node`, whose path is `parent` extended by `steps` (joined only when a
     /// diagnostic needs it).
-    private mutating func object(
-        _ node: JSONNode, parent: JSONPath, step: JSONPath.Component?, keys: JSONKeys,
+    fileprivate mutating func object(
+        _ node: JSONTapeNode, parent: JSONPath, steps: ObjectFields.Steps, keys: JSONKeys,
         entity: String? = nil
     ) -> ObjectFields? {
-        let fields = ObjectFields(node, keys: keys, parent: parent, step: step, entity: entity)
+        let fields = ObjectFields(node, keys: keys, parent: parent, steps: steps, entity: entity)
         guard node.kind == .object else {
             report(fields.path, "expected an object, found \(node.kind.description)")
             return nil
@@ -413,7 +416,8 @@ public struct CorpusDecoder: Sendable {
     ///
     /// Long arrays (rules, VMs) are decoded in consecutive parts on all cores, each part with
     /// its own diagnostics, joined in order: the result and the diagnostics are those of one
-    /// pass.
+    /// pass. Each part decodes straight into its place in the result (copying a million
+    /// decoded rules out of per-part arrays retained and released every string in them).
     private mutating func list<Element: Sendable>(
         _ parent: ObjectFields, _ key: String, keys: JSONKeys,
         _ decode: @Sendable (inout CorpusDecoder, ObjectFields) -> Element?
@@ -427,26 +431,40 @@ public struct CorpusDecoder: Sendable {
         let elements = Array(node.elements)
         let fresh = CorpusDecoder(source: source)
         let parts = (0..<elements.count).split(
-            into: elements.count >= CorpusDecoder.parallelListLength ? 64 : 1
-        ).concurrentMap { range in
-            var decoder = fresh
-            var values: [Element] = []
-            values.reserveCapacity(range.count)
-            for index in range {
-                guard
-                    let fields = decoder.object(
-                        elements[index], parent: path, step: .index(index), keys: keys)
-                else { continue }
-                if let value = decode(&decoder, fields) { values.append(value) }
+            into: elements.count >= CorpusDecoder.parallelListLength ? 64 : 1)
+        var diagnostics: [Diagnostic] = []
+        let result = [Element](unsafeUninitializedCapacity: elements.count) { buffer, count in
+            // Each part initializes only the slots of its own range.
+            nonisolated(unsafe) let output = buffer
+            let decoded = parts.concurrentMap { range in
+                var decoder = fresh
+                // Copied per part: each element's fields retain them, and a reference count
+                // that two cores update costs more than the decoding itself.
+                let keys = keys.unshared
+                let path = path.unshared
+                var next = range.lowerBound
+                for index in range {
+                    guard
+                        let fields = decoder.object(
+                            elements[index], parent: path, steps: [.index(index)], keys: keys),
+                        let value = decode(&decoder, fields)
+                    else { continue }
+                    output.initializeElement(at: next, to: value)
+                    next += 1
+                }
+                return (count: next - range.lowerBound, diagnostics: decoder.diagnostics)
             }
-            return (values, decoder.diagnostics)
+            // Elements that did not decode left gaps at the ends of their parts: close them.
+            for (range, part) in zip(parts, decoded) {
+                if count != range.lowerBound {
+                    (output.baseAddress! + count).moveInitialize(
+                        from: output.baseAddress! + range.lowerBound, count: part.count)
+                }
+                count += part.count
+                diagnostics += part.diagnostics
+            }
         }
-        var result: [Element] = []
-        result.reserveCapacity(elements.count)
-        for (values, diagnostics) in parts {
-            result += values
-            self.diagnostics += diagnostics
-        }
+        self.diagnostics += diagnostics
         return result
     }
 
@@ -458,41 +476,69 @@ public struct CorpusDecoder: Sendable {
 /// every member was expected. Its members are sorted out against the expected keys in one walk
 /// when it is made.
 struct ObjectFields {
-    private let object: JSONNode
+    private let object: JSONTapeNode
     private let keys: JSONKeys
     private let members: JSONMemberTable
     private let parent: JSONPath
-    private let step: JSONPath.Component?
+    private let steps: Steps
     private let owner: String?
+
+    /// Up to two steps below a path, kept apart so that the fields of an object in a list, or
+    /// of an object inside one, do not build their path unless a diagnostic needs it.
+    struct Steps: ExpressibleByArrayLiteral {
+        var first: JSONPath.Component?
+        var second: JSONPath.Component?
+
+        init(arrayLiteral steps: JSONPath.Component...) {
+            precondition(steps.count <= 2, "at most two steps")
+            first = steps.first
+            second = steps.count == 2 ? steps[1] : nil
+        }
+    }
 
     /// The entity diagnostics name: the object's own id, else its owner's.
     var entity: String? { member("id")?.string ?? owner }
 
     /// The object's JSON path.
     var path: JSONPath {
-        switch step {
-        case .key(let key): parent.appending(key)
-        case .index(let index): parent.appending(index)
-        case nil: parent
+        var path = parent
+        for step in [steps.first, steps.second].compactMap({ $0 }) {
+            switch step {
+            case .key(let key): path = path.appending(key)
+            case .index(let index): path = path.appending(index)
+            }
         }
+        return path
     }
 
     /// `keys` are the member names the object may have; `entity` names the owning entity for
     /// nested objects without an id of their own.
     init(
-        _ object: JSONNode, keys: JSONKeys, parent: JSONPath, step: JSONPath.Component?,
-        entity: String?
+        _ object: JSONTapeNode, keys: JSONKeys, parent: JSONPath, steps: Steps, entity: String?
     ) {
         self.object = object
         self.keys = keys
         members = object.members(matching: keys)
         self.parent = parent
-        self.step = step
+        self.steps = steps
         self.owner = entity
     }
 
+    /// The fields of member `key`, an object owned by `entity`; nil when the member is missing,
+    /// and nil with a diagnostic when it is not an object.
+    func nested(
+        _ key: String, keys: JSONKeys, entity: String?, self decoder: inout CorpusDecoder
+    ) -> ObjectFields? {
+        guard let node = member(key) else { return nil }
+        if steps.second == nil, let first = steps.first {
+            return decoder.object(
+                node, parent: parent, steps: [first, .key(key)], keys: keys, entity: entity)
+        }
+        return decoder.object(node, parent: path, steps: [.key(key)], keys: keys, entity: entity)
+    }
+
     /// The first member named `key`; found in the table when `key` is expected.
-    func member(_ key: String) -> JSONNode? {
+    func member(_ key: String) -> JSONTapeNode? {
         keys.position(of: key).map(members.value(at:)) ?? object.member(key)
     }
 

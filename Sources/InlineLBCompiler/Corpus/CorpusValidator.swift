@@ -78,7 +78,9 @@ public struct CorpusValidator: Sendable {
         var index: [String: Int] = [:]
         index.reserveCapacity(ids.count)
         for (position, id) in ids.enumerated() {
-            if let first = index[id] {
+            // One hash per id: insert, and put the first position back on a duplicate.
+            if let first = index.updateValue(position, forKey: id) {
+                index[id] = first
                 report(
                     section, position, "id", id: id,
                     "duplicate id; \(section)[\(first)] has the same id")
@@ -90,7 +92,6 @@ public struct CorpusValidator: Sendable {
                     "id must be 1-128 letters, digits, '.', '_' or '-', not starting with '.' (it names an output folder)"
                 )
             }
-            index[id] = position
         }
         return index
     }
@@ -399,14 +400,15 @@ public struct CorpusValidator: Sendable {
             return checks
         }
         var found = parts.flatMap(\.diagnostics)
-        // Listener (address << 16 | port) to the rule that took it; tier position per IP.
-        var listeners: [UInt64: String] = [:]
+        // Listener (address << 16 | port) to the position of the rule that took it; tier
+        // position per IP.
+        var listeners = UInt64Map<Int>(capacity: rules.count)
         var tierOfIP = [Int?](repeating: nil, count: corpus.publicIPAddresses.count)
         var activeRules = 0
         for rule in parts.lazy.flatMap(\.live) {
             if rule.isActive { activeRules += 1 }
             let listener = UInt64(rule.address.value) << 16 | UInt64(rule.port)
-            if let other = listeners[listener] {
+            if let other = listeners[listener].map({ rules[$0].id }) {
                 found.append(
                     (
                         rule.position, 1,
@@ -416,7 +418,7 @@ public struct CorpusValidator: Sendable {
                         )
                     ))
             } else {
-                listeners[listener] = rule.id
+                listeners.set(rule.position, for: listener)
             }
             if let otherPosition = tierOfIP[rule.ipPosition], otherPosition != rule.tierPosition {
                 let other = corpus.networks[otherPosition].id

@@ -1,0 +1,317 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension JSONDocument {
+    /// Runs `body` with the document's tape borrowed (see ``JSONTape``).
+    @inline(__always)
+    public func withTape<Result>(_ body: (JSONTape) throws -> Result) rethrows -> Result {
+        try tape.withUnsafeBufferPointer { tokens in
+            try bytes.withUnsafeBufferPointer { try body(JSONTape(tokens: tokens, bytes: $0)) }
+        }
+    }
+}
+
+/// A document's tokens and bytes, borrowed inside ``JSONDocument/withTape(_:)``.
+///
+/// Values on a borrowed tape are plain values that hold no reference, so threads reading
+/// parts of one document never contend on the document's reference count (with a
+/// ``JSONNode`` each copy retains the document, and two cores doing so ran no faster than
+/// one). They must not be used after the borrow ends.
+public struct JSONTape: @unchecked Sendable {
+    let tokens: UnsafeBufferPointer<JSONToken>
+    let bytes: UnsafeBufferPointer<UInt8>
+
+    /// The top-level value.
+    public var root: JSONTapeNode { JSONTapeNode(tape: self, index: 0) }
+
+    /// Whether the member name `token` reads `expected` (UTF-8), comparing bytes unless the
+    /// name has escapes.
+    @inline(__always)
+    func name(_ token: JSONToken, equals expected: UnsafeBufferPointer<UInt8>) -> Bool {
+        let length = Int(token.end) - Int(token.start) - 1
+        if token.count & JSONToken.escaped != 0 {
+            return JSONReader.string(of: token, in: bytes).utf8.elementsEqual(expected)
+        }
+        guard length == expected.count else { return false }
+        guard length > 0 else { return true }
+        return memcmp(expected.baseAddress!, bytes.baseAddress! + Int(token.start) + 1, length) == 0
+    }
+}
+
+/// A value on a borrowed ``JSONTape``: what ``JSONNode`` reads, without the reference.
+public struct JSONTapeNode: @unchecked Sendable {
+    let tape: JSONTape
+    /// The value's position on the tape.
+    public let index: Int
+
+    @inline(__always) var token: JSONToken { tape.tokens[index] }
+
+    /// The value's kind.
+    public var kind: JSONKind { token.kind }
+
+    /// Byte offset of the value's first byte in the source.
+    public var offset: Int { Int(token.start) }
+
+    /// Whether the value is `null`.
+    public var isNull: Bool { kind == .null }
+
+    /// The boolean, if the value is one.
+    public var bool: Bool? {
+        switch kind {
+        case .true: true
+        case .false: false
+        default: nil
+        }
+    }
+
+    /// The string, if the value is one.
+    public var string: String? {
+        let token = token
+        guard token.kind == .string else { return nil }
+        return JSONReader.string(of: token, in: tape.bytes)
+    }
+
+    /// The number's source text, if the value is a number.
+    public var numberText: String? {
+        let token = token
+        guard token.kind == .number else { return nil }
+        return JSONReader.asciiString(
+            UnsafeBufferPointer(rebasing: tape.bytes[Int(token.start)..<Int(token.end)]))
+    }
+
+    /// The integer, if the value is a number written as an integer that fits in `Int`.
+    public var integer: Int? {
+        let token = token
+        guard token.kind == .number, token.count == 1 else { return nil }
+        let bytes = tape.bytes
+        var index = Int(token.start)
+        let end = Int(token.end)
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        var magnitude: UInt64 = 0
+        while index < end {
+            let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(
+                UInt64(bytes[index] &- UInt8(ascii: "0")))
+            if overflow1 || overflow2 { return nil }
+            magnitude = sum
+            index += 1
+        }
+        if negative {
+            return magnitude <= UInt64(Int.max) + 1 ? Int(truncatingIfNeeded: 0 &- magnitude) : nil
+        }
+        return magnitude <= UInt64(Int.max) ? Int(magnitude) : nil
+    }
+
+    /// Number of elements or members of an array or object; 0 for other values.
+    public var count: Int {
+        let token = token
+        return token.isContainer ? Int(token.count) : 0
+    }
+
+    /// The elements, if the value is an array (empty otherwise).
+    public var elements: JSONTapeElements {
+        JSONTapeElements(tape: tape, start: index + 1, count: kind == .array ? count : 0)
+    }
+
+    /// The members in source order, if the value is an object (empty otherwise).
+    public var members: JSONTapeMembers {
+        JSONTapeMembers(tape: tape, start: index + 1, count: kind == .object ? count : 0)
+    }
+
+    /// The first member named `key`, if the value is an object that has one.
+    public func member(_ key: String) -> JSONTapeNode? {
+        let token = token
+        guard token.kind == .object else { return nil }
+        var key = key
+        return key.withUTF8 { expected in
+            var name = index + 1
+            for _ in 0..<token.count {
+                if tape.name(tape.tokens[name], equals: expected) {
+                    return JSONTapeNode(tape: tape, index: name + 1)
+                }
+                name = tape.tokens[name + 1].next(after: name + 1)
+            }
+            return nil
+        }
+    }
+
+    /// The element at `position`, if the value is an array that long.
+    public func element(at position: Int) -> JSONTapeNode? {
+        guard position >= 0, position < elements.count else { return nil }
+        var index = self.index + 1
+        for _ in 0..<position { index = tape.tokens[index].next(after: index) }
+        return JSONTapeNode(tape: tape, index: index)
+    }
+
+    /// The members sorted out against `keys` in one walk: the value of the first member named
+    /// after each key, and the members whose names are not keys or repeat an earlier name.
+    /// Fast when members come in the order of the keys. Empty unless the value is an object.
+    public func members(matching keys: JSONKeys) -> JSONMemberTable {
+        var table = JSONMemberTable(tape: tape)
+        guard kind == .object else { return table }
+        keys.withNames { names in
+            var name = index + 1
+            var nextGuess = 0
+            for _ in 0..<count {
+                var match: Int?
+                for step in 0..<keys.names.count {
+                    let candidate = (nextGuess + step) % keys.names.count
+                    if tape.name(tape.tokens[name], equals: names(candidate)) {
+                        match = candidate
+                        break
+                    }
+                }
+                if let match, table.values[match] < 0 {
+                    table.values[match] = Int32(truncatingIfNeeded: name + 1)
+                    nextGuess = match + 1
+                } else {
+                    let member = JSONTapeMember(
+                        name: JSONTapeNode(tape: tape, index: name),
+                        node: JSONTapeNode(tape: tape, index: name + 1))
+                    let key = member.key
+                    if match != nil || table.unknown.contains(where: { $0.key == key }) {
+                        table.repeated.append(member)
+                    } else {
+                        table.unknown.append(member)
+                    }
+                }
+                name = tape.tokens[name + 1].next(after: name + 1)
+            }
+        }
+        return table
+    }
+}
+
+/// One member of an object on a borrowed tape.
+public struct JSONTapeMember: @unchecked Sendable {
+    let name: JSONTapeNode
+    /// The member's value.
+    public let node: JSONTapeNode
+
+    /// The member's name.
+    public var key: String { name.string ?? "" }
+}
+
+/// The elements of an array on a borrowed tape, in order.
+public struct JSONTapeElements: Sequence {
+    let tape: JSONTape
+    let start: Int
+    /// Number of elements.
+    public let count: Int
+
+    public struct Iterator: IteratorProtocol {
+        let tape: JSONTape
+        var walk: TapeWalk<UnsafeBufferPointer<JSONToken>>
+
+        public mutating func next() -> JSONTapeNode? {
+            walk.next().map { JSONTapeNode(tape: tape, index: $0) }
+        }
+    }
+
+    public func makeIterator() -> Iterator {
+        Iterator(
+            tape: tape,
+            walk: TapeWalk(tokens: tape.tokens, index: start, remaining: count, members: false))
+    }
+
+    public var underestimatedCount: Int { count }
+}
+
+/// The members of an object on a borrowed tape, in source order.
+public struct JSONTapeMembers: Sequence {
+    let tape: JSONTape
+    let start: Int
+    /// Number of members.
+    public let count: Int
+
+    public struct Iterator: IteratorProtocol {
+        let tape: JSONTape
+        var walk: TapeWalk<UnsafeBufferPointer<JSONToken>>
+
+        public mutating func next() -> JSONTapeMember? {
+            walk.next().map { name in
+                JSONTapeMember(
+                    name: JSONTapeNode(tape: tape, index: name),
+                    node: JSONTapeNode(tape: tape, index: name + 1))
+            }
+        }
+    }
+
+    public func makeIterator() -> Iterator {
+        Iterator(
+            tape: tape,
+            walk: TapeWalk(tokens: tape.tokens, index: start, remaining: count, members: true))
+    }
+
+    public var underestimatedCount: Int { count }
+}
+
+/// The member names a decoder expects of an object, kept as UTF-8 so that members are matched
+/// by comparing bytes. At most ``JSONKeys/maximumCount`` names.
+public struct JSONKeys: Sendable {
+    /// The most names a set of keys may have (a ``JSONMemberTable`` holds one slot per name,
+    /// inline).
+    public static let maximumCount = 16
+
+    /// The names, best in the order members usually come.
+    public let names: [String]
+    private let utf8: [UInt8]
+    private let ranges: [Range<Int>]
+
+    public init(_ names: [String]) {
+        precondition(names.count <= JSONKeys.maximumCount, "too many keys")
+        // Built afresh, not shared with the caller's array (see ``unshared``).
+        self.names = names.map { $0 }
+        var utf8: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for name in names {
+            ranges.append(utf8.count..<(utf8.count + name.utf8.count))
+            utf8 += name.utf8
+        }
+        self.utf8 = utf8
+        self.ranges = ranges
+    }
+
+    /// A copy with storage of its own. Copying a value retains its arrays: threads that each
+    /// use their own copy do not contend on one reference count.
+    public var unshared: JSONKeys { JSONKeys(names) }
+
+    /// The position of `name` among the names, if it is one (lengths are compared first).
+    public func position(of name: String) -> Int? {
+        let length = name.utf8.count
+        for position in ranges.indices where ranges[position].count == length {
+            if names[position] == name { return position }
+        }
+        return nil
+    }
+
+    /// Calls `body` with a function giving the UTF-8 bytes of the name at a position.
+    func withNames<Result>(_ body: ((Int) -> UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        utf8.withUnsafeBufferPointer { bytes in
+            body { UnsafeBufferPointer(rebasing: bytes[ranges[$0]]) }
+        }
+    }
+}
+
+/// An object's members sorted out against ``JSONKeys``
+/// (``JSONTapeNode/members(matching:)``).
+public struct JSONMemberTable: @unchecked Sendable {
+    private let tape: JSONTape
+    /// Per key, the tape index of the value of the first member so named; -1 for none.
+    fileprivate var values = InlineArray<16, Int32>(repeating: -1)
+    /// Members whose names are not keys, in source order (the first of each name).
+    public fileprivate(set) var unknown: [JSONTapeMember] = []
+    /// Members whose names an earlier member already had, in source order.
+    public fileprivate(set) var repeated: [JSONTapeMember] = []
+
+    fileprivate init(tape: JSONTape) { self.tape = tape }
+
+    /// The value of the first member named after key `position`, if any.
+    public func value(at position: Int) -> JSONTapeNode? {
+        values[position] < 0 ? nil : JSONTapeNode(tape: tape, index: Int(values[position]))
+    }
+}
