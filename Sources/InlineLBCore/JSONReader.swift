@@ -255,6 +255,8 @@ public struct JSONReader {
         index += 1
         var flags: UInt32 = 0
         while index < bytes.count {
+            index += JSONReader.plainBytes(bytes, from: index)
+            guard index < bytes.count else { break }
             let byte = bytes[index]
             // One test catches both control characters and non-ASCII bytes.
             if byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte &- 0x20 < 0x60 {
@@ -281,6 +283,32 @@ public struct JSONReader {
             }
         }
         throw error("unterminated string", at: start)
+    }
+
+    /// How many bytes from `index` on need no attention inside a string (none of `"`, `\`, a
+    /// control character or a non-ASCII byte), counted eight at a time: a whole word is
+    /// tested at once, and the first byte that needs attention is the lowest flagged one (the
+    /// borrows of the subtractions only ever flag bytes above a truly flagged one). Stops
+    /// short of the last eight bytes, which the caller reads one at a time.
+    @inline(__always)
+    static func plainBytes(_ bytes: UnsafeBufferPointer<UInt8>, from index: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var offset = 0
+        while index + offset + 8 <= bytes.count {
+            let word = UnsafeRawPointer(bytes.baseAddress! + index + offset).loadUnaligned(
+                as: UInt64.self
+            ).littleEndian
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let flagged =
+                ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+                | ((word &- ones &* 0x20) & ~word) | word
+            let attention = flagged & highs
+            if attention != 0 { return offset + attention.trailingZeroBitCount / 8 }
+            offset += 8
+        }
+        return offset
     }
 
     /// The index after the well-formed UTF-8 sequence starting at `index` (RFC 3629), or nil.

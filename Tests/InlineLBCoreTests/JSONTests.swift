@@ -32,6 +32,31 @@ struct JSONTests {
         #expect(integers == [80, -3, nil, nil, 0])
     }
 
+    /// Strings are scanned eight bytes at a time: a byte that needs attention must be found
+    /// at every offset within a word, including after a plain run and near the end.
+    @Test func everyOffsetOfAStringIsScanned() throws {
+        for length in 0..<20 {
+            for position in 0..<length {
+                func text(_ special: String) -> String {
+                    String(repeating: "a", count: position) + special
+                        + String(repeating: "b", count: length - position - 1)
+                }
+                #expect(try parse("\"" + text("\\n") + "\"").string == text("\n"))
+                #expect(try parse("\"" + text("é") + "\"").string == text("é"))
+                #expect(throws: JSONReader.SyntaxError.self) {
+                    try parse("\"" + text("\u{01}") + "\"")
+                }
+                #expect(throws: JSONReader.SyntaxError.self) {
+                    try JSONReader.parse(Array(("\"" + text("x")).utf8) + [0xFF, 0x22])
+                }
+            }
+            // The closing quote at every offset.
+            let plain = String(repeating: "c", count: length)
+            #expect(try parse("\"" + plain + "\"").string == plain)
+            #expect(throws: JSONReader.SyntaxError.self) { try parse("\"" + plain) }
+        }
+    }
+
     @Test func escapesAndSurrogatesDecode() throws {
         let node = try parse(#""a\u00e9\ud83d\ude00\n\/""#)
         guard case .string(let text) = node.value else {
