@@ -47,6 +47,28 @@ struct LargeCorpusTests {
                 == (0..<10_000).filter { !broken.contains($0) }.map { "lb-\($0)" })
     }
 
+    /// Rule ids are checked for duplicates on all cores (hashed, sorted by hash in shards):
+    /// each duplicate is reported once, in rule order, naming the first rule with its id.
+    @Test func duplicateRuleIdsAreReportedInOrder() throws {
+        var text = String(decoding: CorpusGenerator(rules: 10_000).generate(), as: UTF8.self)
+        let renamed = [5000: 3, 6001: 6000, 9999: 3, 4096: 4095]
+        for (rule, twin) in renamed {
+            text = text.replacingOccurrences(
+                of: "{\"id\": \"lb-\(rule)\", ", with: "{\"id\": \"lb-\(twin)\", ")
+        }
+        do {
+            _ = try CorpusValidator.load(file: "big.json", bytes: Array(text.utf8))
+            Issue.record("duplicate rule ids were accepted")
+        } catch {
+            #expect(
+                error.diagnostics.map { "\($0.path): \($0.message)" }
+                    == renamed.keys.sorted().map { rule in
+                        "loadbalancerrules[\(rule)].id (id \"lb-\(renamed[rule]!)\"): "
+                            + "duplicate id; loadbalancerrules[\(renamed[rule]!)] has the same id"
+                    })
+        }
+    }
+
     @Test func aLongArrayDecodesToEveryElementInOrder() throws {
         let corpus = try CorpusValidator.load(file: "big.json", bytes: Self.corpus(breaking: []))
         #expect(corpus.corpus.loadBalancerRules.map(\.id) == (0..<10_000).map { "lb-\($0)" })
