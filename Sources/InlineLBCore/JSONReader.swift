@@ -1,7 +1,16 @@
+import Dispatch
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A strict RFC 8259 JSON reader over bytes. It builds a ``JSONDocument``: a flat tape of
 /// tokens that remember each value's source offset, with nothing materialised.
 ///
-/// Nesting depth is limited so that hostile input cannot exhaust the stack.
+/// Nesting depth is limited so that hostile input cannot exhaust the stack. Large documents
+/// are read on all cores (``parseDocument(_:parts:)``).
 public struct JSONReader {
     /// A syntax error with its byte offset.
     public struct SyntaxError: Error, Sendable {
@@ -17,10 +26,21 @@ public struct JSONReader {
     /// Largest document the tape's 32-bit offsets can address.
     public static let maximumSize = Int(UInt32.max)
 
+    /// Documents at least this long are read on all cores.
+    static let parallelThreshold = 8 << 20
+
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
+    /// The deepest nesting reached.
+    private var deepest = 0
     private var tape: [JSONToken] = []
+    /// Runs of array elements read ahead on other cores, by start offset.
+    private var runs: [RunSlot] = []
+    /// The first run the parse has not passed yet.
+    private var nextRun = 0
+    /// How many runs the parse took over.
+    private var runsTaken = 0
 
     private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -29,16 +49,45 @@ public struct JSONReader {
         try parseDocument(source).root
     }
 
-    /// Parses one JSON document into its tape; only white space may follow it.
+    /// Parses one JSON document into its tape; only white space may follow it. Documents of
+    /// 8 MiB or more are read on all cores.
     public static func parseDocument(_ source: [UInt8]) throws(SyntaxError) -> JSONDocument {
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return try parseDocument(
+            source, parts: source.count >= parallelThreshold ? max(1, cores) : 1)
+    }
+
+    /// Parses one JSON document with its bytes cut into `parts` at line starts.
+    static func parseDocument(_ source: [UInt8], parts: Int) throws(SyntaxError) -> JSONDocument {
+        JSONDocument(bytes: source, tape: try readTape(source, parts: parts).tape)
+    }
+
+    /// The tape of one JSON document read with its bytes cut into `parts` at line starts, and
+    /// how many of the parts read ahead were taken over.
+    ///
+    /// Every part after the first is read ahead on another core as a run of array elements
+    /// (``Run``), which the parse proper takes over instead of reading those bytes when it
+    /// reaches the run's start as the start of an array element. A raw line feed can only be
+    /// white space between tokens, so a line start is never inside a string; when it is not
+    /// the start of an array element, or the bytes from there do not read as a run, the run
+    /// is dropped and the parse reads them itself. The tape, and any error, are those of a
+    /// serial parse.
+    static func readTape(_ source: [UInt8], parts: Int) throws(SyntaxError) -> (
+        tape: [JSONToken], runsTaken: Int
+    ) {
         guard source.count < maximumSize else {
             throw SyntaxError(
                 message: "document of \(source.count) bytes exceeds the 4 GiB limit", offset: 0)
         }
-        let result: Result<[JSONToken], SyntaxError> = source.withUnsafeBufferPointer { buffer in
+        let result: Result<([JSONToken], Int), SyntaxError> = source.withUnsafeBufferPointer {
+            buffer in
             var reader = JSONReader(bytes: buffer)
             // About one token per 8 bytes in corpora; the tape grows past that if it must.
             reader.tape.reserveCapacity(buffer.count / 8 + 4)
+            let readers = DispatchGroup()
+            // The runs read `buffer`: every one must end before it goes.
+            defer { readers.wait() }
+            reader.runs = JSONReader.readRunsAhead(of: buffer, parts: parts, in: readers)
             do {
                 reader.skipWhitespace()
                 try reader.readValue()
@@ -46,14 +95,15 @@ public struct JSONReader {
                 if reader.index != buffer.count {
                     throw reader.error("unexpected text after the JSON document")
                 }
-                return .success(reader.tape)
+                return .success((reader.tape, reader.runsTaken))
             } catch let error as SyntaxError {
                 return .failure(error)
             } catch {
                 return .failure(SyntaxError(message: "\(error)", offset: 0))
             }
         }
-        return JSONDocument(bytes: source, tape: try result.get())
+        let (tape, runsTaken) = try result.get()
+        return (tape, runsTaken)
     }
 
     private func error(_ message: String, at offset: Int? = nil) -> SyntaxError {
@@ -119,6 +169,7 @@ public struct JSONReader {
 
     private mutating func enter() throws(SyntaxError) {
         depth += 1
+        deepest = max(deepest, depth)
         if depth > JSONReader.maximumDepth {
             throw error("nesting deeper than \(JSONReader.maximumDepth) levels")
         }
@@ -186,8 +237,12 @@ public struct JSONReader {
         }
         while true {
             skipWhitespace()
-            try readValue()
-            count += 1
+            if nextRun < runs.count, index >= runs[nextRun].start, let elements = takeRun() {
+                count += elements
+            } else {
+                try readValue()
+                count += 1
+            }
             skipWhitespace()
             guard index < bytes.count else {
                 throw error("unexpected end of input inside an array")
@@ -202,6 +257,108 @@ public struct JSONReader {
             }
             throw error("expected ',' or ']' in an array, found \(describe(bytes[index]))")
         }
+    }
+
+    // MARK: - Reading ahead on other cores
+
+    /// Array elements read ahead from a line start: their tokens (container ends counted from
+    /// the run's first token), how many there are, and where the last one ends.
+    struct Run {
+        var tokens: [JSONToken]
+        var elements: UInt32
+        var stop: Int
+        /// The deepest nesting inside, counted from the array.
+        var deepest: Int
+    }
+
+    /// A run being read on another core.
+    final class RunSlot: @unchecked Sendable {
+        /// Where its first element starts.
+        let start: Int
+        /// Set once `read` is signalled; nil when the bytes do not read as a run.
+        var run: Run?
+        let read = DispatchSemaphore(value: 0)
+
+        init(start: Int) { self.start = start }
+    }
+
+    /// Starts reading a run at the first line start past each of the `parts - 1` cut points
+    /// of `bytes`, each on its own core and each ending where the next one starts.
+    private static func readRunsAhead(
+        of bytes: UnsafeBufferPointer<UInt8>, parts: Int, in group: DispatchGroup
+    ) -> [RunSlot] {
+        var starts: [Int] = []
+        for part in 1..<max(1, parts) {
+            var start = bytes.count * part / parts
+            while start < bytes.count, bytes[start] != UInt8(ascii: "\n") { start += 1 }
+            while start < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[start]) {
+                start += 1
+            }
+            if start < bytes.count, (starts.last ?? 0) < start { starts.append(start) }
+        }
+        let slots = starts.map(RunSlot.init)
+        nonisolated(unsafe) let bytes = bytes
+        for (position, slot) in slots.enumerated() {
+            let limit = position + 1 < starts.count ? starts[position + 1] : bytes.count
+            // A queue of its own gets a thread of its own (queues made so overcommit), so the
+            // run starts even when every pooled thread waits in a parse of its own.
+            DispatchQueue(label: "inlinelb.json-run").async(group: group) {
+                slot.run = readRun(of: bytes, from: slot.start, to: limit)
+                slot.read.signal()
+            }
+        }
+        return slots
+    }
+
+    /// The array elements from `start` on: values separated by commas, up to a `]` or to the
+    /// element that starts at `limit`; nil when the bytes do not read so.
+    private static func readRun(of bytes: UnsafeBufferPointer<UInt8>, from start: Int, to limit: Int)
+        -> Run?
+    {
+        var reader = JSONReader(bytes: bytes)
+        reader.index = start
+        reader.tape.reserveCapacity((limit - start) / 8 + 4)
+        var elements: UInt32 = 0
+        while true {
+            guard (try? reader.readValue()) != nil else { return nil }
+            elements += 1
+            let stop = reader.index
+            reader.skipWhitespace()
+            guard reader.index < bytes.count else { return nil }
+            let run = Run(tokens: reader.tape, elements: elements, stop: stop, deepest: reader.deepest)
+            if bytes[reader.index] == UInt8(ascii: "]") { return run }
+            guard bytes[reader.index] == UInt8(ascii: ",") else { return nil }
+            reader.index += 1
+            reader.skipWhitespace()
+            if reader.index == limit { return run }
+        }
+    }
+
+    /// Takes over the run that starts at the current element, if there is one that reads as a
+    /// run and stays within the nesting limit: its tokens join the tape and the parse goes on
+    /// after its last element. Returns how many elements it holds.
+    private mutating func takeRun() -> UInt32? {
+        // A run the parse went past without meeting its start can never be taken.
+        while nextRun < runs.count, runs[nextRun].start < index { nextRun += 1 }
+        guard nextRun < runs.count, runs[nextRun].start == index else { return nil }
+        let slot = runs[nextRun]
+        nextRun += 1
+        slot.read.wait()
+        guard let run = slot.run, depth + run.deepest <= JSONReader.maximumDepth else {
+            return nil
+        }
+        slot.run = nil
+        let base = tape.count
+        tape.append(contentsOf: run.tokens)
+        tape.withUnsafeMutableBufferPointer { tape in
+            for position in base..<tape.count where tape[position].isContainer {
+                tape[position].end &+= UInt32(truncatingIfNeeded: base)
+            }
+        }
+        deepest = max(deepest, depth + run.deepest)
+        index = run.stop
+        runsTaken += 1
+        return run.elements
     }
 
     private mutating func readNumber() throws(SyntaxError) {

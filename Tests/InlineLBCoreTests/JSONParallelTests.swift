@@ -1,0 +1,121 @@
+import Testing
+
+@testable import InlineLBCore
+
+/// Large documents are read on several cores: runs of array elements read ahead from line
+/// starts are taken over by the parse proper. Whatever the cut, the tape and any error must be
+/// those of a serial parse.
+@Suite("JSON reader on several cores")
+struct JSONParallelTests {
+    /// Seeded pseudo-random numbers (XXH3 of a counter).
+    private struct Generator {
+        let seed: UInt64
+        private var counter: UInt64 = 0
+        init(seed: UInt64) { self.seed = seed }
+        mutating func below(_ bound: Int) -> Int {
+            counter += 1
+            return Int(withUnsafeBytes(of: counter) { Digest.xxh3($0, seed: seed) } % UInt64(bound))
+        }
+    }
+
+    /// A value, sometimes spread over lines, with strings that hold brackets, commas, quotes
+    /// and what looks like JSON.
+    private func value(_ random: inout Generator, depth: Int) -> String {
+        let space = [" ", "", "\n", "\n  ", "\t"][random.below(5)]
+        switch depth > 3 ? random.below(4) : random.below(6) {
+        case 0: return ["null", "true", "false", "-0.5e3", "42"][random.below(5)]
+        case 1, 2:
+            let pieces = ["a", "], [", "},\\n{", ",", "\\\"", "\\\\", "é", "[1, 2]", "\\u005d"]
+            return "\"" + (0..<random.below(4)).map { _ in pieces[random.below(pieces.count)] }
+                .joined() + "\""
+        case 3:
+            let items = (0..<random.below(4)).map { _ in value(&random, depth: depth + 1) }
+            return "[" + items.joined(separator: "," + space) + "]"
+        default:
+            let members = (0..<random.below(4)).map {
+                "\"k\($0)\":" + space + value(&random, depth: depth + 1)
+            }
+            return "{" + space + members.joined(separator: "," + space) + space + "}"
+        }
+    }
+
+    /// A document shaped like a corpus: an object of arrays with an element a line.
+    private func document(_ random: inout Generator) -> [UInt8] {
+        let arrays = (0..<(1 + random.below(3))).map { position in
+            let elements = (0..<random.below(40)).map { _ in value(&random, depth: 2) }
+            return "\"list\(position)\": [\n" + elements.joined(separator: ",\n") + "\n]"
+        }
+        return Array(("{\n" + arrays.joined(separator: ",\n") + "\n}\n").utf8)
+    }
+
+    /// The tape as comparable text, or the error.
+    private func read(_ bytes: [UInt8], parts: Int) -> String {
+        do {
+            let tape = try JSONReader.readTape(bytes, parts: parts).tape
+            return tape.map { "\($0.kind) \($0.start) \($0.end) \($0.count)" }.joined(separator: ";")
+        } catch {
+            return "error at \(error.offset): \(error.message)"
+        }
+    }
+
+    @Test func anyCutGivesTheSerialTape() {
+        var random = Generator(seed: 7)
+        for _ in 0..<300 {
+            let bytes = document(&random)
+            let serial = read(bytes, parts: 1)
+            #expect(!serial.hasPrefix("error"), "\(String(decoding: bytes, as: UTF8.self))")
+            for parts in [2, 3, 5, 9, 17] {
+                #expect(read(bytes, parts: parts) == serial, "\(parts) parts")
+            }
+        }
+    }
+
+    @Test func brokenDocumentsFailAsInASerialParse() {
+        var random = Generator(seed: 8)
+        let alphabet = Array("{}[],:\"\\ \n0a".utf8) + [0x01, 0xFF]
+        for _ in 0..<2000 {
+            var bytes = document(&random)
+            for _ in 0...random.below(2) {
+                let position = random.below(bytes.count)
+                if random.below(2) == 0 {
+                    bytes[position] = alphabet[random.below(alphabet.count)]
+                } else {
+                    bytes.insert(alphabet[random.below(alphabet.count)], at: position)
+                }
+            }
+            let serial = read(bytes, parts: 1)
+            for parts in [2, 4, 11] {
+                #expect(read(bytes, parts: parts) == serial, "\(parts) parts")
+            }
+        }
+    }
+
+    @Test func runsOfALongArrayAreTakenOver() throws {
+        let lines = (0..<10_000).map { "{\"id\": \"r-\($0)\", \"ports\": [\($0), 80]}" }
+        let bytes = Array(("{\"rules\": [\n" + lines.joined(separator: ",\n") + "\n]}").utf8)
+        for parts in 2...8 {
+            let (tape, runsTaken) = try JSONReader.readTape(bytes, parts: parts)
+            #expect(runsTaken == parts - 1)
+            // The object, the member name and the array, then seven tokens an element.
+            #expect(tape.count == 3 + 10_000 * 7)
+            #expect(tape[2].count == 10_000, "the array counts the elements of every run")
+        }
+    }
+
+    /// A run is read without knowing how deep its array is: it is taken over only if its
+    /// nesting stays within the limit where it lands.
+    @Test func aRunTooDeepForItsPlaceIsReadSeriallyAndRefused() throws {
+        func bytes(nesting: Int) -> [UInt8] {
+            let deep = String(repeating: "[", count: nesting) + String(repeating: "]", count: nesting)
+            let zeros = String(repeating: "0,\n", count: 1000)
+            return Array(("{\"a\": [\n" + zeros + deep + "\n]}").utf8)
+        }
+        // The object and the array take two levels of the limit.
+        let fits = bytes(nesting: JSONReader.maximumDepth - 2)
+        #expect(try JSONReader.readTape(fits, parts: 2).runsTaken == 1)
+        #expect(read(fits, parts: 2) == read(fits, parts: 1))
+        let tooDeep = bytes(nesting: JSONReader.maximumDepth - 1)
+        #expect(read(tooDeep, parts: 2) == read(tooDeep, parts: 1))
+        #expect(read(tooDeep, parts: 2).contains("nesting deeper than"))
+    }
+}
