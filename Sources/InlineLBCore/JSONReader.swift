@@ -312,9 +312,9 @@ public struct JSONReader {
 
     /// The array elements from `start` on: values separated by commas, up to a `]` or to the
     /// element that starts at `limit`; nil when the bytes do not read so.
-    private static func readRun(of bytes: UnsafeBufferPointer<UInt8>, from start: Int, to limit: Int)
-        -> Run?
-    {
+    private static func readRun(
+        of bytes: UnsafeBufferPointer<UInt8>, from start: Int, to limit: Int
+    ) -> Run? {
         var reader = JSONReader(bytes: bytes)
         reader.index = start
         reader.tape.reserveCapacity((limit - start) / 8 + 4)
@@ -325,7 +325,8 @@ public struct JSONReader {
             let stop = reader.index
             reader.skipWhitespace()
             guard reader.index < bytes.count else { return nil }
-            let run = Run(tokens: reader.tape, elements: elements, stop: stop, deepest: reader.deepest)
+            let run = Run(
+                tokens: reader.tape, elements: elements, stop: stop, deepest: reader.deepest)
             if bytes[reader.index] == UInt8(ascii: "]") { return run }
             guard bytes[reader.index] == UInt8(ascii: ",") else { return nil }
             reader.index += 1

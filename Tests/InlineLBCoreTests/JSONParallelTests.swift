@@ -26,7 +26,8 @@ struct JSONParallelTests {
         case 0: return ["null", "true", "false", "-0.5e3", "42"][random.below(5)]
         case 1, 2:
             let pieces = ["a", "], [", "},\\n{", ",", "\\\"", "\\\\", "é", "[1, 2]", "\\u005d"]
-            return "\"" + (0..<random.below(4)).map { _ in pieces[random.below(pieces.count)] }
+            return "\""
+                + (0..<random.below(4)).map { _ in pieces[random.below(pieces.count)] }
                 .joined() + "\""
         case 3:
             let items = (0..<random.below(4)).map { _ in value(&random, depth: depth + 1) }
@@ -52,7 +53,8 @@ struct JSONParallelTests {
     private func read(_ bytes: [UInt8], parts: Int) -> String {
         do {
             let tape = try JSONReader.readTape(bytes, parts: parts).tape
-            return tape.map { "\($0.kind) \($0.start) \($0.end) \($0.count)" }.joined(separator: ";")
+            return tape.map { "\($0.kind) \($0.start) \($0.end) \($0.count)" }.joined(
+                separator: ";")
         } catch {
             return "error at \(error.offset): \(error.message)"
         }
@@ -106,7 +108,8 @@ struct JSONParallelTests {
     /// nesting stays within the limit where it lands.
     @Test func aRunTooDeepForItsPlaceIsReadSeriallyAndRefused() throws {
         func bytes(nesting: Int) -> [UInt8] {
-            let deep = String(repeating: "[", count: nesting) + String(repeating: "]", count: nesting)
+            let deep =
+                String(repeating: "[", count: nesting) + String(repeating: "]", count: nesting)
             let zeros = String(repeating: "0,\n", count: 1000)
             return Array(("{\"a\": [\n" + zeros + deep + "\n]}").utf8)
         }
