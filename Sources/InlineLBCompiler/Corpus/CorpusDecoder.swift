@@ -395,7 +395,7 @@ public struct CorpusDecoder: Sendable {
     private mutating func object(
         _ node: JSONTapeNode, at path: JSONPath, keys: JSONKeys, entity: String? = nil
     ) -> ObjectFields? {
-        object(node, parent: path, steps: [], keys: keys, entity: entity)
+        object(node, parent: path, steps: ObjectFields.Steps(), keys: keys, entity: entity)
     }
 
     /// The fields of `node`, whose path is `parent` extended by `steps` (joined only when a
@@ -446,7 +446,8 @@ public struct CorpusDecoder: Sendable {
                 for index in range {
                     guard
                         let fields = decoder.object(
-                            elements[index], parent: path, steps: [.index(index)], keys: keys),
+                            elements[index], parent: path, steps: ObjectFields.Steps(.index(index)),
+                            keys: keys),
                         let value = decode(&decoder, fields)
                     else { continue }
                     output.initializeElement(at: next, to: value)
@@ -485,14 +486,13 @@ struct ObjectFields {
 
     /// Up to two steps below a path, kept apart so that the fields of an object in a list, or
     /// of an object inside one, do not build their path unless a diagnostic needs it.
-    struct Steps: ExpressibleByArrayLiteral {
+    struct Steps {
         var first: JSONPath.Component?
         var second: JSONPath.Component?
 
-        init(arrayLiteral steps: JSONPath.Component...) {
-            precondition(steps.count <= 2, "at most two steps")
-            first = steps.first
-            second = steps.count == 2 ? steps[1] : nil
+        init(_ first: JSONPath.Component? = nil, _ second: JSONPath.Component? = nil) {
+            self.first = first
+            self.second = second
         }
     }
 
@@ -532,9 +532,10 @@ struct ObjectFields {
         guard let node = member(key) else { return nil }
         if steps.second == nil, let first = steps.first {
             return decoder.object(
-                node, parent: parent, steps: [first, .key(key)], keys: keys, entity: entity)
+                node, parent: parent, steps: Steps(first, .key(key)), keys: keys, entity: entity)
         }
-        return decoder.object(node, parent: path, steps: [.key(key)], keys: keys, entity: entity)
+        return decoder.object(
+            node, parent: path, steps: Steps(.key(key)), keys: keys, entity: entity)
     }
 
     /// The first member named `key`; found in the table when `key` is expected.
