@@ -66,25 +66,17 @@ public struct JSONNode: Sendable {
     public let document: JSONDocument
     let index: Int
 
-    @inline(__always) var token: JSONToken { document.tape[index] }
-
     /// The value's kind.
-    public var kind: JSONKind { token.kind }
+    public var kind: JSONKind { onTape(\.kind) }
 
     /// Byte offset of the value's first byte in the source.
-    public var offset: Int { Int(token.start) }
+    public var offset: Int { onTape(\.offset) }
 
     /// Whether the value is `null`.
-    public var isNull: Bool { kind == .null }
+    public var isNull: Bool { onTape(\.isNull) }
 
     /// The boolean, if the value is one.
-    public var bool: Bool? {
-        switch kind {
-        case .true: true
-        case .false: false
-        default: nil
-        }
-    }
+    public var bool: Bool? { onTape(\.bool) }
 
     /// The string, if the value is one.
     public var string: String? { onTape(\.string) }
@@ -96,10 +88,7 @@ public struct JSONNode: Sendable {
     public var integer: Int? { onTape(\.integer) }
 
     /// Number of elements or members of an array or object; 0 for other values.
-    public var count: Int {
-        let token = token
-        return token.isContainer ? Int(token.count) : 0
-    }
+    public var count: Int { onTape(\.count) }
 
     /// The elements, if the value is an array (empty otherwise).
     public var elements: JSONElements {
