@@ -79,31 +79,30 @@ public struct JSONReader {
             throw SyntaxError(
                 message: "document of \(source.count) bytes exceeds the 4 GiB limit", offset: 0)
         }
-        let result: Result<([JSONToken], Int), SyntaxError> = source.withUnsafeBufferPointer {
-            buffer in
-            var reader = JSONReader(bytes: buffer)
-            // About one token per 8 bytes in corpora; the tape grows past that if it must.
-            reader.tape.reserveCapacity(buffer.count / 8 + 4)
-            let readers = DispatchGroup()
-            // The runs read `buffer`: every one must end before it goes.
-            defer { readers.wait() }
-            reader.runs = JSONReader.readRunsAhead(of: buffer, parts: parts, in: readers)
-            do {
-                reader.skipWhitespace()
-                try reader.readValue()
-                reader.skipWhitespace()
-                if reader.index != buffer.count {
-                    throw reader.error("unexpected text after the JSON document")
+        let result: Result<(tape: [JSONToken], runsTaken: Int), SyntaxError> =
+            source.withUnsafeBufferPointer { buffer in
+                var reader = JSONReader(bytes: buffer)
+                // About one token per 8 bytes in corpora; the tape grows past that if it must.
+                reader.tape.reserveCapacity(buffer.count / 8 + 4)
+                let readers = DispatchGroup()
+                // The runs read `buffer`: every one must end before it goes.
+                defer { readers.wait() }
+                reader.runs = JSONReader.readRunsAhead(of: buffer, parts: parts, in: readers)
+                do {
+                    reader.skipWhitespace()
+                    try reader.readValue()
+                    reader.skipWhitespace()
+                    if reader.index != buffer.count {
+                        throw reader.error("unexpected text after the JSON document")
+                    }
+                    return .success((reader.tape, reader.runsTaken))
+                } catch let error as SyntaxError {
+                    return .failure(error)
+                } catch {
+                    return .failure(SyntaxError(message: "\(error)", offset: 0))
                 }
-                return .success((reader.tape, reader.runsTaken))
-            } catch let error as SyntaxError {
-                return .failure(error)
-            } catch {
-                return .failure(SyntaxError(message: "\(error)", offset: 0))
             }
-        }
-        let (tape, runsTaken) = try result.get()
-        return (tape, runsTaken)
+        return try result.get()
     }
 
     private func error(_ message: String, at offset: Int? = nil) -> SyntaxError {
@@ -300,8 +299,8 @@ public struct JSONReader {
         nonisolated(unsafe) let bytes = bytes
         for (position, slot) in slots.enumerated() {
             let limit = position + 1 < starts.count ? starts[position + 1] : bytes.count
-            // A queue of its own gets a thread of its own (queues made so overcommit), so the
-            // run starts even when every pooled thread waits in a parse of its own.
+            // A queue of its own may start a thread beyond the core count, so the run starts
+            // even when every pooled thread is waiting in a parse of its own.
             DispatchQueue(label: "inlinelb.json-run").async(group: group) {
                 slot.run = readRun(of: bytes, from: slot.start, to: limit)
                 slot.read.signal()
@@ -356,7 +355,6 @@ public struct JSONReader {
                 tape[position].end &+= UInt32(truncatingIfNeeded: base)
             }
         }
-        deepest = max(deepest, depth + run.deepest)
         index = run.stop
         runsTaken += 1
         return run.elements
@@ -446,8 +444,8 @@ public struct JSONReader {
     /// How many bytes from `index` on need no attention inside a string (none of `"`, `\`, a
     /// control character or a non-ASCII byte), counted eight at a time: a whole word is
     /// tested at once, and the first byte that needs attention is the lowest flagged one (the
-    /// borrows of the subtractions only ever flag bytes above a truly flagged one). Stops
-    /// short of the last eight bytes, which the caller reads one at a time.
+    /// borrows of the subtractions only ever flag bytes above a truly flagged one). Stops where
+    /// fewer than eight bytes are left, which the caller reads one at a time.
     @inline(__always)
     static func plainBytes(_ bytes: UnsafeBufferPointer<UInt8>, from index: Int) -> Int {
         let ones: UInt64 = 0x0101_0101_0101_0101
