@@ -114,12 +114,17 @@ public struct JSONTapeNode: @unchecked Sendable {
 
     /// The elements, if the value is an array (empty otherwise).
     public var elements: JSONTapeElements {
-        JSONTapeElements(tape: tape, start: index + 1, count: kind == .array ? count : 0)
+        JSONTapeElements(
+            tape: tape, start: index + 1, count: kind == .array ? count : 0, members: false)
     }
 
     /// The members in source order, if the value is an object (empty otherwise).
-    public var members: JSONTapeMembers {
-        JSONTapeMembers(tape: tape, start: index + 1, count: kind == .object ? count : 0)
+    public var members: LazyMapSequence<JSONTapeElements, JSONTapeMember> {
+        JSONTapeElements(
+            tape: tape, start: index + 1, count: kind == .object ? count : 0, members: true
+        ).lazy.map { name in
+            JSONTapeMember(name: name, node: JSONTapeNode(tape: name.tape, index: name.index + 1))
+        }
     }
 
     /// The first member named `key`, if the value is an object that has one.
@@ -196,12 +201,15 @@ public struct JSONTapeMember: @unchecked Sendable {
     public var key: String { name.string ?? "" }
 }
 
-/// The elements of an array on a borrowed tape, in order.
+/// The values of one container on a borrowed tape, in order: an array's elements, or an
+/// object's member names (each directly followed by its value).
 public struct JSONTapeElements: Sequence {
     let tape: JSONTape
     let start: Int
-    /// Number of elements.
+    /// Number of elements or members.
     public let count: Int
+    /// Whether the container is an object, whose steps are name and value.
+    let members: Bool
 
     public struct Iterator: IteratorProtocol {
         let tape: JSONTape
@@ -215,36 +223,7 @@ public struct JSONTapeElements: Sequence {
     public func makeIterator() -> Iterator {
         Iterator(
             tape: tape,
-            walk: TapeWalk(tokens: tape.tokens, index: start, remaining: count, members: false))
-    }
-
-    public var underestimatedCount: Int { count }
-}
-
-/// The members of an object on a borrowed tape, in source order.
-public struct JSONTapeMembers: Sequence {
-    let tape: JSONTape
-    let start: Int
-    /// Number of members.
-    public let count: Int
-
-    public struct Iterator: IteratorProtocol {
-        let tape: JSONTape
-        var walk: TapeWalk<UnsafeBufferPointer<JSONToken>>
-
-        public mutating func next() -> JSONTapeMember? {
-            walk.next().map { name in
-                JSONTapeMember(
-                    name: JSONTapeNode(tape: tape, index: name),
-                    node: JSONTapeNode(tape: tape, index: name + 1))
-            }
-        }
-    }
-
-    public func makeIterator() -> Iterator {
-        Iterator(
-            tape: tape,
-            walk: TapeWalk(tokens: tape.tokens, index: start, remaining: count, members: true))
+            walk: TapeWalk(tokens: tape.tokens, index: start, remaining: count, members: members))
     }
 
     public var underestimatedCount: Int { count }
