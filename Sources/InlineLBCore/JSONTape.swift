@@ -120,27 +120,23 @@ public struct JSONTapeNode: @unchecked Sendable {
 
     /// The members in source order, if the value is an object (empty otherwise).
     public var members: LazyMapSequence<JSONTapeElements, JSONTapeMember> {
-        JSONTapeElements(
-            tape: tape, start: index + 1, count: kind == .object ? count : 0, members: true
-        ).lazy.map { name in
-            JSONTapeMember(name: name, node: JSONTapeNode(tape: name.tape, index: name.index + 1))
-        }
+        memberNames.lazy.map { JSONTapeMember(name: $0, node: $0.memberValue) }
     }
+
+    /// The names of the members, if the value is an object (empty otherwise).
+    private var memberNames: JSONTapeElements {
+        JSONTapeElements(
+            tape: tape, start: index + 1, count: kind == .object ? count : 0, members: true)
+    }
+
+    /// The value of the member this value names.
+    private var memberValue: JSONTapeNode { JSONTapeNode(tape: tape, index: index + 1) }
 
     /// The first member named `key`, if the value is an object that has one.
     public func member(_ key: String) -> JSONTapeNode? {
-        let token = token
-        guard token.kind == .object else { return nil }
         var key = key
         return key.withUTF8 { expected in
-            var name = index + 1
-            for _ in 0..<token.count {
-                if tape.name(tape.tokens[name], equals: expected) {
-                    return JSONTapeNode(tape: tape, index: name + 1)
-                }
-                name = tape.tokens[name + 1].next(after: name + 1)
-            }
-            return nil
+            memberNames.first { tape.name($0.token, equals: expected) }?.memberValue
         }
     }
 
@@ -157,26 +153,22 @@ public struct JSONTapeNode: @unchecked Sendable {
     /// Fast when members come in the order of the keys. Empty unless the value is an object.
     public func members(matching keys: JSONKeys) -> JSONMemberTable {
         var table = JSONMemberTable(tape: tape)
-        guard kind == .object else { return table }
         keys.withNames { names in
-            var name = index + 1
             var nextGuess = 0
-            for _ in 0..<count {
+            for name in memberNames {
                 var match: Int?
                 for step in 0..<keys.names.count {
                     let candidate = (nextGuess + step) % keys.names.count
-                    if tape.name(tape.tokens[name], equals: names(candidate)) {
+                    if tape.name(name.token, equals: names(candidate)) {
                         match = candidate
                         break
                     }
                 }
                 if let match, table.values[match] < 0 {
-                    table.values[match] = Int32(truncatingIfNeeded: name + 1)
+                    table.values[match] = Int32(truncatingIfNeeded: name.index + 1)
                     nextGuess = match + 1
                 } else {
-                    let member = JSONTapeMember(
-                        name: JSONTapeNode(tape: tape, index: name),
-                        node: JSONTapeNode(tape: tape, index: name + 1))
+                    let member = JSONTapeMember(name: name, node: name.memberValue)
                     let key = member.key
                     if match != nil || table.unknown.contains(where: { $0.key == key }) {
                         table.repeated.append(member)
@@ -184,7 +176,6 @@ public struct JSONTapeNode: @unchecked Sendable {
                         table.unknown.append(member)
                     }
                 }
-                name = tape.tokens[name + 1].next(after: name + 1)
             }
         }
         return table
