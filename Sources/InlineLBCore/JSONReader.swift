@@ -52,9 +52,10 @@ public struct JSONReader {
     /// Parses one JSON document into its tape; only white space may follow it. Documents of
     /// 8 MiB or more are read on all cores.
     public static func parseDocument(_ source: [UInt8]) throws(SyntaxError) -> JSONDocument {
-        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        return try parseDocument(
-            source, parts: source.count >= parallelThreshold ? max(1, cores) : 1)
+        // Asked only of large documents: glibc reads the count from /sys on every call.
+        let parts =
+            source.count >= parallelThreshold ? max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) : 1
+        return try parseDocument(source, parts: parts)
     }
 
     /// Parses one JSON document with its bytes cut into `parts` at line starts.
