@@ -18,9 +18,18 @@ struct Balancer: Sendable {
 
     /// `usable[i]` says whether server i can take traffic.
     init(proxy: HAProxyProxy, usable: [Bool]) {
-        let primaries = proxy.servers.indices.filter { usable[$0] && !proxy.servers[$0].backup }
-        let chosen = primaries.isEmpty ? proxy.servers.indices.filter { usable[$0] } : primaries
-        let weighted = chosen.map { (index: $0, weight: proxy.servers[$0].weight) }
+        // Backups take traffic only when no primary server can.
+        var primaries: [(index: Int, weight: Int)] = []
+        var backups: [(index: Int, weight: Int)] = []
+        for index in proxy.servers.indices where usable[index] {
+            let server = (index: index, weight: proxy.servers[index].weight)
+            if proxy.servers[index].backup {
+                backups.append(server)
+            } else {
+                primaries.append(server)
+            }
+        }
+        let weighted = primaries.isEmpty ? backups : primaries
         switch proxy.algorithm {
         case .roundrobin: engine = .roundRobin(WeightedRoundRobin(servers: weighted))
         case .staticRoundRobin: engine = .staticRoundRobin(StaticMap(servers: weighted))
@@ -29,8 +38,8 @@ struct Balancer: Sendable {
             if proxy.consistentHash {
                 engine = .sourceConsistent(
                     ConsistentHash(
-                        servers: chosen.map {
-                            (index: $0, weight: proxy.servers[$0].weight, id: $0 + 1)
+                        servers: weighted.map {
+                            (index: $0.index, weight: $0.weight, id: $0.index + 1)
                         }))
             } else {
                 engine = .sourceMap(StaticMap(servers: weighted))
@@ -57,6 +66,12 @@ struct Balancer: Sendable {
         case .sourceConsistent(let ring): return ring.pick(hash: client.value)
         case .takenOut: preconditionFailure("balancer state taken out and not put back")
         }
+    }
+
+    /// Whether it counts connections in flight (leastconn), so that ``release(_:)`` matters.
+    var countsConnections: Bool {
+        if case .leastConnections = engine { return true }
+        return false
     }
 
     /// Ends a connection (only leastconn keeps count).

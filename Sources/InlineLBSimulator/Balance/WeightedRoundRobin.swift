@@ -9,6 +9,10 @@ struct WeightedRoundRobin: Sendable {
     private struct Slot {
         var server: Int
         var eweight: Int
+        /// `next_weight / eweight` and `next_weight % eweight`: the total weight never
+        /// changes in a run, so both are worked out once.
+        var step = 0
+        var carry = 0
         var npos = 0
         var rweight = 0
         var queue = Queue.initial
@@ -33,23 +37,31 @@ struct WeightedRoundRobin: Sendable {
             slots.append(slot)
             nextWeight += eweight
         }
+        for index in slots.indices {
+            slots[index].step = nextWeight / slots[index].eweight
+            slots[index].carry = nextWeight % slots[index].eweight
+        }
         currentPosition = nextWeight
         currentWeight = nextWeight
     }
 
-    private func first(_ queue: Queue) -> Int? {
-        var best: Int?
-        for index in slots.indices where slots[index].queue == queue {
-            if let chosen = best {
-                if (slots[index].key, slots[index].order) < (slots[chosen].key, slots[chosen].order)
-                {
-                    best = index
-                }
-            } else {
-                best = index
+    /// The first slot of the current queue and of the initial queue (by key, then by order
+    /// of insertion), found in one scan.
+    private func queueHeads() -> (current: Int?, initial: Int?) {
+        var current: Int?
+        var initial: Int?
+        func precedes(_ index: Int, _ head: Int?) -> Bool {
+            guard let head else { return true }
+            return (slots[index].key, slots[index].order) < (slots[head].key, slots[head].order)
+        }
+        for index in slots.indices {
+            switch slots[index].queue {
+            case .current: if precedes(index, current) { current = index }
+            case .initial: if precedes(index, initial) { initial = index }
+            case .next, .none: break
             }
         }
-        return best
+        return (current, initial)
     }
 
     /// The next server, or nil when there is none.
@@ -57,10 +69,10 @@ struct WeightedRoundRobin: Sendable {
         guard !slots.isEmpty else { return nil }
         var chosen: Int
         while true {
-            let current = first(.current)
+            let (current, initial) = queueHeads()
             if let current, slots[current].npos <= currentPosition {
                 chosen = current
-            } else if let initial = first(.initial) {
+            } else if let initial {
                 chosen = initial
                 slots[initial].npos = 0
                 slots[initial].rweight = 0
@@ -78,8 +90,8 @@ struct WeightedRoundRobin: Sendable {
         }
         let eweight = slots[chosen].eweight
         if slots[chosen].npos == 0 { slots[chosen].npos = currentPosition }
-        slots[chosen].npos += nextWeight / eweight
-        slots[chosen].rweight += nextWeight % eweight
+        slots[chosen].npos += slots[chosen].step
+        slots[chosen].rweight += slots[chosen].carry
         if slots[chosen].rweight >= eweight {
             slots[chosen].rweight -= eweight
             slots[chosen].npos += 1

@@ -8,31 +8,19 @@ import InlineLBCore
 /// way reads or indexes their client, so most flows cost a lookup plus HAProxy's choice.
 public struct FlowEngine {
     private let deployment: SimulatedDeployment
-    /// One client's cookies for one public address and port.
-    private struct JarKey: Hashable {
-        var client: IPv4Address
-        var target: IPv4Address
-        var port: Int
 
-        /// One word hashed instead of three: a jar is looked up on every HTTP flow.
-        func hash(into hasher: inout Hasher) {
-            let addresses = UInt64(client.value) << 32 | UInt64(target.value)
-            hasher.combine(addresses ^ UInt64(truncatingIfNeeded: port) &* 0x9E37_79B9_7F4A_7C15)
-        }
-    }
-
-    /// Frontends (with their listener's number in `listenerLines`, plus one) and backends,
-    /// numbered as ``SimulatedDeployment/firstProxyNumber`` says; nil until their first
-    /// connection.
-    private var frontends: [(rules: FrontendRules, listener: UInt32)?]
+    /// Frontends and backends, numbered as ``SimulatedDeployment/firstProxyNumber`` says; nil
+    /// until their first connection.
+    private var frontends: [FrontendRules?]
     private var backends: [BackendState?]
     private var cookies = CookieStrings()
     private var outcomes = OutcomeNumbers()
     private var listenerLines: [SourceLine] = []
     /// Paths that hold for any client the rules do not name, by target address and port.
     private var paths = UInt64Map<NumberedPath>()
-    /// Cookies each client holds (numbered names and values), per target address and port.
-    private var cookieJars: [JarKey: [Int: Int]] = [:]
+    /// Cookies each client holds, per target address and port.
+    private var cookieJars = CookieJars()
+    /// Connections of the current batch on balancers that count them (leastconn).
     private var openConnections: [(backend: Int, server: Int)] = []
     private var currentBatch = -1
 
@@ -263,20 +251,20 @@ public struct FlowEngine {
                     node: deployment.appliances[index].traceName, step: step,
                     decision: decision(), source: source))
         }
-        let (frontend, listener) = frontendRules(at: index, frontendIndex)
-        record.listener = listener
-        if let reject = frontend.rejection(of: source) {
+        let number = prepareFrontend(at: index, frontendIndex)
+        record.listener = frontends[number]!.listener
+        if let reject = frontends[number]!.rejection(of: source) {
             hop("haproxy", "tcp-request connection reject (\(source))", reject.line)
             record.outcome = flowsOwn(.refused("rejected by \(reject.line)"))
             return nil
         }
-        if frontend.isStats {
+        if frontends[number]!.isStats {
             hop("haproxy", "stats page")
-            record.outcome = flowsOwn(
-                .refused("HAProxy stats page at \(frontend.proxy.line), not a backend"))
+            let page = deployment.appliances[index].proxies[frontendIndex].line
+            record.outcome = flowsOwn(.refused("HAProxy stats page at \(page), not a backend"))
             return nil
         }
-        let key = frontend.backend
+        let key = frontends[number]!.backend
         if backends[key] == nil {
             let appliance = deployment.appliances[index]
             let proxy = appliance.proxies[key - deployment.firstProxyNumber[index]]
@@ -286,10 +274,16 @@ public struct FlowEngine {
         let rules = backends[key]!.rules
 
         // Cookies matter in HTTP mode only, and only to backends with cookie persistence.
-        let jarKey = JarKey(client: flow.client, target: flow.target, port: flow.port)
-        let jar = rules.readsCookies && flow.returnsCookies ? cookieJars[jarKey] ?? [:] : [:]
+        var jar =
+            rules.readsCookies
+            ? cookieJars.jar(client: flow.client, target: flow.target, port: flow.port) : nil
+        // The value of the cookie called `name` that the client sends, if any.
+        func sent(_ name: Int) -> Int? {
+            guard flow.returnsCookies, let jar else { return nil }
+            return cookieJars.value(of: name, in: jar)
+        }
         var chosen: Int?
-        if rules.isHTTP, let cookie = rules.insertedCookie, let value = jar[cookie.name],
+        if rules.isHTTP, let cookie = rules.insertedCookie, let value = sent(cookie.name),
             let server = cookie.values.firstIndex(of: value), rules.usable[server]
         {
             chosen = server
@@ -308,8 +302,8 @@ public struct FlowEngine {
         }
         if chosen == nil, rules.isHTTP {
             for cookie in rules.stickMatchCookies {
-                if let value = jar[cookie], let server = backends[key]!.stickByValue[UInt64(value)],
-                    rules.usable[server]
+                if let value = sent(cookie),
+                    let server = backends[key]!.stickByValue[UInt64(value)], rules.usable[server]
                 {
                     chosen = server
                     hop(
@@ -324,7 +318,9 @@ public struct FlowEngine {
         if chosen == nil {
             chosen = backends[key]!.balancer.pick(client: source)
             if let server = chosen {
-                openConnections.append((key, server))
+                if backends[key]!.balancer.countsConnections {
+                    openConnections.append((key, server))
+                }
                 hop(
                     "haproxy",
                     "balance \(rules.proxy.section.algorithm.rawValue) -> \(rules.servers[server].name)",
@@ -348,17 +344,15 @@ public struct FlowEngine {
             return nil
         }
         // Responses: cookie insert and application cookies learnt into the stick table.
-        if rules.isHTTP {
-            if let cookie = rules.insertedCookie, let value = cookie.values[server],
-                jar[cookie.name] != value
-            {
-                cookieJars[jarKey, default: [:]][cookie.name] = value
+        if rules.isHTTP, jar != nil {
+            if let cookie = rules.insertedCookie, let value = cookie.values[server] {
+                cookieJars.set(value, of: cookie.name, in: &jar!)
             }
             if let cookie = rules.storedResponseCookie,
                 case .answers(_, let vmCookie?) = rules.reach[server]
             {
                 backends[key]!.stickByValue.set(server, for: UInt64(vmCookie))
-                cookieJars[jarKey, default: [:]][cookie] = vmCookie
+                cookieJars.set(vmCookie, of: cookie, in: &jar!)
             }
         }
         if tracing {
@@ -374,18 +368,16 @@ public struct FlowEngine {
         return connection.outcome
     }
 
-    /// The rules of frontend `frontend` of appliance `index`, prepared on first use, and the
-    /// number of its listener line (plus one).
-    private mutating func frontendRules(at index: Int, _ frontend: Int) -> (
-        FrontendRules, UInt32
-    ) {
+    /// The number of frontend `frontend` of appliance `index`, with its rules prepared in
+    /// `frontends` on first use.
+    private mutating func prepareFrontend(at index: Int, _ frontend: Int) -> Int {
         let number = deployment.firstProxyNumber[index] + frontend
-        if let prepared = frontends[number] { return prepared }
+        guard frontends[number] == nil else { return number }
         let proxy = deployment.appliances[index].proxies[frontend]
-        let rules = FrontendRules(
-            proxy, backend: deployment.firstProxyNumber[index] + proxy.backend)
         listenerLines.append(proxy.line)
-        frontends[number] = (rules, UInt32(listenerLines.count))
-        return (rules, UInt32(listenerLines.count))
+        frontends[number] = FrontendRules(
+            proxy, backend: deployment.firstProxyNumber[index] + proxy.backend,
+            listener: UInt32(listenerLines.count))
+        return number
     }
 }

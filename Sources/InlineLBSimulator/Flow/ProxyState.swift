@@ -16,8 +16,82 @@ struct CookieStrings {
     }
 }
 
-/// A frontend's connection rules, prepared once for every flow it takes.
-final class FrontendRules {
+/// The cookies each client holds, one jar per client and target address and port, with
+/// names and values numbered (``CookieStrings``).
+///
+/// Looked up on every HTTP flow to a backend that reads cookies, so without `Hasher` and
+/// without an allocation per jar: targets are numbered, a jar is found by its client and
+/// target number, and its cookies are a chain in one shared array.
+struct CookieJars {
+    /// One client's jar for one target, as found before the flow: read and fill it through
+    /// ``value(of:in:)`` and ``set(_:of:in:)``.
+    struct Jar {
+        fileprivate let client: UInt32
+        /// The target address and port, as `address << 16 | port`.
+        fileprivate let target: UInt64
+        /// The jar's most recently added cookie in ``CookieJars/cookies``; -1 when empty.
+        fileprivate var newest: Int
+    }
+
+    private struct Cookie {
+        var name: Int
+        var value: Int
+        /// The jar's cookie added before this one; -1 for none.
+        var older: Int
+    }
+
+    /// The number of each target (`address << 16 | port`) that has a jar.
+    private var targetNumbers = UInt64Map<UInt32>()
+    /// Each jar's newest cookie, by `client << 32 | target number`.
+    private var newestCookie = UInt64Map<Int>()
+    private var cookies: [Cookie] = []
+
+    /// The jar `client` holds for `target`:`port` (a port from 0 to 65535).
+    func jar(client: IPv4Address, target: IPv4Address, port: Int) -> Jar {
+        let targetWord = UInt64(target.value) << 16 | UInt64(UInt16(port))
+        let newest = targetNumbers[targetWord].flatMap {
+            newestCookie[UInt64(client.value) << 32 | UInt64($0)]
+        }
+        return Jar(client: client.value, target: targetWord, newest: newest ?? -1)
+    }
+
+    /// The value of the cookie called `name` in `jar`, if it holds one.
+    func value(of name: Int, in jar: Jar) -> Int? {
+        var index = jar.newest
+        while index >= 0 {
+            if cookies[index].name == name { return cookies[index].value }
+            index = cookies[index].older
+        }
+        return nil
+    }
+
+    /// Puts cookie `name` with `value` into `jar`, replacing any value it had.
+    mutating func set(_ value: Int, of name: Int, in jar: inout Jar) {
+        var index = jar.newest
+        while index >= 0 {
+            if cookies[index].name == name {
+                cookies[index].value = value
+                return
+            }
+            index = cookies[index].older
+        }
+        cookies.append(Cookie(name: name, value: value, older: jar.newest))
+        jar.newest = cookies.count - 1
+        let number: UInt32
+        if let known = targetNumbers[jar.target] {
+            number = known
+        } else {
+            number = UInt32(targetNumbers.count)
+            targetNumbers.set(number, for: jar.target)
+        }
+        newestCookie.set(jar.newest, for: UInt64(jar.client) << 32 | UInt64(number))
+    }
+}
+
+/// A frontend's connection rules, prepared on its first connection for every flow it takes.
+///
+/// A value read in place in the engine's table: flows through it touch no reference count.
+struct FrontendRules {
     /// One `tcp-request connection reject if [!]acl`: the ACL's source networks.
     struct Reject {
         let networks: [IPv4Network]
@@ -25,15 +99,16 @@ final class FrontendRules {
         let line: SourceLine
     }
 
-    let proxy: SimulatedDeployment.Proxy
     let rejects: [Reject]
     /// Whether it serves HAProxy's stats page rather than a backend.
     let isStats: Bool
     /// The backend's number across the deployment (``SimulatedDeployment/firstProxyNumber``).
     let backend: Int
+    /// The number of its `frontend`/`listen` line among the listener lines of a run, plus
+    /// one (``FlowRecord/listener``).
+    let listener: UInt32
 
-    init(_ proxy: SimulatedDeployment.Proxy, backend: Int) {
-        self.proxy = proxy
+    init(_ proxy: SimulatedDeployment.Proxy, backend: Int, listener: UInt32) {
         rejects = proxy.section.connectionRejects.map { reject in
             Reject(
                 networks: proxy.section.sourceACLs[reject.acl] ?? [], negated: reject.negated,
@@ -41,6 +116,7 @@ final class FrontendRules {
         }
         isStats = proxy.section.isStats
         self.backend = backend
+        self.listener = listener
     }
 
     /// The first reject rule that refuses a connection from `source`, if any.
