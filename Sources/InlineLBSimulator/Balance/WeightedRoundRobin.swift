@@ -4,7 +4,7 @@
 ///
 /// - Complexity: O(n) per pick for n servers (queues are scanned, n is small).
 struct WeightedRoundRobin: Sendable {
-    private enum Queue { case current, initial, next, none }
+    private enum Queue { case current, initial, next }
 
     private struct Slot {
         var server: Int
@@ -58,7 +58,7 @@ struct WeightedRoundRobin: Sendable {
             switch slots[index].queue {
             case .current: if precedes(index, current) { current = index }
             case .initial: if precedes(index, initial) { initial = index }
-            case .next, .none: break
+            case .next: break
             }
         }
         return (current, initial)
@@ -88,29 +88,27 @@ struct WeightedRoundRobin: Sendable {
             }
             break
         }
-        let eweight = slots[chosen].eweight
-        if slots[chosen].npos == 0 { slots[chosen].npos = currentPosition }
-        slots[chosen].npos += slots[chosen].step
-        slots[chosen].rweight += slots[chosen].carry
-        if slots[chosen].rweight >= eweight {
-            slots[chosen].rweight -= eweight
-            slots[chosen].npos += 1
+        // Worked on a copy and stored once: one uniqueness check instead of one per field.
+        var slot = slots[chosen]
+        if slot.npos == 0 { slot.npos = currentPosition }
+        slot.npos += slot.step
+        slot.rweight += slot.carry
+        if slot.rweight >= slot.eweight {
+            slot.rweight -= slot.eweight
+            slot.npos += 1
         }
-        slots[chosen].queue = .none
         currentPosition += 1
-        if slots[chosen].npos >= 2 * currentWeight
-            || slots[chosen].npos >= currentWeight + nextWeight
-        {
-            slots[chosen].npos -= currentWeight
-            slots[chosen].queue = .next
-            slots[chosen].key = 4096 - eweight
+        if slot.npos >= 2 * currentWeight || slot.npos >= currentWeight + nextWeight {
+            slot.npos -= currentWeight
+            slot.queue = .next
+            slot.key = 4096 - slot.eweight
         } else {
-            slots[chosen].queue = .current
-            slots[chosen].key =
-                256 * slots[chosen].npos + (4096 + slots[chosen].rweight - eweight) / 16
+            slot.queue = .current
+            slot.key = 256 * slot.npos + (4096 + slot.rweight - slot.eweight) / 16
         }
-        slots[chosen].order = insertions
+        slot.order = insertions
         insertions += 1
-        return slots[chosen].server
+        slots[chosen] = slot
+        return slot.server
     }
 }

@@ -121,7 +121,8 @@ struct FrontendRules {
 
     /// The first reject rule that refuses a connection from `source`, if any.
     func rejection(of source: IPv4Address) -> Reject? {
-        rejects.first { reject in
+        guard !rejects.isEmpty else { return nil }
+        return rejects.first { reject in
             reject.networks.contains { $0.contains(source) } != reject.negated
         }
     }
