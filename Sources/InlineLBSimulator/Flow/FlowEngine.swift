@@ -158,29 +158,12 @@ public struct FlowEngine {
     }
 
     private mutating func simulate(_ flow: Flow) -> FlowRecord {
-        let (path, traced) = self.path(of: flow)
-        if let traced { trace = traced.hops }
-        var record = FlowRecord(outcome: path.end)
-        switch path.kind {
-        case .ended:
-            return record
-        case .virtualMachine:
-            break
-        case .listener:
-            guard
-                let delivered = balance(
-                    flow, from: path.translatedSource ?? flow.client,
-                    at: Int(path.appliance), frontend: Int(path.frontend), record: &record)
-            else { return record }
-            record.outcome = delivered
-        }
-        if let blocked = path.blockedReply {
-            record.outcome = blocked
-        } else {
-            record.replied = true
-        }
-        if let traced {
-            switch traced.reply {
+        guard recordsTraces else { return connect(flow, along: reusablePath(of: flow)).record }
+        let path = FlowPath(flow, through: deployment, tracing: true)
+        trace = path.hops
+        let (record, connected) = connect(flow, along: numbered(path, kept: false))
+        if connected {
+            switch path.reply {
             case .passes(let hop): if let hop { trace.append(hop) }
             case .blocked(let hop, _): trace.append(hop)
             }
@@ -188,23 +171,48 @@ public struct FlowEngine {
         return record
     }
 
-    /// The stateless part of `flow`'s path, and the path itself when the flow is traced:
-    /// computed, or reused when it cannot depend on the client (untraced flows only, as a
-    /// reused path has no hops).
-    private mutating func path(of flow: Flow) -> (NumberedPath, traced: FlowPath?) {
-        guard !recordsTraces, (0...65535).contains(flow.port),
+    /// The record of `flow` along `path`, and whether a VM took the connection (so that
+    /// replies come back, or meet the router's block).
+    private mutating func connect(_ flow: Flow, along path: NumberedPath) -> (
+        record: FlowRecord, connected: Bool
+    ) {
+        var record = FlowRecord(outcome: path.end)
+        switch path.kind {
+        case .ended:
+            return (record, false)
+        case .virtualMachine:
+            break
+        case .listener:
+            guard
+                let delivered = balance(
+                    flow, from: path.translatedSource ?? flow.client,
+                    at: Int(path.appliance), frontend: Int(path.frontend), record: &record)
+            else { return (record, false) }
+            record.outcome = delivered
+        }
+        if let blocked = path.blockedReply {
+            record.outcome = blocked
+        } else {
+            record.replied = true
+        }
+        return (record, true)
+    }
+
+    /// The stateless part of an untraced `flow`'s path: reused when it cannot depend on the
+    /// client, computed otherwise.
+    private mutating func reusablePath(of flow: Flow) -> NumberedPath {
+        guard (0...65535).contains(flow.port),
             !deployment.indexedAddresses.contains(flow.client.value)
         else {
-            let path = FlowPath(flow, through: deployment, tracing: recordsTraces)
-            return (numbered(path, kept: false), recordsTraces ? path : nil)
+            return numbered(FlowPath(flow, through: deployment, tracing: false), kept: false)
         }
         let key = UInt64(flow.target.value) << 16 | UInt64(flow.port)
-        if let path = paths[key] { return (path, nil) }
+        if let path = paths[key] { return path }
         let path = FlowPath(flow, through: deployment, tracing: false)
-        guard !path.readsClient else { return (numbered(path, kept: false), nil) }
+        guard !path.readsClient else { return numbered(path, kept: false) }
         let kept = numbered(path, kept: true)
         paths.set(kept, for: key)
-        return (kept, nil)
+        return kept
     }
 
     /// `path` in plain values, with its outcomes numbered: added as new when the path is
