@@ -203,13 +203,18 @@ public struct FlowEngine {
     private mutating func reusablePath(of flow: Flow) -> NumberedPath {
         guard (0...65535).contains(flow.port),
             !deployment.indexedAddresses.contains(flow.client.value)
-        else {
-            return numbered(FlowPath(flow, through: deployment, tracing: false), kept: false)
-        }
+        else { return computedPath(of: flow, keptAs: nil) }
         let key = UInt64(flow.target.value) << 16 | UInt64(flow.port)
-        if let path = paths[key] { return path }
+        return paths[key] ?? computedPath(of: flow, keptAs: key)
+    }
+
+    /// `flow`'s path, computed, and kept under `key` for reuse unless it depends on the
+    /// client. (Not inlined: on its own, the path object it builds and drops is kept on the
+    /// stack instead of allocated.)
+    @inline(never)
+    private mutating func computedPath(of flow: Flow, keptAs key: UInt64?) -> NumberedPath {
         let path = FlowPath(flow, through: deployment, tracing: false)
-        guard !path.readsClient else { return numbered(path, kept: false) }
+        guard let key, !path.readsClient else { return numbered(path, kept: false) }
         let kept = numbered(path, kept: true)
         paths.set(kept, for: key)
         return kept
