@@ -21,6 +21,7 @@ struct Balancer: Sendable {
         // Backups take traffic only when no primary server can.
         var primaries: [(index: Int, weight: Int)] = []
         var backups: [(index: Int, weight: Int)] = []
+        primaries.reserveCapacity(proxy.servers.count)
         for index in proxy.servers.indices where usable[index] {
             let server = (index: index, weight: proxy.servers[index].weight)
             if proxy.servers[index].backup {

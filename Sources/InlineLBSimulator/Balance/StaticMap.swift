@@ -19,6 +19,7 @@ struct StaticMap: Sendable {
             return
         }
         var scores = [Int](repeating: 0, count: live.count)
+        slots.reserveCapacity(total)
         for _ in 0..<total {
             var best = -1
             var maximum = 0

@@ -179,17 +179,15 @@ final class BackendRules {
         let section = proxy.section
         servers = section.servers
         let hosts = deployment.hosts[appliance.vpcIndex][appliance.tierIndex]
-        // The running VM at each server's address, looked up once.
-        let vms = section.servers.map { server -> Topology.VirtualMachine? in
-            if case .virtualMachine(let vm) = hosts[server.address] { return vm }
-            return nil
-        }
-        usable = zip(section.servers, vms).map { server, vm in
-            !server.disabled && (!server.check || vm != nil)
-        }
+        var usable: [Bool] = []
         var reach: [Reach] = []
+        usable.reserveCapacity(section.servers.count)
         reach.reserveCapacity(section.servers.count)
-        for (server, vm) in zip(section.servers, vms) {
+        for server in section.servers {
+            // The running VM at the server's address.
+            var vm: Topology.VirtualMachine?
+            if case .virtualMachine(let running) = hosts[server.address] { vm = running }
+            usable.append(!server.disabled && (!server.check || vm != nil))
             let packet = Packet(
                 source: appliance.addresses.guestIP, destination: server.address,
                 sourcePort: 40000, destinationPort: server.port,
@@ -221,6 +219,7 @@ final class BackendRules {
                             source: line)))
             }
         }
+        self.usable = usable
         self.reach = reach
         isHTTP = section.mode == .http
         if let cookie = section.cookie {
