@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libxxhash-dev pkg-config haproxy iptables iproute2
 OUT ?= out
 
-.PHONY: deps build run test lint golden bench bench-check bench-thresholds fuzz clean
+.PHONY: deps build run test lint golden bench bench-instructions bench-check bench-thresholds fuzz clean
 
 deps:
 	@missing=""; \
@@ -36,6 +36,10 @@ lint:
 # Throughput table, peer ratios and the package-benchmark suite (see Benchmarks/run.sh).
 bench: deps
 	Benchmarks/run.sh
+
+# The simulator's instruction counts under callgrind, which do not vary between runs.
+bench-instructions: deps
+	Benchmarks/instructions.sh
 
 # The CI gate: allocation counts against the committed thresholds (Benchmarks/Thresholds).
 bench-check: deps

@@ -39,13 +39,45 @@ func format(_ value: Double) -> String {
     return String(format: "%.1f", value)
 }
 
+let work = NSTemporaryDirectory() + "inlinelb-throughput-\(getpid())"
+
+/// The output of a `rules`-rule corpus, written, loaded for simulation and removed, and its
+/// probe (every listener port of every public address, 12 connections each, and 2 to ports
+/// nothing listens on) with the connections multiplied by `repeats`.
+func probe(rules: Int, repeats: Int) throws -> (SimulatedDeployment, [Flow]) {
+    let bytes = CorpusGenerator(rules: rules).generate()
+    let corpus = try CorpusValidator.load(file: "g.json", bytes: bytes)
+    let folder = work + "/out-sim-\(rules)"
+    let compilation = try Compilation(corpus: corpus, inputFile: "g.json", inputBytes: bytes)
+    try OutputWriter.replaceDirectory(folder, with: compilation.files)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let deployment = try SimulatedDeployment(folder: folder)
+    var traffic = Traffic.probing(deployment)
+    for group in traffic.groups.indices { traffic.groups[group].count *= repeats }
+    return (deployment, traffic.flows())
+}
+
+// `--simulate-once RULES [--repeats N]`: one untraced run of that probe on one engine, and
+// nothing else, so that Benchmarks/instructions.sh can count its instructions.
+if let rules = argument("--simulate-once").flatMap({ Int($0) }) {
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    let (deployment, flows) = try probe(
+        rules: rules, repeats: Int(argument("--repeats") ?? "1") ?? 1)
+    try? FileManager.default.removeItem(atPath: work)
+    var engine = FlowEngine(deployment: deployment, tracedFlows: 0)
+    _ = engine.run(flows)
+    print(flows.count)
+    exit(0)
+}
+
 guard let inlinelb = argument("--inlinelb") else {
     FileHandle.standardError.write(
-        Data("usage: inlinelb-throughput --inlinelb PATH [--max-rules N] [--peers-dir DIR]\n".utf8))
+        Data(
+            ("usage: inlinelb-throughput --inlinelb PATH [--max-rules N] [--peers-dir DIR]\n"
+                + "       inlinelb-throughput --simulate-once RULES [--repeats N]\n").utf8))
     exit(64)
 }
 let maxRules = Int(argument("--max-rules") ?? "1000000") ?? 1_000_000
-let work = NSTemporaryDirectory() + "inlinelb-throughput-\(getpid())"
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: work) }
 
@@ -148,22 +180,12 @@ let poolTime = best(50) {
     while (try? pool.allocate()) != nil { allocations += 1 }
 }
 let renderTime = best(5) { for config in configs { _ = HAProxyConfigRenderer.render(config) } }
-/// Simulated connections per second over the output of a `rules`-rule corpus: the probe
-/// (every listener port of every public address, 12 connections each, and 2 to ports nothing
-/// listens on), with its connection counts multiplied by `repeats`.
+/// Simulated connections per second over the output of a `rules`-rule corpus: the probe,
+/// with its connection counts multiplied by `repeats`.
 func simulationRate(rules: Int, traces: Bool, repeats: Int = 1) throws -> (
     rate: Double, flows: Int
 ) {
-    let bytes = CorpusGenerator(rules: rules).generate()
-    let corpus = try CorpusValidator.load(file: "g.json", bytes: bytes)
-    let folder = work + "/out-sim-\(rules)"
-    let compilation = try Compilation(corpus: corpus, inputFile: "g.json", inputBytes: bytes)
-    try OutputWriter.replaceDirectory(folder, with: compilation.files)
-    defer { try? FileManager.default.removeItem(atPath: folder) }
-    let deployment = try SimulatedDeployment(folder: folder)
-    var traffic = Traffic.probing(deployment)
-    for group in traffic.groups.indices { traffic.groups[group].count *= repeats }
-    let flows = traffic.flows()
+    let (deployment, flows) = try probe(rules: rules, repeats: repeats)
     let time = best(3) {
         var engine = FlowEngine(deployment: deployment, tracedFlows: traces ? .max : 0)
         _ = engine.run(flows)
