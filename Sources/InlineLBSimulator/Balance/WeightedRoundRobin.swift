@@ -88,7 +88,7 @@ struct WeightedRoundRobin: Sendable {
             }
             break
         }
-        // Worked on a copy and stored once: one uniqueness check instead of one per field.
+        // The chosen slot, changed on a copy and stored back once.
         var slot = slots[chosen]
         if slot.npos == 0 { slot.npos = currentPosition }
         slot.npos += slot.step

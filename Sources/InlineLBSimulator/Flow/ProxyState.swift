@@ -88,9 +88,8 @@ struct CookieJars {
     }
 }
 
-/// A frontend's connection rules, prepared on its first connection for every flow it takes.
-///
-/// A value read in place in the engine's table: flows through it touch no reference count.
+/// A frontend's connection rules, prepared on its first connection for every flow it takes
+/// (a value, read in place in the engine's table).
 struct FrontendRules {
     /// One `tcp-request connection reject if [!]acl`: the ACL's source networks.
     struct Reject {
