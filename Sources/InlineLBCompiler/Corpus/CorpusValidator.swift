@@ -81,9 +81,7 @@ public struct CorpusValidator: Sendable {
             // One hash per id: insert, and put the first position back on a duplicate.
             if let first = index.updateValue(position, forKey: id) {
                 index[id] = first
-                report(
-                    section, position, "id", id: id,
-                    "duplicate id; \(section)[\(first)] has the same id")
+                reportDuplicate(section, position, id: id, first: first)
                 continue
             }
             if pathSafe && !CorpusValidator.isPathSafe(id) {
@@ -136,10 +134,15 @@ public struct CorpusValidator: Sendable {
             return duplicates
         }
         for (position, first) in found.joined().sorted(by: { $0.position < $1.position }) {
-            report(
-                section, position, "id", id: ids[position],
-                "duplicate id; \(section)[\(first)] has the same id")
+            reportDuplicate(section, position, id: ids[position], first: first)
         }
+    }
+
+    private mutating func reportDuplicate(
+        _ section: String, _ position: Int, id: String, first: Int
+    ) {
+        report(
+            section, position, "id", id: id, "duplicate id; \(section)[\(first)] has the same id")
     }
 
     static func isPathSafe(_ id: String) -> Bool {

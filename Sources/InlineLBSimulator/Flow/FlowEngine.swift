@@ -287,7 +287,7 @@ public struct FlowEngine {
         let rules = backends[key]!.rules
 
         // Cookies matter in HTTP mode only, and only to backends with cookie persistence.
-        var jar =
+        let jar =
             rules.readsCookies
             ? cookieJars.jar(client: flow.client, target: flow.target, port: flow.port) : nil
         // The value of the cookie called `name` that the client sends, if any.
@@ -356,16 +356,17 @@ public struct FlowEngine {
             record.outcome = connection.outcome
             return nil
         }
-        // Responses: cookie insert and application cookies learnt into the stick table.
-        if rules.isHTTP, jar != nil {
+        // Responses: cookie insert and application cookies learnt into the stick table (a
+        // jar is held exactly when the backend reads cookies, in HTTP mode).
+        if var held = jar {
             if let cookie = rules.insertedCookie, let value = cookie.values[server] {
-                cookieJars.set(value, of: cookie.name, in: &jar!)
+                cookieJars.set(value, of: cookie.name, in: &held)
             }
             if let cookie = rules.storedResponseCookie,
                 case .answers(_, let vmCookie?) = rules.reach[server]
             {
                 backends[key]!.stickByValue.set(server, for: UInt64(vmCookie))
-                cookieJars.set(vmCookie, of: cookie, in: &jar!)
+                cookieJars.set(vmCookie, of: cookie, in: &held)
             }
         }
         if tracing {
