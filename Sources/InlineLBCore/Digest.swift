@@ -22,6 +22,12 @@ public enum Digest {
         bytes.withUnsafeBytes { xxh3($0, seed: seed) }
     }
 
+    /// The XXH3-64 digest of a string's UTF-8 bytes.
+    public static func xxh3(_ text: String) -> UInt64 {
+        var text = text
+        return text.withUTF8 { xxh3(UnsafeRawBufferPointer($0)) }
+    }
+
     /// The XXH3-128 digest of `bytes` as (high, low) halves.
     public static func xxh3Wide(_ bytes: [UInt8]) -> (high: UInt64, low: UInt64) {
         bytes.withUnsafeBytes { raw in

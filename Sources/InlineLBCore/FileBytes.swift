@@ -63,3 +63,47 @@ public enum FileBytes {
         return bytes
     }
 }
+
+/// A file mapped read-only into memory: its bytes without copying them, for reading a
+/// large file of which only a little is looked at closely.
+public final class MappedFile: @unchecked Sendable {
+    /// The file's bytes, valid while the object lives.
+    public let bytes: UnsafeRawBufferPointer
+
+    /// Maps the file at `path` (at most `limit` bytes long).
+    public init(_ path: String, limit: Int = .max) throws(FileBytes.ReadError) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw FileBytes.ReadError(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw FileBytes.ReadError(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw FileBytes.ReadError(path: path, reason: "is not a regular file")
+        }
+        let size = Int(status.st_size)
+        guard size <= limit else {
+            throw FileBytes.ReadError(
+                path: path, reason: "is \(size) bytes, more than the limit of \(limit)",
+                isTooLarge: true)
+        }
+        guard size > 0 else {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        let address = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, descriptor, 0)
+        guard let address, address != MAP_FAILED else {
+            throw FileBytes.ReadError(path: path, reason: String(cString: strerror(errno)))
+        }
+        bytes = UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    deinit {
+        if let address = bytes.baseAddress {
+            munmap(UnsafeMutableRawPointer(mutating: address), bytes.count)
+        }
+    }
+}

@@ -16,6 +16,14 @@ struct Apply: ParsableCommand {
             (XXH3-128) matches the one in OUT's manifest keeps its files, hard-linked from the
             previous OUT, as does every other file that comes out the same.
 
+            Only what an edit touches is read and planned: with the apply-index.bin that the
+            previous apply left in OUT and the state FILE it wrote, the corpus is compared
+            with the previous one entity by entity (XXH3 digests), and only the VPCs whose
+            entities changed are validated, planned and rendered. An edit of the VPCs
+            themselves or of the global sections, an entity that refers to another VPC, or
+            --restart, --restart-with-cleanup and --rebuild compile the whole corpus; the
+            output is the same either way. The line on standard error says which it was.
+
             Examples:
               inlinelb apply corpora/ui-flow.json --state state.json -o out/ui-flow
               inlinelb apply corpora/ui-flow.json --state state.json -o out/ui-flow --restart tier-web
@@ -45,36 +53,57 @@ struct Apply: ParsableCommand {
     var rebuild = false
 
     func run() throws {
-        guard let loaded = try loadCorpora([corpus]).first else { return }
-        var stored = DeploymentState.empty
-        if FileManager.default.fileExists(atPath: state) {
-            do {
-                stored = try DeploymentState(file: state, bytes: try readInput(state))
-            } catch let error as DiagnosticList {
-                for diagnostic in error.diagnostics { printError(diagnostic.description) }
-                throw ExitStatus.dataError
-            }
-        } else {
+        let mapped = try mapInput(corpus)
+        let storedBytes = try FileManager.default.fileExists(atPath: state) ? readInput(state) : nil
+        if storedBytes == nil {
             printError("inlinelb: \(state) does not exist: starting from the empty state")
         }
         let restarts =
             restart.map { NetworkRestart(networkID: $0, cleanup: false) }
             + restartWithCleanup.map { NetworkRestart(networkID: $0, cleanup: true) }
-        let compilation: Compilation
-        do {
-            compilation = try Compilation(
-                corpus: loaded.corpus, inputFile: loaded.path, inputBytes: loaded.bytes,
-                state: stored,
-                restarts: restarts,
-                previous: rebuild ? nil : PreviousOutput(folder: output))
-        } catch {
-            printError("\(loaded.path): \(error.message); nothing written")
-            throw ExitStatus.dataError
+        let previous = rebuild ? nil : PreviousOutput(folder: output)
+        var compilation: Compilation?
+        if let previous, let storedBytes, restarts.isEmpty {
+            do {
+                let applied = try IncrementalApply(
+                    corpusFile: corpus, corpusBytes: mapped.bytes, stateBytes: storedBytes,
+                    previous: previous)
+                compilation = applied.compilation
+                printError(
+                    "inlinelb: \(corpus): incremental apply: \(applied.replannedVPCs) of \(applied.vpcs) VPCs re-planned"
+                )
+            } catch {
+                printError("inlinelb: \(corpus): full apply: \(error.reason)")
+            }
         }
+        if compilation == nil {
+            var stored = DeploymentState.empty
+            if let storedBytes {
+                do {
+                    stored = try DeploymentState(file: state, bytes: storedBytes)
+                } catch {
+                    for diagnostic in error.diagnostics { printError(diagnostic.description) }
+                    throw ExitStatus.dataError
+                }
+            }
+            guard
+                let loaded = try loadCorpora(
+                    [corpus], bytes: [corpus: Array(mapped.bytes)], layOut: true
+                ).first
+            else { return }
+            do {
+                compilation = try Compilation(
+                    corpus: loaded.corpus, inputFile: loaded.path, inputBytes: loaded.bytes,
+                    state: stored, restarts: restarts, previous: previous, layout: loaded.layout)
+            } catch {
+                printError("\(loaded.path): \(error.message); nothing written")
+                throw ExitStatus.dataError
+            }
+        }
+        guard let compilation else { return }
         do {
             try OutputWriter.replaceDirectory(output, with: compilation.files)
-            let newState = compilation.files.first { $0.path == "state.json" }!.bytes
-            try OutputWriter.replaceFile(state, with: newState)
+            try OutputWriter.replaceFile(state, with: compilation.stateDocument)
         } catch {
             printError("inlinelb: \(error)")
             throw ExitStatus.cannotCreate

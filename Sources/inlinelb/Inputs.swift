@@ -34,16 +34,32 @@ func readInput(_ path: String) throws -> [UInt8] {
     }
 }
 
+/// Maps a whole file, or exits with 66 naming it (65 when it is over the size limit).
+func mapInput(_ path: String) throws -> MappedFile {
+    do {
+        return try MappedFile(path, limit: inputSizeLimit)
+    } catch {
+        printError("inlinelb: \(error)")
+        throw error.isTooLarge ? ExitStatus.dataError : ExitStatus.noInput
+    }
+}
+
 /// A corpus read and validated from the command line.
 struct LoadedCorpus {
     var path: String
     var bytes: [UInt8]
     var corpus: ValidatedCorpus
+    /// The corpus's layout, when asked for and it has one (see ``CorpusLayout``).
+    var layout: CorpusLayout?
     var seconds: Double
 }
 
 /// Reads and validates every corpus, printing all diagnostics; exits 65 if any is invalid.
-func loadCorpora(_ paths: [String]) throws -> [LoadedCorpus] {
+/// `bytes` holds the files already read, by path; `layOut` also lays each corpus out for
+/// an incremental apply.
+func loadCorpora(_ paths: [String], bytes read: [String: [UInt8]] = [:], layOut: Bool = false)
+    throws -> [LoadedCorpus]
+{
     var loaded: [LoadedCorpus] = []
     var failed = false
     let sizes = paths.map {
@@ -53,15 +69,19 @@ func loadCorpora(_ paths: [String]) throws -> [LoadedCorpus] {
     defer { progress.clear() }
     for path in paths {
         progress.show("reading and validating \(path)")
-        let bytes = try readInput(path)
+        let bytes = try read[path] ?? readInput(path)
         let clock = ContinuousClock()
         let start = clock.now
         do {
-            let corpus = try CorpusValidator.load(file: path, bytes: bytes)
+            let (corpus, layout) =
+                layOut
+                ? try CorpusLayout.load(file: path, bytes: bytes)
+                : (try CorpusValidator.load(file: path, bytes: bytes), nil)
             progress.finished(bytes: bytes.count, rules: corpus.corpus.loadBalancerRules.count)
             loaded.append(
                 LoadedCorpus(
-                    path: path, bytes: bytes, corpus: corpus, seconds: seconds(clock.now - start)))
+                    path: path, bytes: bytes, corpus: corpus, layout: layout,
+                    seconds: seconds(clock.now - start)))
         } catch {
             failed = true
             for diagnostic in error.diagnostics { printError(diagnostic.description) }

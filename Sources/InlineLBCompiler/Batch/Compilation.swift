@@ -22,12 +22,17 @@ public struct OutputFile: Sendable {
     /// into the new output, not rendered or written.
     public let isReused: Bool
 
+    /// Whether the file is a cache that need not survive a power loss: it is written but
+    /// not fsynced (a torn copy fails its digest check and is not used).
+    public let isCache: Bool
+
     /// Creates a file entry.
-    public init(path: String, bytes: [UInt8]) {
+    public init(path: String, bytes: [UInt8], isCache: Bool = false) {
         self.path = path
         self.bytes = bytes
         artifact = Artifact(bytes: bytes.count, xxh3: Digest.xxh3(bytes))
         isReused = false
+        self.isCache = isCache
     }
 
     /// A file taken over from the previous output.
@@ -36,6 +41,7 @@ public struct OutputFile: Sendable {
         self.bytes = []
         self.artifact = artifact
         isReused = true
+        isCache = false
     }
 
     /// The file's size in bytes.
@@ -82,6 +88,8 @@ public struct Compilation: Sendable {
     public let counts: CompilationCounts
     /// How many files are kept from the previous output instead of written.
     public let reusedFiles: Int
+    /// The bytes of the new `state.json` (also when the file itself is kept).
+    public let stateDocument: [UInt8]
 
     /// The manifest's format tag.
     static let manifestFormat = "inlinelb-manifest/1"
@@ -91,18 +99,97 @@ public struct Compilation: Sendable {
     /// With `previous`, an appliance whose canonical input digest matches the previous
     /// output's is not rendered: its files are reused, as is every other per-VPC file whose
     /// rendered bytes come out the same.
+    ///
+    /// With the corpus's `layout` (and no restarts, which leave a state that the next
+    /// apply changes anyway), the output gets an `apply-index.bin` that lets the next
+    /// apply re-plan only what an edit touches (``init(edit:index:inputFile:inputBytes:state:previous:)``).
     public init(
         corpus: ValidatedCorpus, inputFile: String, inputBytes: [UInt8],
         state: DeploymentState = .empty,
         restarts: [NetworkRestart] = [],
-        previous: PreviousOutput? = nil
+        previous: PreviousOutput? = nil,
+        layout: CorpusLayout? = nil
     ) throws(PlanError) {
         let plan = try Planner.plan(state: state, corpus: corpus, restarts: restarts)
-        var files: [OutputFile] = []
-        var inputs: [(unit: String, digest: String)] = []
+        let model = corpus.corpus
+        let units = Compilation.applianceUnits(corpus, plan, previous: previous)
+        let topology = TopologyDocument(corpus, plan)
+        let stateDocument = StateDocument(plan.state, pools: plan.pools)
+        var counts = CompilationCounts()
+        counts.vpcs = model.vpcs.count
+        counts.tiers = model.networks.count
+        counts.publicIPs = model.publicIPAddresses.count
+        counts.rules = model.loadBalancerRules.count
+        counts.activeRules = model.loadBalancerRules.filter(\.isActive).count
+        counts.virtualMachines = model.virtualMachines.count
+        counts.appliances = plan.state.appliances.count
+        counts.runningAppliances = plan.state.appliances.filter { $0.state == .running }.count
+        counts.mappedPublicIPs = plan.state.appliances.reduce(0) { $0 + $1.mappings.count }
+        // Every appliance of a planned state serves a tier of the corpus, so its VPC is known.
+        let vpcs = plan.state.appliances.compactMap { corpus.vpcIndex[$0.vpcID] }
+        var index: ApplyIndex?
+        if restarts.isEmpty, let layout, vpcs.count == plan.state.appliances.count {
+            index = ApplyIndex(
+                layout: layout, state: stateDocument, counters: plan.state,
+                appliances: zip(plan.state.appliances, vpcs).map(ApplyIndex.Appliance.init),
+                topologyChunks: topology.chunks, pools: plan.pools.dropLast())
+        }
+        self.init(
+            plan: plan, rendered: Compilation.routerFiles(corpus, plan) + units.flatMap(\.files),
+            inputs: units.map { ($0.folder, $0.digest) }, topology: topology.bytes,
+            stateDocument: stateDocument.bytes, counts: counts, corpusName: model.name,
+            inputFile: inputFile,
+            input: OutputFile.Artifact(bytes: inputBytes.count, xxh3: Digest.xxh3(inputBytes)),
+            previous: previous, index: index)
+    }
+
+    /// The output of `plan`: the `rendered` per-VPC files and the documents (each taken
+    /// from `previous` when its bytes come out the same), the apply index and the
+    /// manifest. `counts` holds everything but the actions and the files.
+    init(
+        plan: Plan, rendered: [OutputFile], inputs: [(unit: String, digest: String)],
+        topology: [UInt8], stateDocument: [UInt8], counts: CompilationCounts,
+        corpusName: String, inputFile: String, input: OutputFile.Artifact,
+        previous: PreviousOutput?, index: ApplyIndex?
+    ) {
+        var files = rendered
+        files.append(OutputFile(path: "topology.json", bytes: topology))
+        files.append(
+            OutputFile(path: "actions.jsonl", bytes: DocumentRenderers.actions(plan.actions)))
+        files.append(OutputFile(path: "state.json", bytes: stateDocument))
+        if let index {
+            files.append(OutputFile(path: ApplyIndex.fileName, bytes: index.bytes, isCache: true))
+        }
+        if let previous {
+            for index in files.indices {
+                if let reused = previous.reuse(files[index]) { files[index] = reused }
+            }
+        }
+
+        var counts = counts
+        counts.actions = plan.actions.count
+        files.sort { $0.path < $1.path }
+        files.append(
+            OutputFile(
+                path: "manifest.json",
+                bytes: Compilation.manifest(
+                    files: files, inputs: inputs, corpusName: corpusName, inputFile: inputFile,
+                    input: input, counts: counts)))
+        files.sort { $0.path < $1.path }
+        counts.artifacts = files.count
+        counts.bytes = files.reduce(0) { $0 + $1.size }
+        self.plan = plan
+        self.files = files
+        self.counts = counts
+        self.reusedFiles = files.count(where: \.isReused)
+        self.stateDocument = stateDocument
+    }
+
+    /// The router's `iptables` of each VPC of `corpus`.
+    static func routerFiles(_ corpus: ValidatedCorpus, _ plan: Plan) -> [OutputFile] {
         let model = corpus.corpus
         let natsOfVPC = Compilation.staticNATs(corpus, plan)
-        files += Array(model.vpcs.indices).concurrentMap { position in
+        return Array(model.vpcs.indices).concurrentMap { position in
             let vpc = model.vpcs[position]
             return OutputFile(
                 path: "\(vpc.id)/router.iptables",
@@ -110,9 +197,15 @@ public struct Compilation: Sendable {
                     vpc: vpc, tiers: corpus.tiersOfVPC[position].map { model.networks[$0] },
                     staticNATs: natsOfVPC[position]))
         }
-        // Each appliance's files, rendered unless the previous output has them for the same
-        // canonical input.
-        let units = plan.appliances.concurrentMap { appliance in
+    }
+
+    /// Each planned appliance's folder, canonical input digest and files: rendered, unless
+    /// `previous` has them for the same canonical input.
+    static func applianceUnits(_ corpus: ValidatedCorpus, _ plan: Plan, previous: PreviousOutput?)
+        -> [(folder: String, digest: String, files: [OutputFile])]
+    {
+        let model = corpus.corpus
+        return plan.appliances.concurrentMap { appliance in
             let record = appliance.record
             let tier = model.networks[corpus.tierIndex[record.networkID]!]
             let folder = Compilation.applianceFolder(record)
@@ -133,45 +226,6 @@ public struct Compilation: Sendable {
                 ]
             )
         }
-        for (folder, digest, unitFiles) in units {
-            inputs.append((folder, digest))
-            files += unitFiles
-        }
-        if let previous {
-            for index in files.indices where files[index].path.contains("/") {
-                if let reused = previous.reuse(files[index]) { files[index] = reused }
-            }
-        }
-        files.append(OutputFile(path: "topology.json", bytes: Compilation.topology(corpus, plan)))
-        files.append(
-            OutputFile(path: "actions.jsonl", bytes: DocumentRenderers.actions(plan.actions)))
-        files.append(OutputFile(path: "state.json", bytes: plan.state.document(pools: plan.pools)))
-
-        var counts = CompilationCounts()
-        counts.vpcs = model.vpcs.count
-        counts.tiers = model.networks.count
-        counts.appliances = plan.state.appliances.count
-        counts.runningAppliances = plan.state.appliances.filter { $0.state == .running }.count
-        counts.publicIPs = model.publicIPAddresses.count
-        counts.mappedPublicIPs = plan.state.appliances.reduce(0) { $0 + $1.mappings.count }
-        counts.rules = model.loadBalancerRules.count
-        counts.activeRules = model.loadBalancerRules.filter(\.isActive).count
-        counts.virtualMachines = model.virtualMachines.count
-        counts.actions = plan.actions.count
-        files.sort { $0.path < $1.path }
-        files.append(
-            OutputFile(
-                path: "manifest.json",
-                bytes: Compilation.manifest(
-                    files: files, inputs: inputs, corpusName: model.name, inputFile: inputFile,
-                    inputBytes: inputBytes, counts: counts)))
-        files.sort { $0.path < $1.path }
-        counts.artifacts = files.count
-        counts.bytes = files.reduce(0) { $0 + $1.size }
-        self.plan = plan
-        self.files = files
-        self.counts = counts
-        self.reusedFiles = files.count(where: \.isReused)
     }
 
     /// The files of each appliance folder, in the order they are rendered.
@@ -212,73 +266,9 @@ public struct Compilation: Sendable {
         return nats
     }
 
-    static func topology(_ corpus: ValidatedCorpus, _ plan: Plan) -> [UInt8] {
-        let model = corpus.corpus
-        var applianceOf: [String: ApplianceRecord] = [:]
-        for record in plan.state.appliances { applianceOf[record.networkID] = record }
-        let vpcs: [JSONOutput] = model.vpcs.enumerated().map { vpcPosition, vpc in
-            let tiers = corpus.tiersOfVPC[vpcPosition]
-            let tierDocs: [JSONOutput] = tiers.enumerated().map { position, tierPosition in
-                let tier = model.networks[tierPosition]
-                var appliance = JSONOutput.null
-                if let record = applianceOf[tier.id] {
-                    let folder = applianceFolder(record)
-                    appliance = .object([
-                        ("name", .string(record.name)), ("state", .string(record.state.rawValue)),
-                        ("publicip", .string(record.publicIPList)),
-                        ("haproxy", .string(folder + "/haproxy.cfg")),
-                        ("iptables", .string(folder + "/iptables.rules")),
-                        ("addresses", .string(folder + "/addresses.json")),
-                    ])
-                }
-                let vms: [JSONOutput] = corpus.nicsOfTier[tierPosition].map { nic in
-                    let vm = model.virtualMachines[nic.vm]
-                    return .object([
-                        ("id", .string(vm.id)), ("name", .string(vm.name)),
-                        ("ipaddress", .string(nic.address.description)),
-                        ("state", .string(vm.state)),
-                    ])
-                }
-                return .object([
-                    ("id", .string(tier.id)), ("name", .string(tier.name)),
-                    ("interface", .string(RouterIptablesRenderer.tierInterface(position))),
-                    ("cidr", .string(tier.cidr.description)),
-                    ("gateway", .string(tier.gateway.description)),
-                    ("lbprovider", .optional(corpus.offering(of: tier).lbProvider)),
-                    ("appliance", appliance), ("virtualmachines", .array(vms)),
-                ])
-            }
-            let publicIPs: [JSONOutput] = corpus.publicIPsOfVPC[vpcPosition].map { position in
-                let ip = model.publicIPAddresses[position]
-                return .object([
-                    ("id", .string(ip.id)), ("ipaddress", .string(ip.ipAddress.description)),
-                ])
-            }
-            return .object([
-                ("id", .string(vpc.id)), ("name", .string(vpc.name)),
-                ("cidr", .string(vpc.cidr.description)),
-                ("sourcenatip", .optional(vpc.sourceNATIP?.description)),
-                (
-                    "router",
-                    .object([
-                        ("iptables", .string("\(vpc.id)/router.iptables")),
-                        ("publicinterface", .string(RouterIptablesRenderer.publicInterface)),
-                        ("controlinterface", .string(RouterIptablesRenderer.controlInterface)),
-                        ("publicips", .array(publicIPs)),
-                    ])
-                ),
-                ("tiers", .array(tierDocs)),
-            ])
-        }
-        return JSONOutput.object([
-            ("format", .string(DocumentRenderers.topologyFormat)), ("corpus", .string(model.name)),
-            ("vpcs", .array(vpcs)),
-        ]).document
-    }
-
     static func manifest(
         files: [OutputFile], inputs: [(unit: String, digest: String)], corpusName: String,
-        inputFile: String, inputBytes: [UInt8], counts: CompilationCounts
+        inputFile: String, input: OutputFile.Artifact, counts: CompilationCounts
     ) -> [UInt8] {
         JSONOutput.object([
             ("format", .string(manifestFormat)),
@@ -287,8 +277,7 @@ public struct Compilation: Sendable {
                 "input",
                 .object([
                     ("corpus", .string(corpusName)), ("file", .string(baseName(inputFile))),
-                    ("bytes", .int(inputBytes.count)),
-                    ("xxh3", .string(Digest.hex(Digest.xxh3(inputBytes)))),
+                    ("bytes", .int(input.bytes)), ("xxh3", .string(Digest.hex(input.xxh3))),
                 ])
             ),
             ("counts", counts.json),

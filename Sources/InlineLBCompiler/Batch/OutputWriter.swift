@@ -18,6 +18,11 @@ public enum OutputWriter {
     /// is false (a throwaway folder, which must still appear complete but need not survive
     /// a power loss).
     ///
+    /// The folder replaced is not deleted: it is kept beside the new one as a hidden spare
+    /// (`.<name>.spare`, holding only links to files the new folder shares) and the next
+    /// replacement is staged in it (``StagingTree``). A file marked as a cache is written
+    /// after the others are durable and is not fsynced itself.
+    ///
     /// Refuses to replace an existing non-empty folder that holds no `manifest.json` (it
     /// is not a previous output), so that a mistyped `-o` never deletes user data.
     public static func replaceDirectory(
@@ -45,45 +50,46 @@ public enum OutputWriter {
         let staging =
             (parent.isEmpty ? "." : parent)
             + "/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        do {
-            try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
-        } catch {
-            throw WriteError(
-                path: staging,
-                message: "cannot create the staging folder: \(error.localizedDescription)")
+        let spare = StagingTree.sparePath(of: directory)
+        var present = StagingTree.Inventory()
+        if exists && rename(spare, staging) == 0 {
+            present = StagingTree.inventory(of: staging)
+        } else {
+            if !exists { try? manager.removeItem(atPath: spare) }
+            do {
+                try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            } catch {
+                throw WriteError(
+                    path: staging,
+                    message: "cannot create the staging folder: \(error.localizedDescription)")
+            }
         }
         do throws(WriteError) {
-            var made = Set<String>()
-            var folders: [String] = []
-            for file in files {
-                let path = staging + "/" + file.path
-                let folder = (path as NSString).deletingLastPathComponent
-                if made.insert(folder).inserted {
-                    do {
-                        try manager.createDirectory(
-                            atPath: folder, withIntermediateDirectories: true)
-                    } catch {
-                        throw WriteError(
-                            path: folder,
-                            message: "cannot create folder: \(error.localizedDescription)")
-                    }
-                    folders.append(folder)
-                }
-                if file.isReused { try link(from: directory + "/" + file.path, to: path) }
-            }
+            let (toLink, changed) = try StagingTree.prune(
+                staging, holding: present, for: files, source: directory)
+            for path in toLink { try link(from: directory + "/" + path, to: staging + "/" + path) }
             // Written on all cores with their writeback started, then each made durable: the
             // fsyncs mostly wait for I/O already under way instead of starting it one by one.
-            let written = files.filter { !$0.isReused }
-            try onAllCores(written.count) { index throws(WriteError) in
+            // Caches are written last, so that the fsyncs do not wait for their pages too.
+            let lasting = files.filter { !$0.isReused && !$0.isCache }
+            try onAllCores(lasting.count) { index throws(WriteError) in
                 try writeFile(
-                    staging + "/" + written[index].path, written[index].bytes,
+                    staging + "/" + lasting[index].path, lasting[index].bytes,
                     then: durable ? .startWriteback : .nothing)
             }
             if durable {
-                try onAllCores(written.count) { index throws(WriteError) in
-                    try syncFile(staging + "/" + written[index].path)
+                try onAllCores(lasting.count) { index throws(WriteError) in
+                    try syncFile(staging + "/" + lasting[index].path)
                 }
-                for folder in folders.reversed() { try syncDirectory(folder) }
+            }
+            for cache in files where cache.isCache && !cache.isReused {
+                try writeFile(staging + "/" + cache.path, cache.bytes, then: .nothing)
+            }
+            if durable {
+                // Deepest first: a new folder is durable before the entry naming it.
+                for folder in changed.sorted(by: { $0.count > $1.count }) where !folder.isEmpty {
+                    try syncDirectory(staging + "/" + folder)
+                }
                 try syncDirectory(staging)
             }
             if exists {
@@ -106,7 +112,7 @@ public enum OutputWriter {
             throw error
         }
         // After an exchange the staging path holds the previous output.
-        try? manager.removeItem(atPath: staging)
+        if exists { StagingTree.keepAsSpare(staging, spare: spare) }
     }
 
     /// Replaces one file atomically: write a temporary sibling, fsync, rename.

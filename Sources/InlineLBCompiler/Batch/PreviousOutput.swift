@@ -14,6 +14,8 @@ public struct PreviousOutput: Sendable {
     let artifacts: [String: OutputFile.Artifact]
     /// Appliance folder to the XXH3-128 of its canonical input.
     let inputs: [String: String]
+    /// The appliance folders of `inputs` in the manifest's order (the state's).
+    let inputOrder: [String]
 
     /// Reads `folder/manifest.json`; nil when there is none, it is unreadable, or another
     /// version of inlinelb wrote it (its renderers may differ).
@@ -33,17 +35,20 @@ public struct PreviousOutput: Sendable {
             artifacts[path] = OutputFile.Artifact(bytes: size, xxh3: digest)
         }
         var inputs: [String: String] = [:]
+        var order: [String] = []
         if let listed = root.member("inputs") {
             for entry in listed.elements {
                 guard let unit = entry.member("unit")?.string,
                     let digest = entry.member("xxh3-128")?.string
                 else { return nil }
                 inputs[unit] = digest
+                order.append(unit)
             }
         }
         self.folder = folder
         self.artifacts = artifacts
         self.inputs = inputs
+        inputOrder = order
     }
 
     /// The files at `paths` as reusable artifacts, if the manifest lists each of them and
@@ -51,10 +56,10 @@ public struct PreviousOutput: Sendable {
     func reuse(_ paths: [String]) -> [OutputFile]? {
         var files: [OutputFile] = []
         for path in paths {
-            guard let artifact = artifacts[path],
-                let attributes = try? FileManager.default.attributesOfItem(
-                    atPath: folder + "/" + path),
-                (attributes[.size] as? Int) == artifact.bytes
+            // A plain stat: Foundation's attributes also look up the owner's account name.
+            var status = stat()
+            guard let artifact = artifacts[path], lstat(folder + "/" + path, &status) == 0,
+                status.st_mode & S_IFMT == S_IFREG, Int(status.st_size) == artifact.bytes
             else { return nil }
             files.append(OutputFile(path: path, reusing: artifact))
         }

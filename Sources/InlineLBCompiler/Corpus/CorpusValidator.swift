@@ -100,10 +100,7 @@ public struct CorpusValidator: Sendable {
     /// sorted by hash in shards on all cores; only ids with equal hashes are compared.
     private mutating func reportDuplicates(_ section: String, _ ids: [String]) {
         let hashes = (0..<ids.count).split(into: 64).concurrentMap { range in
-            range.map { position in
-                var id = ids[position]
-                return id.withUTF8 { Digest.xxh3(UnsafeRawBufferPointer($0)) }
-            }
+            range.map { Digest.xxh3(ids[$0]) }
         }
         // The top six bits of a hash pick its shard.
         var shards = [[(hash: UInt64, position: Int)]](repeating: [], count: 64)

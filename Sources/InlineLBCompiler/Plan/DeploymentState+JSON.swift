@@ -3,54 +3,7 @@ import InlineLBCore
 extension DeploymentState {
     /// `state.json`: the mapping table, the appliances and, for reading only, pool occupancy.
     public func document(pools: [PoolUsage]) -> [UInt8] {
-        JSONOutput.object([
-            ("format", .string(DeploymentState.format)),
-            ("nextappliancenumber", .int(nextApplianceNumber)),
-            ("nextmappingnumber", .int(nextMappingNumber)),
-            (
-                "appliances",
-                .array(
-                    appliances.map { appliance in
-                        .object([
-                            ("number", .int(appliance.number)), ("name", .string(appliance.name)),
-                            ("vpcid", .string(appliance.vpcID)),
-                            ("networkid", .string(appliance.networkID)),
-                            ("guestip", .string(appliance.guestIP.description)),
-                            ("linklocalip", .string(appliance.linkLocalIP.description)),
-                            ("state", .string(appliance.state.rawValue)),
-                            ("sentconfigdigest", .optional(appliance.sentConfigDigest)),
-                            (
-                                "mappings",
-                                .array(
-                                    appliance.mappings.map { mapping in
-                                        .object([
-                                            ("id", .int(mapping.number)),
-                                            ("publicipid", .string(mapping.publicIPID)),
-                                            ("publicip", .string(mapping.publicIP.description)),
-                                            (
-                                                "secondaryip",
-                                                .string(mapping.secondaryIP.description)
-                                            ),
-                                        ])
-                                    })
-                            ),
-                        ])
-                    })
-            ),
-            (
-                "pools",
-                .array(
-                    pools.map { pool in
-                        .object([
-                            ("name", .string(pool.name)),
-                            ("first", .string(pool.first.description)),
-                            ("last", .string(pool.last.description)),
-                            ("capacity", .int(pool.capacity)),
-                            ("used", .int(pool.capacity - pool.free)), ("free", .int(pool.free)),
-                        ])
-                    })
-            ),
-        ]).document
+        StateDocument(self, pools: pools).bytes
     }
 
     /// Reads a `state.json`; any problem is a diagnostic naming the file and JSON path.
@@ -197,5 +150,89 @@ private struct StateReader {
             throw fail(path.appending(key), "expected an array")
         }
         return elements
+    }
+}
+
+/// `state.json` with each appliance rendered as a chunk of its own, so that an incremental
+/// apply renders only the appliances it re-planned and copies the others.
+struct StateDocument {
+    /// The document.
+    let bytes: [UInt8]
+    /// Each appliance's chunk in `bytes`, in state order.
+    let appliances: [Range<Int>]
+
+    /// The document of `state`.
+    init(_ state: DeploymentState, pools: [PoolUsage]) {
+        self.init(
+            nextApplianceNumber: state.nextApplianceNumber,
+            nextMappingNumber: state.nextMappingNumber,
+            appliances: state.appliances.map { StateDocument.chunk(of: $0)[...] }, pools: pools)
+    }
+
+    /// Joins appliance chunks, in order, the way `JSONOutput` writes the whole document.
+    init(
+        nextApplianceNumber: Int, nextMappingNumber: Int, appliances: [ArraySlice<UInt8>],
+        pools: [PoolUsage]
+    ) {
+        var out = ByteWriter(capacity: appliances.reduce(4096) { $0 + $1.count + 6 })
+        out.append("{\n  \"format\": ")
+        out.appendJSONString(DeploymentState.format)
+        out.append(",\n  \"nextappliancenumber\": ")
+        out.append(nextApplianceNumber)
+        out.append(",\n  \"nextmappingnumber\": ")
+        out.append(nextMappingNumber)
+        out.append(",\n  \"appliances\": [")
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(appliances.count)
+        for (position, chunk) in appliances.enumerated() {
+            out.append(position == 0 ? "\n    " : ",\n    ")
+            let start = out.count
+            out.append(bytes: chunk)
+            ranges.append(start..<out.count)
+        }
+        out.append(appliances.isEmpty ? "],\n  \"pools\": " : "\n  ],\n  \"pools\": ")
+        JSONOutput.array(
+            pools.map { pool in
+                .object([
+                    ("name", .string(pool.name)),
+                    ("first", .string(pool.first.description)),
+                    ("last", .string(pool.last.description)),
+                    ("capacity", .int(pool.capacity)),
+                    ("used", .int(pool.capacity - pool.free)), ("free", .int(pool.free)),
+                ])
+            }
+        ).write(to: &out, pretty: true, indent: 2)
+        out.append("\n}\n")
+        bytes = out.bytes
+        self.appliances = ranges
+    }
+
+    /// The chunk of one appliance: its object as `JSONOutput` writes it inside the
+    /// document's `appliances` array.
+    static func chunk(of appliance: ApplianceRecord) -> [UInt8] {
+        let object = JSONOutput.object([
+            ("number", .int(appliance.number)), ("name", .string(appliance.name)),
+            ("vpcid", .string(appliance.vpcID)),
+            ("networkid", .string(appliance.networkID)),
+            ("guestip", .string(appliance.guestIP.description)),
+            ("linklocalip", .string(appliance.linkLocalIP.description)),
+            ("state", .string(appliance.state.rawValue)),
+            ("sentconfigdigest", .optional(appliance.sentConfigDigest)),
+            (
+                "mappings",
+                .array(
+                    appliance.mappings.map { mapping in
+                        .object([
+                            ("id", .int(mapping.number)),
+                            ("publicipid", .string(mapping.publicIPID)),
+                            ("publicip", .string(mapping.publicIP.description)),
+                            ("secondaryip", .string(mapping.secondaryIP.description)),
+                        ])
+                    })
+            ),
+        ])
+        var out = ByteWriter()
+        object.write(to: &out, pretty: true, indent: 4)
+        return out.bytes
     }
 }

@@ -23,7 +23,7 @@ public struct AppliancePlan: Sendable {
 }
 
 /// How full one address pool is.
-public struct PoolUsage: Sendable {
+public struct PoolUsage: Sendable, Equatable {
     /// The tier id, or `link-local`.
     public var name: String
     public var first: IPv4Address

@@ -38,16 +38,22 @@ public struct Planner {
     }
 
     /// Plans the transition from `state` to `corpus`, applying `restarts` afterwards.
+    ///
+    /// `linkLocalInUse` holds the link-local addresses of appliances left out of `state`
+    /// and `corpus`: an incremental apply plans a few VPCs against their appliances alone.
     public static func plan(
-        state: DeploymentState, corpus: ValidatedCorpus, restarts: [NetworkRestart] = []
+        state: DeploymentState, corpus: ValidatedCorpus, restarts: [NetworkRestart] = [],
+        linkLocalInUse: [IPv4Address] = []
     ) throws(PlanError) -> Plan {
-        var planner = try Planner(state: state, corpus: corpus, restarts: restarts)
+        var planner = try Planner(
+            state: state, corpus: corpus, restarts: restarts, linkLocalInUse: linkLocalInUse)
         return try planner.run()
     }
 
-    private init(state: DeploymentState, corpus: ValidatedCorpus, restarts: [NetworkRestart])
-        throws(PlanError)
-    {
+    private init(
+        state: DeploymentState, corpus: ValidatedCorpus, restarts: [NetworkRestart],
+        linkLocalInUse: [IPv4Address]
+    ) throws(PlanError) {
         self.corpus = corpus
         var byNetwork: [String: NetworkRestart] = [:]
         for restart in restarts {
@@ -70,6 +76,10 @@ public struct Planner {
         counters.appliances = []
         linkLocalPool = AddressPool(
             first: Planner.linkLocalRange.first, last: Planner.linkLocalRange.last)
+        for address in linkLocalInUse where !linkLocalPool.reserve(address) {
+            throw PlanError(
+                message: "link-local address \(address) is outside 169.254.0.0/16 or held twice")
+        }
         for appliance in state.appliances where !linkLocalPool.reserve(appliance.linkLocalIP) {
             throw PlanError(
                 message:

@@ -1,0 +1,233 @@
+import InlineLBCore
+
+/// What an apply leaves in its output folder (`apply-index.bin`) for the next apply to
+/// re-plan only the VPCs an edit touches: the corpus's layout; the digest, counters and
+/// appliance chunks of the state it wrote; where each VPC's chunk lies in
+/// `topology.json`; and every tier's pool usage.
+///
+/// A binary file in this machine's byte order, ending with the XXH3-64 of what precedes
+/// it; anything unexpected reads as no index (and the apply compiles the whole corpus).
+struct ApplyIndex: Equatable {
+    /// The file's name in the output folder.
+    static let fileName = "apply-index.bin"
+    /// The file's first bytes.
+    static let magic = Array("inlinelb-apply-index/1\n".utf8)
+
+    /// One appliance of the state the apply wrote.
+    struct Appliance: Equatable {
+        /// Its chunk in `state.json`.
+        var chunk: Range<Int>
+        /// The position of its VPC in the corpus.
+        var vpc: Int32
+        var linkLocalIP: IPv4Address
+        var isRunning: Bool
+        var mappings: Int
+
+        /// The entry of `record`, in the VPC at `vpc`; its chunk is set by the index.
+        init(_ record: ApplianceRecord, vpc: Int) {
+            chunk = 0..<0
+            self.vpc = Int32(vpc)
+            linkLocalIP = record.linkLocalIP
+            isRunning = record.state == .running
+            mappings = record.mappings.count
+        }
+
+        init(
+            chunk: Range<Int>, vpc: Int32, linkLocalIP: IPv4Address, isRunning: Bool, mappings: Int
+        ) {
+            self.chunk = chunk
+            self.vpc = vpc
+            self.linkLocalIP = linkLocalIP
+            self.isRunning = isRunning
+            self.mappings = mappings
+        }
+    }
+
+    /// The layout of the corpus the apply read.
+    var layout: CorpusLayout
+    /// XXH3-128 (hex) of the `state.json` the apply wrote.
+    var stateDigest: String
+    /// That state's counters.
+    var nextApplianceNumber: Int
+    var nextMappingNumber: Int
+    /// That state's appliances, in order.
+    var appliances: [Appliance]
+    /// Each VPC's chunk in `topology.json`, by VPC position.
+    var topologyChunks: [Range<Int>]
+    /// The pool usage of every tier that has a pool, in corpus order.
+    var pools: [PoolUsage]
+
+    /// The file's bytes.
+    var bytes: [UInt8] {
+        var out = BinaryOutput()
+        out.bytes.reserveCapacity(layout.count * 29 + appliances.count * 40 + 4096)
+        out.bytes += ApplyIndex.magic
+        out.append(text: stateDigest)
+        out.append(UInt64(nextApplianceNumber))
+        out.append(UInt64(nextMappingNumber))
+        out.append(array: appliances.map { UInt64($0.chunk.lowerBound) })
+        out.append(array: appliances.map { UInt64($0.chunk.upperBound) })
+        out.append(array: appliances.map(\.vpc))
+        out.append(array: appliances.map(\.linkLocalIP.value))
+        out.append(array: appliances.map { UInt8($0.isRunning ? 1 : 0) })
+        out.append(array: appliances.map { UInt64($0.mappings) })
+        out.append(UInt64(layout.fileSize))
+        out.append(UInt64(layout.memberKeys.count))
+        for key in layout.memberKeys { out.append(text: key) }
+        out.append(array: layout.starts)
+        out.append(array: layout.hashes)
+        out.append(array: layout.tags)
+        out.append(array: layout.vpcs)
+        out.append(array: layout.keys)
+        out.append(array: layout.extras)
+        out.append(array: topologyChunks.map { UInt64($0.lowerBound) })
+        out.append(array: topologyChunks.map { UInt64($0.upperBound) })
+        out.append(UInt64(pools.count))
+        for pool in pools {
+            out.append(text: pool.name)
+            out.append(UInt64(pool.first.value))
+            out.append(UInt64(pool.last.value))
+            out.append(UInt64(pool.capacity))
+            out.append(UInt64(pool.free))
+        }
+        out.append(Digest.xxh3(out.bytes))
+        return out.bytes
+    }
+
+    /// Creates an index.
+    init(
+        layout: CorpusLayout, state: StateDocument, counters: DeploymentState,
+        appliances: [Appliance], topologyChunks: [Range<Int>], pools: [PoolUsage]
+    ) {
+        self.layout = layout
+        stateDigest = Digest.hex(Digest.xxh3Wide(state.bytes))
+        nextApplianceNumber = counters.nextApplianceNumber
+        nextMappingNumber = counters.nextMappingNumber
+        self.appliances = zip(appliances, state.appliances).map { appliance, chunk in
+            var appliance = appliance
+            appliance.chunk = chunk
+            return appliance
+        }
+        self.topologyChunks = topologyChunks
+        self.pools = pools
+    }
+
+    /// Reads an index back; nil unless `bytes` are one, whole and intact.
+    init?(bytes: [UInt8]) {
+        guard bytes.count >= ApplyIndex.magic.count + 8,
+            bytes.starts(with: ApplyIndex.magic),
+            bytes.withUnsafeBytes({ raw in
+                Digest.xxh3(UnsafeRawBufferPointer(rebasing: raw[..<(raw.count - 8)]))
+                    == raw.loadUnaligned(fromByteOffset: raw.count - 8, as: UInt64.self)
+            })
+        else { return nil }
+        var input = BinaryInput(bytes: bytes, offset: ApplyIndex.magic.count)
+        guard let stateDigest = input.text(), let nextAppliance = input.integer(),
+            let nextMapping = input.integer(), let applianceStarts: [UInt64] = input.array(),
+            let applianceEnds: [UInt64] = input.array(), let applianceVPCs: [Int32] = input.array(),
+            let linkLocals: [UInt32] = input.array(), let running: [UInt8] = input.array(),
+            let mappings: [UInt64] = input.array(),
+            [
+                applianceEnds.count, applianceVPCs.count, linkLocals.count, running.count,
+                mappings.count,
+            ]
+            .allSatisfy({ $0 == applianceStarts.count }),
+            let fileSize = input.integer(), let memberCount = input.integer()
+        else { return nil }
+        var keys: [String] = []
+        for _ in 0..<min(memberCount, bytes.count) {
+            guard let key = input.text() else { return nil }
+            keys.append(key)
+        }
+        guard let starts: [UInt32] = input.array(), let hashes: [UInt64] = input.array(),
+            let tags: [UInt8] = input.array(), let vpcs: [Int32] = input.array(),
+            let entityKeys: [UInt64] = input.array(), let extras: [UInt32] = input.array(),
+            let chunkStarts: [UInt64] = input.array(), let chunkEnds: [UInt64] = input.array(),
+            keys.count == memberCount,
+            [hashes.count, tags.count, vpcs.count, entityKeys.count, extras.count].allSatisfy({
+                $0 == starts.count
+            }),
+            chunkStarts.count == chunkEnds.count,
+            let poolCount = input.integer()
+        else { return nil }
+        var pools: [PoolUsage] = []
+        for _ in 0..<min(poolCount, bytes.count) {
+            guard let name = input.text(), let first = input.integer(), let last = input.integer(),
+                let capacity = input.integer(), let free = input.integer(),
+                let firstValue = UInt32(exactly: first), let lastValue = UInt32(exactly: last)
+            else { return nil }
+            pools.append(
+                PoolUsage(
+                    name: name, first: IPv4Address(firstValue), last: IPv4Address(lastValue),
+                    capacity: capacity, free: free))
+        }
+        guard pools.count == poolCount, input.offset == bytes.count - 8 else { return nil }
+        layout = CorpusLayout(
+            fileSize: fileSize, memberKeys: keys, starts: starts, hashes: hashes, tags: tags,
+            vpcs: vpcs, keys: entityKeys, extras: extras)
+        self.stateDigest = stateDigest
+        nextApplianceNumber = nextAppliance
+        nextMappingNumber = nextMapping
+        appliances = (0..<applianceStarts.count).map {
+            Appliance(
+                chunk: Int(applianceStarts[$0])..<Int(max(applianceStarts[$0], applianceEnds[$0])),
+                vpc: applianceVPCs[$0], linkLocalIP: IPv4Address(linkLocals[$0]),
+                isRunning: running[$0] != 0, mappings: Int(mappings[$0]))
+        }
+        topologyChunks = zip(chunkStarts, chunkEnds).map { Int($0)..<Int(max($0, $1)) }
+        self.pools = pools
+    }
+}
+
+/// Appends integers, arrays of them and strings in this machine's byte order.
+private struct BinaryOutput {
+    var bytes: [UInt8] = []
+
+    mutating func append(_ value: UInt64) {
+        withUnsafeBytes(of: value) { bytes += $0 }
+    }
+
+    mutating func append<Element: FixedWidthInteger>(array: [Element]) {
+        append(UInt64(array.count))
+        array.withUnsafeBytes { bytes += $0 }
+    }
+
+    mutating func append(text: String) {
+        append(array: Array(text.utf8))
+    }
+}
+
+/// Reads what ``BinaryOutput`` wrote; every read is checked against the end.
+private struct BinaryInput {
+    let bytes: [UInt8]
+    var offset: Int
+
+    mutating func integer() -> Int? {
+        guard offset + 8 <= bytes.count else { return nil }
+        let value = bytes.withUnsafeBytes {
+            $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+        }
+        offset += 8
+        return Int(exactly: value)
+    }
+
+    mutating func array<Element: FixedWidthInteger>() -> [Element]? {
+        guard let count = integer() else { return nil }
+        let size = count.multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
+        guard !size.overflow, offset + size.partialValue <= bytes.count else { return nil }
+        let start = offset
+        offset += size.partialValue
+        return [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+            bytes.withUnsafeBytes { raw in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: raw[start..<start + size.partialValue]))
+            }
+            initialized = count
+        }
+    }
+
+    mutating func text() -> String? {
+        guard let utf8: [UInt8] = array() else { return nil }
+        return String(validating: utf8, as: UTF8.self)
+    }
+}

@@ -1,0 +1,447 @@
+import InlineLBCore
+
+/// An edit of a corpus file, found against the ``CorpusLayout`` of the version the last
+/// apply read, and the corpus that re-plans it: the global members plus every entity of
+/// the VPCs the edit touches (its scope).
+///
+/// Finding the edit reads no unchanged entity. Segments are matched by digest from the
+/// start of the file at their old offsets and from the end at offsets moved by the change
+/// in size; what lies between must be whole elements of one per-VPC section other than
+/// `vpcs`. Only those are decoded, to learn their VPCs; then the scope's entities are
+/// validated as a corpus of their own.
+///
+/// That corpus plans exactly as the whole file would, because a valid corpus whose
+/// entities each belong to one VPC has no check across VPCs but the uniqueness of ids and
+/// public addresses, which are checked here for the new entities against all others.
+/// Anything else (an edit of the global members or of `vpcs`, an entity referring to
+/// another VPC or to nothing, a scope that does not validate) refuses, with the reason,
+/// and the caller compiles the whole file.
+struct CorpusEdit {
+    /// Why an edit cannot be applied on its own.
+    struct Refusal: Error, Sendable {
+        var reason: String
+    }
+
+    /// The layout of the edited file.
+    let layout: CorpusLayout
+    /// The positions of the VPCs the edit touches, ascending.
+    let scope: [Int]
+    /// The ids of those VPCs.
+    let scopeIDs: Set<String>
+    /// The global members and the scope's entities, validated.
+    let corpus: ValidatedCorpus
+    /// The section of the changed elements, when some changed.
+    let section: CorpusLayout.Section?
+
+    /// Finds the edit from `previous` to `bytes` and validates its scope.
+    init(previous: CorpusLayout, bytes: UnsafeRawBufferPointer, file: String) throws(Refusal) {
+        guard bytes.count < Int(UInt32.max) else { throw Refusal(reason: "the file is too large") }
+        let change = CorpusEdit.change(previous, bytes)
+        var layout = previous
+        var section: CorpusLayout.Section?
+        var middle: [Int] = []
+        if !change.isNone {
+            let found = try CorpusEdit.section(of: change, in: previous)
+            section = found
+            let starts = try CorpusEdit.elementStarts(
+                change, in: bytes, section: found, previous: previous)
+            layout = CorpusEdit.relaid(previous, change, starts, section: found, bytes: bytes)
+            middle = Array(change.replaced.lowerBound..<change.replaced.lowerBound + starts.count)
+            try CorpusEdit.resolveEntities(middle, in: &layout, section: found, bytes: bytes)
+        }
+        var scope = Set(middle.map { Int(layout[entity: $0].vpc) })
+        for index in change.replaced { scope.insert(Int(previous[entity: index].vpc)) }
+        var inScope = [Bool](repeating: false, count: (scope.max() ?? -1) + 1)
+        for vpc in scope { inScope[vpc] = true }
+        if let section {
+            try CorpusEdit.checkUnique(middle, of: section, in: layout, inScope: inScope)
+        }
+        let (text, included) = CorpusEdit.scopeCorpus(layout, inScope: inScope, bytes: bytes)
+        let corpus: ValidatedCorpus
+        do {
+            corpus = try CorpusValidator.load(file: file, bytes: text)
+        } catch {
+            throw Refusal(reason: "the edited VPCs do not validate on their own")
+        }
+        let sorted = scope.sorted()
+        guard let entities = CorpusLayout.entities(of: corpus) else {
+            throw Refusal(reason: "an edited entity refers to two VPCs")
+        }
+        for (section, indices) in included.enumerated() {
+            for (entity, index) in zip(entities[section], indices) {
+                var entity = entity
+                entity.vpc = Int32(sorted[Int(entity.vpc)])
+                layout[entity: index] = entity
+            }
+        }
+        self.layout = layout
+        self.scope = sorted
+        self.scopeIDs = Set(corpus.corpus.vpcs.map(\.id))
+        self.corpus = corpus
+        self.section = section
+    }
+
+    /// The position in the whole corpus of the scope's VPC with `id`.
+    func position(ofVPC id: String) -> Int {
+        scope[corpus.vpcIndex[id]!]
+    }
+
+    // MARK: - Finding the change
+
+    /// The segments of the previous layout that changed and the bytes that replace them.
+    struct Change {
+        /// Segment indices of the previous layout.
+        var replaced: Range<Int>
+        /// The new bytes in their place.
+        var bytes: Range<Int>
+        /// New size minus old size: how far the unchanged segments after the change moved.
+        var shift: Int
+
+        var isNone: Bool { replaced.isEmpty && bytes.isEmpty }
+    }
+
+    /// Matches segments by digest from the start, then from the end.
+    static func change(_ previous: CorpusLayout, _ bytes: UnsafeRawBufferPointer) -> Change {
+        let count = previous.count
+        let shift = bytes.count - previous.fileSize
+        func matches(_ index: Int, movedBy offset: Int) -> Bool {
+            let lower = Int(previous.starts[index]) + offset
+            let upper =
+                index + 1 < count ? Int(previous.starts[index + 1]) + offset : bytes.count
+            guard lower >= 0, lower <= upper, upper <= bytes.count else { return false }
+            return Digest.xxh3(UnsafeRawBufferPointer(rebasing: bytes[lower..<upper]))
+                == previous.hashes[index]
+        }
+        var prefix = 0
+        while prefix < count && matches(prefix, movedBy: 0) { prefix += 1 }
+        guard prefix < count else {
+            return Change(replaced: count..<count, bytes: bytes.count..<bytes.count, shift: shift)
+        }
+        let changeStart = Int(previous.starts[prefix])
+        var suffix = count
+        while suffix > prefix, Int(previous.starts[suffix - 1]) + shift >= changeStart,
+            matches(suffix - 1, movedBy: shift)
+        {
+            suffix -= 1
+        }
+        let changeEnd = suffix < count ? Int(previous.starts[suffix]) + shift : bytes.count
+        return Change(
+            replaced: prefix..<suffix, bytes: changeStart..<max(changeStart, changeEnd),
+            shift: shift)
+    }
+
+    /// The section whose elements the change replaces or adds to.
+    static func section(of change: Change, in previous: CorpusLayout) throws(Refusal)
+        -> CorpusLayout.Section
+    {
+        let tags = Set(previous.tags[change.replaced])
+        let tag: UInt8
+        if let only = tags.first {
+            guard tags.count == 1, only != CorpusLayout.memberTag else {
+                throw Refusal(reason: "the edit reaches beyond the elements of one section")
+            }
+            tag = only
+        } else {
+            // Elements inserted after segment `before`: an element or a section's opening.
+            let before = change.replaced.lowerBound - 1
+            guard before > 0 else { throw Refusal(reason: "the edit is in the file's opening") }
+            if previous.tags[before] != CorpusLayout.memberTag {
+                tag = previous.tags[before]
+            } else {
+                let member = previous.tags[1...before].count { $0 == CorpusLayout.memberTag } - 1
+                guard let section = CorpusLayout.Section(key: previous.memberKeys[member]) else {
+                    throw Refusal(reason: "the edit is outside the per-VPC sections")
+                }
+                tag = section.rawValue
+            }
+        }
+        let section = CorpusLayout.Section(rawValue: tag)!
+        guard section != .vpcs else { throw Refusal(reason: "the edit changes the VPCs") }
+        return section
+    }
+
+    /// The new offsets of the elements in the changed bytes.
+    ///
+    /// The bytes must start with an element and end with the separator the replaced
+    /// segments ended with: a comma when an element of the section follows, else the
+    /// section's closing bracket and what follows it up to the next member (or the end).
+    static func elementStarts(
+        _ change: Change, in bytes: UnsafeRawBufferPointer, section: CorpusLayout.Section,
+        previous: CorpusLayout
+    ) throws(Refusal) -> [Int] {
+        let next = change.replaced.upperBound
+        let elementFollows = next < previous.count && previous.tags[next] == section.rawValue
+        let range = change.bytes
+        guard !range.isEmpty else {
+            guard elementFollows else { throw Refusal(reason: "the edit empties a section") }
+            return []
+        }
+        guard bytes[range.lowerBound] == UInt8(ascii: "{") else {
+            throw Refusal(reason: "the edit does not start at an element")
+        }
+        var end = trimmingSpace(bytes, range.lowerBound, range.upperBound)
+        func expect(_ byte: Unicode.Scalar) throws(Refusal) {
+            guard end > range.lowerBound, bytes[end - 1] == UInt8(ascii: byte) else {
+                throw Refusal(reason: "the edit does not end between elements")
+            }
+            end = trimmingSpace(bytes, range.lowerBound, end - 1)
+        }
+        if elementFollows {
+            try expect(",")
+        } else {
+            try expect(next < previous.count ? "," : "}")
+            try expect("]")
+        }
+        let wrapped = [UInt8(ascii: "[")] + bytes[range.lowerBound..<end] + [UInt8(ascii: "]")]
+        guard let root = try? JSONReader.parse(wrapped), root.kind == .array else {
+            throw Refusal(reason: "the edited elements are not well-formed JSON")
+        }
+        var starts: [Int] = []
+        for element in root.elements {
+            guard element.kind == .object else {
+                throw Refusal(reason: "an edited element is not an object")
+            }
+            starts.append(range.lowerBound + element.offset - 1)
+        }
+        return starts
+    }
+
+    /// `previous` with the replaced segments swapped for elements starting at `starts`,
+    /// the segments after them moved, and the new segments hashed (their entities are
+    /// resolved next).
+    static func relaid(
+        _ previous: CorpusLayout, _ change: Change, _ starts: [Int],
+        section: CorpusLayout.Section, bytes: UnsafeRawBufferPointer
+    ) -> CorpusLayout {
+        var layout = previous
+        let replaced = change.replaced
+        let added = replaced.lowerBound..<replaced.lowerBound + starts.count
+        layout.fileSize = bytes.count
+        layout.starts.replaceSubrange(replaced, with: starts.map { UInt32($0) })
+        for index in added.upperBound..<layout.count {
+            layout.starts[index] = UInt32(Int(layout.starts[index]) + change.shift)
+        }
+        layout.tags.replaceSubrange(
+            replaced, with: repeatElement(section.rawValue, count: starts.count))
+        layout.vpcs.replaceSubrange(replaced, with: repeatElement(-1, count: starts.count))
+        layout.keys.replaceSubrange(replaced, with: repeatElement(0, count: starts.count))
+        layout.extras.replaceSubrange(replaced, with: repeatElement(0, count: starts.count))
+        layout.hashes.replaceSubrange(
+            replaced, with: CorpusLayout.hashes(of: added, in: layout, bytes: bytes))
+        return layout
+    }
+
+    /// Decodes the new elements at `indices` and records their VPC, id and extra; refuses
+    /// when one refers to something unknown or to two VPCs.
+    static func resolveEntities(
+        _ indices: [Int], in layout: inout CorpusLayout, section: CorpusLayout.Section,
+        bytes: UnsafeRawBufferPointer
+    ) throws(Refusal) {
+        var text = Array("{\"format\": \"\(CorpusDecoder.format)\", \"name\": \"edit\", ".utf8)
+        text += Array("\"\(section.key)\": [".utf8)
+        for (position, index) in indices.enumerated() {
+            if position > 0 { text.append(UInt8(ascii: ",")) }
+            text += bytes[entityText(index, in: layout, bytes: bytes)]
+        }
+        text += Array("]}".utf8)
+        let model: Corpus
+        do {
+            model = try CorpusDecoder.decode(try CorpusSource(file: "edit", bytes: text))
+        } catch {
+            throw Refusal(reason: "an edited element does not decode")
+        }
+        let lookup = VPCLookup(layout: layout, sections: section.references)
+        var resolved: [CorpusLayout.Entity] = []
+        func add(_ id: String?, _ vpcs: [Int32?], extra: UInt32 = 0) throws(Refusal) {
+            guard let vpc = vpcs.first ?? nil, vpcs.allSatisfy({ $0 == vpc }) else {
+                throw Refusal(
+                    reason: "an edited \(section.key) element refers to another VPC or to nothing")
+            }
+            resolved.append(
+                CorpusLayout.Entity(vpc: vpc, key: id.map(Digest.xxh3) ?? 0, extra: extra))
+        }
+        switch section {
+        case .vpcs: break
+        case .networks:
+            for tier in model.networks { try add(tier.id, [lookup.vpc(tier.vpcID, in: .vpcs)]) }
+        case .virtualMachines:
+            for vm in model.virtualMachines {
+                try add(vm.id, vm.nics.map { lookup.vpc($0.networkID, in: .networks) })
+            }
+        case .publicIPAddresses:
+            for ip in model.publicIPAddresses {
+                let vm = ip.virtualMachineID.map { lookup.vpc($0, in: .virtualMachines) }
+                try add(
+                    ip.id, [lookup.vpc(ip.vpcID, in: .vpcs)] + (vm.map { [$0] } ?? []),
+                    extra: ip.ipAddress.value)
+            }
+        case .loadBalancerRules:
+            for rule in model.loadBalancerRules {
+                try add(
+                    rule.id,
+                    [
+                        lookup.vpc(rule.networkID, in: .networks),
+                        lookup.vpc(rule.publicIPID, in: .publicIPAddresses),
+                    ], extra: rule.isActive ? 1 : 0)
+            }
+        case .portForwardingRules:
+            for rule in model.portForwardingRules {
+                try add(
+                    rule.id,
+                    [
+                        lookup.vpc(rule.ipAddressID, in: .publicIPAddresses),
+                        lookup.vpc(rule.virtualMachineID, in: .virtualMachines),
+                    ])
+            }
+        case .applianceIntents:
+            for intent in model.applianceIntents {
+                try add(nil, [lookup.vpc(intent.networkID, in: .networks)])
+            }
+        }
+        guard resolved.count == indices.count else {
+            throw Refusal(reason: "the edited elements do not decode one to one")
+        }
+        for (index, entity) in zip(indices, resolved) { layout[entity: index] = entity }
+    }
+
+    /// The VPC of an entity by id, from the digests of the unchanged sections.
+    struct VPCLookup {
+        /// By section tag: the VPC of each id digest.
+        private var maps = [UInt64Map<Int32>?](repeating: nil, count: 256)
+
+        /// Indexes the entities of `sections` in `layout`.
+        init(layout: CorpusLayout, sections: [CorpusLayout.Section]) {
+            for section in sections { maps[Int(section.rawValue)] = UInt64Map() }
+            for index in 0..<layout.count where maps[Int(layout.tags[index])] != nil {
+                let entity = layout[entity: index]
+                maps[Int(layout.tags[index])]!.set(entity.vpc, for: entity.key)
+            }
+        }
+
+        /// The VPC of the entity of `section` with `id`; nil when there is none.
+        func vpc(_ id: String, in section: CorpusLayout.Section) -> Int32? {
+            maps[Int(section.rawValue)]?[Digest.xxh3(id)]
+        }
+    }
+
+    /// Refuses when a new element's id, or a new public IP's address, is also held by an
+    /// element outside the scope (inside it, validation sees both).
+    static func checkUnique(
+        _ indices: [Int], of section: CorpusLayout.Section, in layout: CorpusLayout,
+        inScope: [Bool]
+    ) throws(Refusal) {
+        guard !indices.isEmpty, section != .applianceIntents else { return }
+        var ids = UInt64Map<Bool>(capacity: indices.count)
+        var addresses = UInt64Map<Bool>(capacity: indices.count)
+        for index in indices {
+            ids.set(true, for: layout[entity: index].key)
+            addresses.set(true, for: UInt64(layout[entity: index].extra))
+        }
+        for index in 0..<layout.count where layout.tags[index] == section.rawValue {
+            let entity = layout[entity: index]
+            guard !CorpusEdit.contains(inScope, entity.vpc) else { continue }
+            if ids[entity.key] != nil {
+                throw Refusal(reason: "a new id may be taken in another VPC")
+            }
+            if section == .publicIPAddresses && addresses[UInt64(entity.extra)] != nil {
+                throw Refusal(reason: "a new public address may be taken in another VPC")
+            }
+        }
+    }
+
+    /// Whether `vpc` is marked in `inScope`.
+    static func contains(_ inScope: [Bool], _ vpc: Int32) -> Bool {
+        vpc >= 0 && Int(vpc) < inScope.count && inScope[Int(vpc)]
+    }
+
+    // MARK: - The scope's corpus
+
+    /// The global members and the scope's elements as a corpus file, and for each section
+    /// the segments its elements came from.
+    static func scopeCorpus(
+        _ layout: CorpusLayout, inScope: [Bool], bytes: UnsafeRawBufferPointer
+    ) -> (text: [UInt8], included: [[Int]]) {
+        var included = [[Int]](repeating: [], count: CorpusLayout.Section.allCases.count)
+        var text: [UInt8] = [UInt8(ascii: "{")]
+        var member = 0
+        var open = false
+        var firstElement = true
+        for index in 1..<max(1, layout.count) {
+            let tag = layout.tags[index]
+            if tag == CorpusLayout.memberTag {
+                if open { text.append(UInt8(ascii: "]")) }
+                if member > 0 { text.append(UInt8(ascii: ",")) }
+                let key = layout.memberKeys[member]
+                member += 1
+                open = CorpusLayout.Section(key: key) != nil
+                if open {
+                    text += Array("\"\(key)\": [".utf8)
+                    firstElement = true
+                } else {
+                    text += bytes[memberText(index, in: layout, bytes: bytes)]
+                }
+            } else if CorpusEdit.contains(inScope, layout[entity: index].vpc) {
+                if !firstElement { text.append(UInt8(ascii: ",")) }
+                firstElement = false
+                text += bytes[entityText(index, in: layout, bytes: bytes)]
+                included[Int(tag)].append(index)
+            }
+        }
+        if open { text.append(UInt8(ascii: "]")) }
+        text.append(UInt8(ascii: "}"))
+        return (text, included)
+    }
+
+    /// The bytes of element segment `index` without the separator after it.
+    static func entityText(_ index: Int, in layout: CorpusLayout, bytes: UnsafeRawBufferPointer)
+        -> Range<Int>
+    {
+        let range = layout.range(index)
+        var end = trimmedSeparator(index, in: layout, bytes: bytes)
+        if end > range.lowerBound && bytes[end - 1] == UInt8(ascii: "]") {
+            end = trimmingSpace(bytes, range.lowerBound, end - 1)
+        }
+        return range.lowerBound..<end
+    }
+
+    /// The bytes of member segment `index` (name, colon and value) without the separator.
+    static func memberText(_ index: Int, in layout: CorpusLayout, bytes: UnsafeRawBufferPointer)
+        -> Range<Int>
+    {
+        layout.range(index).lowerBound..<trimmedSeparator(index, in: layout, bytes: bytes)
+    }
+
+    /// The end of segment `index` before the space and comma after its entity (or, for the
+    /// last segment, before the document's closing brace).
+    private static func trimmedSeparator(
+        _ index: Int, in layout: CorpusLayout, bytes: UnsafeRawBufferPointer
+    )
+        -> Int
+    {
+        let range = layout.range(index)
+        var end = trimmingSpace(bytes, range.lowerBound, range.upperBound)
+        if index == layout.count - 1 && end > range.lowerBound
+            && bytes[end - 1] == UInt8(ascii: "}")
+        {
+            end = trimmingSpace(bytes, range.lowerBound, end - 1)
+        }
+        if end > range.lowerBound && bytes[end - 1] == UInt8(ascii: ",") {
+            end = trimmingSpace(bytes, range.lowerBound, end - 1)
+        }
+        return end
+    }
+
+    /// `end` moved back over JSON white space, not below `start`.
+    private static func trimmingSpace(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int)
+        -> Int
+    {
+        var end = end
+        while end > start,
+            bytes[end - 1] == 0x20 || bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D
+                || bytes[end - 1] == 0x09
+        {
+            end -= 1
+        }
+        return end
+    }
+}

@@ -1,0 +1,220 @@
+import InlineLBCore
+
+/// An apply that re-plans and re-renders only the VPCs an edit touches (``CorpusEdit``),
+/// and takes everything else from the previous output: its files, its `topology.json`
+/// chunks, its pool usages and its appliances' input digests.
+///
+/// It needs the previous output's `apply-index.bin` and the state file that apply wrote;
+/// its output is byte for byte the output of a full apply (the incremental tests compare
+/// them after every kind of edit).
+public struct IncrementalApply {
+    /// Why an apply compiles the whole corpus instead.
+    public struct Refusal: Error, Sendable, CustomStringConvertible {
+        /// What stood in the way.
+        public var reason: String
+        public var description: String { reason }
+    }
+
+    /// The output.
+    public let compilation: Compilation
+    /// How many VPCs were re-planned.
+    public let replannedVPCs: Int
+    /// How many VPCs the corpus has.
+    public let vpcs: Int
+    /// The corpus member whose elements the edit changed, if any changed.
+    public let editedSection: String?
+
+    /// Applies the corpus file's bytes (typically mapped: only the edited VPCs are read
+    /// closely) against the state file's bytes, which must be what the apply that left
+    /// `previous` wrote (then only the re-planned appliances are decoded).
+    public init(
+        corpusFile: String, corpusBytes: UnsafeRawBufferPointer, stateBytes: [UInt8],
+        previous: PreviousOutput
+    ) throws(Refusal) {
+        let indexPath = previous.folder + "/" + ApplyIndex.fileName
+        guard let indexBytes = try? FileBytes.read(indexPath),
+            previous.artifacts[ApplyIndex.fileName]
+                == OutputFile.Artifact(bytes: indexBytes.count, xxh3: Digest.xxh3(indexBytes)),
+            let index = ApplyIndex(bytes: indexBytes)
+        else { throw Refusal(reason: "the previous output has no apply index") }
+        guard index.stateDigest == Digest.hex(Digest.xxh3Wide(stateBytes)) else {
+            throw Refusal(reason: "the state file is not the one the last apply wrote")
+        }
+        let edit: CorpusEdit
+        do {
+            edit = try CorpusEdit(previous: index.layout, bytes: corpusBytes, file: corpusFile)
+        } catch {
+            throw Refusal(reason: error.reason)
+        }
+        let scope = Set(edit.scope)
+        let (stored, elsewhere) = try IncrementalApply.storedAppliances(
+            of: scope, index: index, stateBytes: stateBytes)
+        let plan: Plan
+        do {
+            plan = try Planner.plan(
+                state: stored, corpus: edit.corpus,
+                linkLocalInUse: elsewhere.map { index.appliances[$0].linkLocalIP })
+        } catch {
+            throw Refusal(reason: "the edited VPCs do not plan: \(error.message)")
+        }
+        let units = Compilation.applianceUnits(edit.corpus, plan, previous: previous)
+        var rendered = Compilation.routerFiles(edit.corpus, plan) + units.flatMap(\.files)
+        let kept = previous.artifacts.keys.filter { path in
+            guard let folder = path.split(separator: "/").first, path.contains("/") else {
+                return false
+            }
+            return !edit.scopeIDs.contains(String(folder))
+        }
+        guard let keptFiles = previous.reuse(kept) else {
+            throw Refusal(reason: "the previous output is missing files")
+        }
+        rendered += keptFiles
+        guard previous.inputOrder.count == index.appliances.count else {
+            throw Refusal(reason: "the previous manifest does not list the indexed appliances")
+        }
+
+        // The state's appliances in order: the others' chunks copied, the scope's rendered
+        // (the kept ones where they were, the new ones at the end).
+        let planned = Dictionary(
+            plan.state.appliances.map { ($0.number, $0) }, uniquingKeysWith: { first, _ in first })
+        let storedNumbers = Set(stored.appliances.map(\.number))
+        var storedInScope = stored.appliances.makeIterator()
+        var digests: [String: String] = [:]
+        for unit in units { digests[unit.folder] = unit.digest }
+        var chunks: [ArraySlice<UInt8>] = []
+        var entries: [ApplyIndex.Appliance] = []
+        var inputs: [(unit: String, digest: String)] = []
+        func add(_ record: ApplianceRecord) {
+            let folder = Compilation.applianceFolder(record)
+            chunks.append(StateDocument.chunk(of: record)[...])
+            entries.append(ApplyIndex.Appliance(record, vpc: edit.position(ofVPC: record.vpcID)))
+            inputs.append((folder, digests[folder]!))
+        }
+        for (position, entry) in index.appliances.enumerated() {
+            if scope.contains(Int(entry.vpc)) {
+                if let record = storedInScope.next().flatMap({ planned[$0.number] }) { add(record) }
+            } else {
+                let folder = previous.inputOrder[position]
+                chunks.append(stateBytes[entry.chunk])
+                entries.append(entry)
+                inputs.append((folder, previous.inputs[folder]!))
+            }
+        }
+        for record in plan.state.appliances where !storedNumbers.contains(record.number) {
+            add(record)
+        }
+
+        let topology = try IncrementalApply.topology(edit, plan, index: index, previous: previous)
+        let pools = IncrementalApply.pools(edit, plan, index: index)
+        let stateDocument = StateDocument(
+            nextApplianceNumber: plan.state.nextApplianceNumber,
+            nextMappingNumber: plan.state.nextMappingNumber, appliances: chunks, pools: pools)
+        let nextIndex = ApplyIndex(
+            layout: edit.layout, state: stateDocument, counters: plan.state, appliances: entries,
+            topologyChunks: topology.chunks, pools: pools.dropLast())
+        var counts = IncrementalApply.counts(edit.layout)
+        counts.appliances = entries.count
+        counts.runningAppliances = entries.count(where: \.isRunning)
+        counts.mappedPublicIPs = entries.reduce(0) { $0 + $1.mappings }
+        compilation = Compilation(
+            plan: plan, rendered: rendered, inputs: inputs, topology: topology.bytes,
+            stateDocument: stateDocument.bytes, counts: counts,
+            corpusName: edit.corpus.corpus.name, inputFile: corpusFile,
+            input: OutputFile.Artifact(bytes: corpusBytes.count, xxh3: Digest.xxh3(corpusBytes)),
+            previous: previous, index: nextIndex)
+        replannedVPCs = edit.scope.count
+        vpcs = index.topologyChunks.count
+        editedSection = edit.section?.key
+    }
+
+    /// The stored appliances of the VPCs in `scope`, read from their chunks of the state
+    /// file, and the positions (in the index) of the others.
+    private static func storedAppliances(
+        of scope: Set<Int>, index: ApplyIndex, stateBytes: [UInt8]
+    ) throws(Refusal) -> (DeploymentState, elsewhere: [Int]) {
+        let inScope = index.appliances.indices.filter {
+            scope.contains(Int(index.appliances[$0].vpc))
+        }
+        guard index.appliances.allSatisfy({ $0.chunk.upperBound <= stateBytes.count }) else {
+            throw Refusal(reason: "the state file is not the indexed one")
+        }
+        let text = StateDocument(
+            nextApplianceNumber: index.nextApplianceNumber,
+            nextMappingNumber: index.nextMappingNumber,
+            appliances: inScope.map { stateBytes[index.appliances[$0].chunk] }, pools: []
+        ).bytes
+        do {
+            let stored = try DeploymentState(file: "state", bytes: text)
+            let elsewhere = index.appliances.indices.filter {
+                !scope.contains(Int(index.appliances[$0].vpc))
+            }
+            return (stored, elsewhere)
+        } catch {
+            throw Refusal(reason: "the state's appliances do not read back")
+        }
+    }
+
+    /// The previous `topology.json` with the scope's VPC chunks rendered afresh.
+    private static func topology(
+        _ edit: CorpusEdit, _ plan: Plan, index: ApplyIndex, previous: PreviousOutput
+    ) throws(Refusal) -> TopologyDocument {
+        let path = "topology.json"
+        guard let old = try? FileBytes.read(previous.folder + "/" + path),
+            previous.artifacts[path]
+                == OutputFile.Artifact(bytes: old.count, xxh3: Digest.xxh3(old)),
+            index.topologyChunks.allSatisfy({ $0.upperBound <= old.count }),
+            index.topologyChunks.count
+                == edit.layout.tags.count(where: { $0 == CorpusLayout.Section.vpcs.rawValue })
+        else { throw Refusal(reason: "the previous topology.json is not the indexed one") }
+        let appliances = TopologyDocument.appliancesByTier(plan.state)
+        var scopePosition: [Int: Int] = [:]
+        for (position, vpc) in edit.scope.enumerated() { scopePosition[vpc] = position }
+        let chunks = index.topologyChunks.enumerated().map { vpc, range in
+            scopePosition[vpc].map {
+                TopologyDocument.chunk(of: $0, edit.corpus, appliances: appliances)[...]
+            } ?? old[range]
+        }
+        return TopologyDocument(corpusName: edit.corpus.corpus.name, chunks: chunks)
+    }
+
+    /// Every tier's pool usage in corpus order (the scope's from `plan`, the others as
+    /// the index recorded them), then the link-local pool's.
+    private static func pools(_ edit: CorpusEdit, _ plan: Plan, index: ApplyIndex)
+        -> [PoolUsage]
+    {
+        var recorded = UInt64Map<PoolUsage>(capacity: index.pools.count)
+        for pool in index.pools { recorded.set(pool, for: Digest.xxh3(pool.name)) }
+        var planned = UInt64Map<PoolUsage>(capacity: plan.pools.count)
+        for pool in plan.pools.dropLast() { planned.set(pool, for: Digest.xxh3(pool.name)) }
+        let scope = Set(edit.scope)
+        var pools: [PoolUsage] = []
+        let layout = edit.layout
+        for segment in 0..<layout.count
+        where layout.tags[segment] == CorpusLayout.Section.networks.rawValue {
+            let entity = layout[entity: segment]
+            let pool =
+                scope.contains(Int(entity.vpc)) ? planned[entity.key] : recorded[entity.key]
+            if let pool { pools.append(pool) }
+        }
+        pools.append(plan.pools.last!)
+        return pools
+    }
+
+    /// The corpus's counts, from its layout.
+    private static func counts(_ layout: CorpusLayout) -> CompilationCounts {
+        var counts = CompilationCounts()
+        for (tag, extra) in zip(layout.tags, layout.extras) {
+            switch CorpusLayout.Section(rawValue: tag) {
+            case .vpcs: counts.vpcs += 1
+            case .networks: counts.tiers += 1
+            case .virtualMachines: counts.virtualMachines += 1
+            case .publicIPAddresses: counts.publicIPs += 1
+            case .loadBalancerRules:
+                counts.rules += 1
+                counts.activeRules += Int(extra)
+            case .portForwardingRules, .applianceIntents, nil: break
+            }
+        }
+        return counts
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+
+/// The folder an output is staged in, recycled from the output before last.
+///
+/// A million-rule output has 3,000 folders, and on ext4 creating and deleting them cost
+/// more than everything else an incremental apply does. So the output that a swap
+/// replaces is not deleted: it is kept beside the new one as a hidden spare
+/// (`.<name>.spare`), holding only its links to files the new output shares, and the next
+/// write stages in it.
+///
+/// Nothing in a spare is trusted. An entry is kept only when it is the very file (inode)
+/// that the new output takes over; every other entry is removed, and every written file
+/// is created afresh, never written through an existing link.
+enum StagingTree {
+    /// What a folder holds, by path relative to it.
+    struct Inventory {
+        /// Regular files (and anything else that is not a folder) with their inode.
+        var files: [String: UInt64] = [:]
+        /// Folders.
+        var folders: Set<String> = []
+    }
+
+    /// The spare kept beside `directory`.
+    static func sparePath(of directory: String) -> String {
+        let parent = (directory as NSString).deletingLastPathComponent
+        let base = (directory as NSString).lastPathComponent
+        return (parent.isEmpty ? "." : parent) + "/.\(base).spare"
+    }
+
+    /// Everything below `root`.
+    static func inventory(of root: String) -> Inventory {
+        var inventory = Inventory()
+        var pending = [""]
+        while let folder = pending.popLast() {
+            guard let handle = opendir(folder.isEmpty ? root : root + "/" + folder) else {
+                continue
+            }
+            defer { closedir(handle) }
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                guard name != "." && name != ".." else { continue }
+                let path = folder.isEmpty ? name : folder + "/" + name
+                var isFolder = entry.pointee.d_type == UInt8(DT_DIR)
+                if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
+                    var status = stat()
+                    isFolder =
+                        lstat(root + "/" + path, &status) == 0
+                        && status.st_mode & S_IFMT == S_IFDIR
+                }
+                if isFolder {
+                    inventory.folders.insert(path)
+                    pending.append(path)
+                } else {
+                    inventory.files[path] = UInt64(entry.pointee.d_ino)
+                }
+            }
+        }
+        return inventory
+    }
+
+    /// Turns `staging`, holding `present`, into a folder with the entries of `files` but
+    /// not their content: every entry is removed but links to the files of `source` that
+    /// `files` reuses. Returns what is left to do: the reused files to link, and the
+    /// folders (relative; "" is `staging` itself) whose entries change.
+    static func prune(
+        _ staging: String, holding present: Inventory, for files: [OutputFile], source: String
+    ) throws(OutputWriter.WriteError) -> (toLink: [String], changed: Set<String>) {
+        var reusedInode: [String: UInt64] = [:]
+        for file in files where file.isReused {
+            var status = stat()
+            if lstat(source + "/" + file.path, &status) == 0 {
+                reusedInode[file.path] = UInt64(status.st_ino)
+            }
+        }
+        var changed = Set<String>()
+        var kept = Set<String>()
+        for (path, inode) in present.files {
+            if reusedInode[path] == inode {
+                kept.insert(path)
+                continue
+            }
+            guard unlink(staging + "/" + path) == 0 else {
+                throw failure(staging + "/" + path, "cannot remove from the staging folder")
+            }
+            changed.insert(parentFolder(path))
+        }
+        var needed = Set<String>()
+        for file in files {
+            var folder = parentFolder(file.path)
+            while !folder.isEmpty && needed.insert(folder).inserted {
+                folder = parentFolder(folder)
+            }
+        }
+        // Deepest first, so that each folder is empty when it goes.
+        let removed = present.folders.subtracting(needed)
+        for folder in removed.sorted(by: { $0.count > $1.count }) {
+            guard rmdir(staging + "/" + folder) == 0 else {
+                throw failure(staging + "/" + folder, "cannot remove from the staging folder")
+            }
+            changed.insert(parentFolder(folder))
+        }
+        // Shallowest first, so that each folder's parent exists.
+        for folder in needed.subtracting(present.folders).sorted(by: { $0.count < $1.count }) {
+            guard mkdir(staging + "/" + folder, 0o755) == 0 else {
+                throw failure(staging + "/" + folder, "cannot create folder")
+            }
+            changed.insert(folder)
+            changed.insert(parentFolder(folder))
+        }
+        var toLink: [String] = []
+        for file in files where file.isReused && !kept.contains(file.path) {
+            toLink.append(file.path)
+            changed.insert(parentFolder(file.path))
+        }
+        for file in files where !file.isReused { changed.insert(parentFolder(file.path)) }
+        return (toLink, changed.subtracting(removed))
+    }
+
+    /// Keeps `swappedOut`, the output a swap just replaced, as the spare: its files that
+    /// the new output does not share go, and it takes the spare's name. Best effort: a
+    /// spare that cannot be made is deleted.
+    static func keepAsSpare(_ swappedOut: String, spare: String) {
+        let inventory = inventory(of: swappedOut)
+        for path in inventory.files.keys {
+            var status = stat()
+            if lstat(swappedOut + "/" + path, &status) != 0 || status.st_nlink <= 1 {
+                unlink(swappedOut + "/" + path)
+            }
+        }
+        if rename(swappedOut, spare) != 0 {
+            try? FileManager.default.removeItem(atPath: swappedOut)
+        }
+    }
+
+    /// The folder part of a relative path ("" at the top).
+    static func parentFolder(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return String(path[..<slash])
+    }
+
+    private static func failure(_ path: String, _ message: String) -> OutputWriter.WriteError {
+        OutputWriter.WriteError(
+            path: path, message: "\(message): \(String(cString: strerror(errno)))")
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import InlineLBCore
+import Testing
+
+@testable import InlineLBCompiler
+
+/// The pieces of an incremental apply: the corpus layout, the edit found against it, the
+/// apply index on disk and the recycled staging folder.
+@Suite("Incremental apply pieces")
+struct IncrementalPiecesTests {
+    /// A generated corpus of three VPCs, one entity a line.
+    static let corpus = String(decoding: CorpusGenerator(rules: 3000).generate(), as: UTF8.self)
+
+    /// `corpus` with the line holding `fragment` changed by `change` (removed when nil).
+    static func edited(_ fragment: String, _ change: ((String) -> String)?) throws -> [UInt8] {
+        var lines = corpus.split(separator: "\n", omittingEmptySubsequences: false).map(
+            String.init)
+        let index = try #require(lines.firstIndex { $0.contains(fragment) })
+        if let change { lines[index] = change(lines[index]) } else { lines.remove(at: index) }
+        return Array(lines.joined(separator: "\n").utf8)
+    }
+
+    static func layout(_ bytes: [UInt8]) throws -> CorpusLayout {
+        try #require(try CorpusLayout.load(file: "c.json", bytes: bytes).layout)
+    }
+
+    /// The edit found against the old layout leaves the layout a full read of the new file
+    /// gives, and its scope is the VPC the edit touched.
+    @Test(arguments: [
+        ("\"lb-7\",", "\"privateport\": 8080", "\"privateport\": 9090", [0]),
+        ("\"lb-1500\",", "\"lb-1500\",", "\"lb-1500\", \"state\": \"Revoke\",", [1]),
+        ("\"vm-2-0-3\",", "\"10.0.8.3\"", "\"10.0.8.99\"", [2]),
+        ("\"lb-2999\",", "\"privateport\": 8080", "\"privateport\": 8", [2]),
+    ])
+    func anEditIsFoundAndScopedToItsVPC(
+        fragment: String, old: String, new: String, scope: [Int]
+    ) throws {
+        let before = Array(Self.corpus.utf8)
+        let after = try Self.edited(fragment) { $0.replacingOccurrences(of: old, with: new) }
+        let edit = try after.withUnsafeBytes {
+            try CorpusEdit(previous: try Self.layout(before), bytes: $0, file: "c.json")
+        }
+        #expect(edit.scope == scope)
+        #expect(edit.section == .loadBalancerRules || edit.section == .virtualMachines)
+        #expect(edit.layout == (try Self.layout(after)))
+        #expect(edit.corpus.corpus.vpcs.map(\.id) == scope.map { "vpc-\($0)" })
+    }
+
+    @Test func aRemovedElementLeavesTheLayoutOfTheNewFile() throws {
+        let before = Array(Self.corpus.utf8)
+        let after = try Self.edited("{\"id\": \"lb-9\",", nil)
+        let edit = try after.withUnsafeBytes {
+            try CorpusEdit(previous: try Self.layout(before), bytes: $0, file: "c.json")
+        }
+        #expect(edit.scope == [0])
+        #expect(edit.layout == (try Self.layout(after)))
+    }
+
+    @Test func anEditOfTheVPCsOrOfGlobalMembersIsRefused() throws {
+        let before = try Self.layout(Array(Self.corpus.utf8))
+        for (fragment, old, new, reason) in [
+            ("\"vpc-1\",", "\"cidr\"", "\"name\": \"x\", \"cidr\"", "the edit changes the VPCs"),
+            ("\"no-lb\",", "\"no-lb\"", "\"no-lb\", \"name\": \"x\"", "beyond the elements"),
+        ] {
+            let after = try Self.edited(fragment) { $0.replacingOccurrences(of: old, with: new) }
+            #expect {
+                try after.withUnsafeBytes {
+                    _ = try CorpusEdit(previous: before, bytes: $0, file: "c.json")
+                }
+            } throws: { error in
+                (error as? CorpusEdit.Refusal)?.reason.contains(reason) ?? false
+            }
+        }
+    }
+
+    @Test func anIndexReadsBackAsWrittenAndNotWhenDamaged() throws {
+        let bytes = Array(Self.corpus.utf8)
+        let (corpus, layout) = try CorpusLayout.load(file: "c.json", bytes: bytes)
+        let compilation = try Compilation(
+            corpus: corpus, inputFile: "c.json", inputBytes: bytes, layout: layout)
+        let file = try #require(compilation.files.first { $0.path == ApplyIndex.fileName })
+        let index = try #require(ApplyIndex(bytes: file.bytes))
+        #expect(index.layout == layout)
+        #expect(index.bytes == file.bytes)
+        #expect(index.appliances.count == 3)
+        #expect(index.stateDigest == Digest.hex(Digest.xxh3Wide(compilation.stateDocument)))
+        var damaged = file.bytes
+        damaged[damaged.count / 2] ^= 1
+        #expect(ApplyIndex(bytes: damaged) == nil)
+        #expect(ApplyIndex(bytes: Array(file.bytes.dropLast())) == nil)
+    }
+
+    @Test func restartsLeaveNoIndex() throws {
+        let bytes = Array(Self.corpus.utf8)
+        let (corpus, layout) = try CorpusLayout.load(file: "c.json", bytes: bytes)
+        let compilation = try Compilation(
+            corpus: corpus, inputFile: "c.json", inputBytes: bytes,
+            restarts: [NetworkRestart(networkID: "t-0-0", cleanup: false)], layout: layout)
+        #expect(!compilation.files.contains { $0.path == ApplyIndex.fileName })
+    }
+
+    /// The output a write replaces becomes the spare the next write stages in; whatever
+    /// else is in the spare does not reach the output.
+    @Test func theReplacedOutputIsRecycledAndNothingInItIsTrusted() throws {
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("inlinelb-staging-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let out = folder + "/out"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        func write(_ files: [OutputFile]) throws {
+            try OutputWriter.replaceDirectory(
+                out, with: files + [OutputFile(path: "manifest.json", bytes: [])])
+        }
+        func inode(_ path: String) throws -> Int {
+            try #require(
+                FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int)
+        }
+        try write([
+            OutputFile(path: "a/kept", bytes: Array("kept".utf8)),
+            OutputFile(path: "a/b/gone", bytes: Array("gone".utf8)),
+        ])
+        let keptInode = try inode(out + "/a/kept")
+        let kept = OutputFile.Artifact(bytes: 4, xxh3: Digest.xxh3(Array("kept".utf8)))
+        try write([
+            OutputFile(path: "a/kept", reusing: kept),
+            OutputFile(path: "c/new", bytes: Array("new".utf8)),
+        ])
+        let spare = folder + "/.out.spare"
+        #expect(filesBelow(spare) == ["a/kept"], "the spare keeps only links the output shares")
+        #expect(try inode(spare + "/a/kept") == keptInode)
+        // Strays in the spare, and a spare file that no longer matches the output's.
+        try Data("stray".utf8).write(to: URL(fileURLWithPath: spare + "/stray"))
+        try FileManager.default.createDirectory(
+            atPath: spare + "/x/y", withIntermediateDirectories: true)
+        try write([
+            OutputFile(path: "a/kept", reusing: kept),
+            OutputFile(path: "c/new", bytes: Array("newer".utf8)),
+        ])
+        #expect(filesBelow(out) == ["a/kept", "c/new", "manifest.json"])
+        #expect(try inode(out + "/a/kept") == keptInode)
+        #expect(try String(contentsOfFile: out + "/c/new", encoding: .utf8) == "newer")
+        #expect(!FileManager.default.fileExists(atPath: out + "/x"))
+    }
+
+    /// All regular files below `folder`, relative to it.
+    private func filesBelow(_ folder: String) -> [String] {
+        StagingTree.inventory(of: folder).files.keys.sorted()
+    }
+}
