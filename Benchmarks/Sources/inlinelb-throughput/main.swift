@@ -146,25 +146,31 @@ if let largest {
             peak))
 }
 
-// Incremental apply on the largest corpus: one rule moves to another backend port.
+// Incremental apply on the largest corpus: one rule moves to another backend port, twice.
+// The first apply after a full one also sets up the spare folder that later applies stage
+// in; the second is the steady state.
 if let largest {
     let state = work + "/state.json"
     let out = work + "/out-apply"
     _ = runInlinelb(["apply", largest.file, "--state", state, "-o", out])
-    var text = try String(contentsOfFile: largest.file, encoding: .utf8)
-    guard let port = text.range(of: "\"privateport\": 8080") else {
-        print("the generated corpus has no rule on backend port 8080")
-        exit(1)
+    var times: [Double] = []
+    for _ in 0..<2 {
+        var text = try String(contentsOfFile: largest.file, encoding: .utf8)
+        guard let port = text.range(of: "\"privateport\": 8080") else {
+            print("the generated corpus has no rule on backend port 8080")
+            exit(1)
+        }
+        text.replaceSubrange(port, with: "\"privateport\": 8081")
+        try text.write(toFile: largest.file, atomically: true, encoding: .utf8)
+        times.append(runInlinelb(["apply", largest.file, "--state", state, "-o", out]).seconds)
     }
-    text.replaceSubrange(port, with: "\"privateport\": 8081")
-    try text.write(toFile: largest.file, atomically: true, encoding: .utf8)
-    let apply = runInlinelb(["apply", largest.file, "--state", state, "-o", out]).seconds
     try? FileManager.default.removeItem(atPath: out)
     print(
         String(
             format:
-                "Incremental apply, %d rules, one rule changed: %.2f s (%.0f%% of the full compile)",
-            largest.rules, apply, 100 * apply / largest.compile))
+                "Incremental apply, %d rules, one rule changed: %.2f s (%.1f%% of the full compile); the first after a full apply %.2f s (%.1f%%)",
+            largest.rules, times[1], 100 * times[1] / largest.compile, times[0],
+            100 * times[0] / largest.compile))
 }
 
 let small = CorpusGenerator(rules: 10_000).generate()
