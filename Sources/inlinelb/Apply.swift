@@ -69,8 +69,9 @@ struct Apply: ParsableCommand {
                     corpusFile: corpus, corpusBytes: mapped.bytes, stateBytes: storedBytes,
                     previous: previous)
                 compilation = applied.compilation
+                let changed = applied.editedSection.map { "\($0) changed" } ?? "nothing changed"
                 printError(
-                    "inlinelb: \(corpus): incremental apply: \(applied.replannedVPCs) of \(applied.vpcs) VPCs re-planned"
+                    "inlinelb: \(corpus): incremental apply: \(applied.replannedVPCs) of \(applied.vpcs) VPCs re-planned (\(changed))"
                 )
             } catch {
                 printError("inlinelb: \(corpus): full apply: \(error.reason)")

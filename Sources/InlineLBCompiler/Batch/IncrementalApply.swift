@@ -58,23 +58,66 @@ public struct IncrementalApply {
             throw Refusal(reason: "the edited VPCs do not plan: \(error.message)")
         }
         let units = Compilation.applianceUnits(edit.corpus, plan, previous: previous)
-        var rendered = Compilation.routerFiles(edit.corpus, plan) + units.flatMap(\.files)
-        let kept = previous.artifacts.keys.filter { path in
+        let rendered =
+            Compilation.routerFiles(edit.corpus, plan) + units.flatMap(\.files)
+            + (try IncrementalApply.unchangedFiles(outside: edit.scopeIDs, previous: previous))
+        let (chunks, entries, inputs) = try IncrementalApply.splicedAppliances(
+            index: index, stored: stored, plan: plan, units: units, edit: edit,
+            previous: previous, stateBytes: stateBytes)
+        let topology = try IncrementalApply.topology(edit, plan, index: index, previous: previous)
+        let pools = try IncrementalApply.pools(edit, plan, index: index)
+        let stateDocument = StateDocument(
+            nextApplianceNumber: plan.state.nextApplianceNumber,
+            nextMappingNumber: plan.state.nextMappingNumber, appliances: chunks, pools: pools)
+        let nextIndex = ApplyIndex(
+            layout: edit.layout, state: stateDocument, counters: plan.state, appliances: entries,
+            topologyChunks: topology.chunks, pools: pools.dropLast())
+        var counts = IncrementalApply.counts(edit.layout)
+        counts.appliances = entries.count
+        counts.runningAppliances = entries.count(where: \.isRunning)
+        counts.mappedPublicIPs = entries.reduce(0) { $0 + $1.mappings }
+        compilation = Compilation(
+            plan: plan, rendered: rendered, inputs: inputs, topology: topology.bytes,
+            stateDocument: stateDocument.bytes, counts: counts,
+            corpusName: edit.corpus.corpus.name, inputFile: corpusFile,
+            input: OutputFile.Artifact(bytes: corpusBytes.count, xxh3: Digest.xxh3(corpusBytes)),
+            previous: previous, index: nextIndex)
+        replannedVPCs = edit.scope.count
+        vpcs = index.topologyChunks.count
+        editedSection = edit.section?.key
+    }
+
+    /// The previous output's files of the VPCs outside the scope, kept as they are.
+    private static func unchangedFiles(outside scope: Set<String>, previous: PreviousOutput)
+        throws(Refusal) -> [OutputFile]
+    {
+        let paths = previous.artifacts.keys.filter { path in
             guard let folder = path.split(separator: "/").first, path.contains("/") else {
                 return false
             }
-            return !edit.scopeIDs.contains(String(folder))
+            return !scope.contains(String(folder))
         }
-        guard let keptFiles = previous.reuse(kept) else {
+        guard let files = previous.reuse(paths) else {
             throw Refusal(reason: "the previous output is missing files")
         }
-        rendered += keptFiles
+        return files
+    }
+
+    /// The new state's appliances in order, as `state.json` chunks, index entries and
+    /// manifest inputs: the others' copied from the previous state and manifest, the
+    /// scope's rendered (the kept ones where they were, the new ones at the end).
+    private static func splicedAppliances(
+        index: ApplyIndex, stored: DeploymentState, plan: Plan,
+        units: [(folder: String, digest: String, files: [OutputFile])], edit: CorpusEdit,
+        previous: PreviousOutput, stateBytes: [UInt8]
+    ) throws(Refusal) -> (
+        chunks: [ArraySlice<UInt8>], entries: [ApplyIndex.Appliance],
+        inputs: [(unit: String, digest: String)]
+    ) {
         guard previous.inputOrder.count == index.appliances.count else {
             throw Refusal(reason: "the previous manifest does not list the indexed appliances")
         }
-
-        // The state's appliances in order: the others' chunks copied, the scope's rendered
-        // (the kept ones where they were, the new ones at the end).
+        let scope = Set(edit.scope)
         let planned = Dictionary(
             plan.state.appliances.map { ($0.number, $0) }, uniquingKeysWith: { first, _ in first })
         let storedNumbers = Set(stored.appliances.map(\.number))
@@ -103,28 +146,7 @@ public struct IncrementalApply {
         for record in plan.state.appliances where !storedNumbers.contains(record.number) {
             add(record)
         }
-
-        let topology = try IncrementalApply.topology(edit, plan, index: index, previous: previous)
-        let pools = IncrementalApply.pools(edit, plan, index: index)
-        let stateDocument = StateDocument(
-            nextApplianceNumber: plan.state.nextApplianceNumber,
-            nextMappingNumber: plan.state.nextMappingNumber, appliances: chunks, pools: pools)
-        let nextIndex = ApplyIndex(
-            layout: edit.layout, state: stateDocument, counters: plan.state, appliances: entries,
-            topologyChunks: topology.chunks, pools: pools.dropLast())
-        var counts = IncrementalApply.counts(edit.layout)
-        counts.appliances = entries.count
-        counts.runningAppliances = entries.count(where: \.isRunning)
-        counts.mappedPublicIPs = entries.reduce(0) { $0 + $1.mappings }
-        compilation = Compilation(
-            plan: plan, rendered: rendered, inputs: inputs, topology: topology.bytes,
-            stateDocument: stateDocument.bytes, counts: counts,
-            corpusName: edit.corpus.corpus.name, inputFile: corpusFile,
-            input: OutputFile.Artifact(bytes: corpusBytes.count, xxh3: Digest.xxh3(corpusBytes)),
-            previous: previous, index: nextIndex)
-        replannedVPCs = edit.scope.count
-        vpcs = index.topologyChunks.count
-        editedSection = edit.section?.key
+        return (chunks, entries, inputs)
     }
 
     /// The stored appliances of the VPCs in `scope`, read from their chunks of the state
@@ -180,12 +202,15 @@ public struct IncrementalApply {
     /// Every tier's pool usage in corpus order (the scope's from `plan`, the others as
     /// the index recorded them), then the link-local pool's.
     private static func pools(_ edit: CorpusEdit, _ plan: Plan, index: ApplyIndex)
-        -> [PoolUsage]
+        throws(Refusal) -> [PoolUsage]
     {
         var recorded = UInt64Map<PoolUsage>(capacity: index.pools.count)
         for pool in index.pools { recorded.set(pool, for: Digest.xxh3(pool.name)) }
         var planned = UInt64Map<PoolUsage>(capacity: plan.pools.count)
         for pool in plan.pools.dropLast() { planned.set(pool, for: Digest.xxh3(pool.name)) }
+        guard recorded.count == index.pools.count, planned.count == plan.pools.count - 1 else {
+            throw Refusal(reason: "two tier ids share a digest")
+        }
         let scope = Set(edit.scope)
         var pools: [PoolUsage] = []
         let layout = edit.layout
