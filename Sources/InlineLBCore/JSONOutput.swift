@@ -69,6 +69,33 @@ public indirect enum JSONOutput: Sendable {
         }
     }
 
+    /// Appends an array of values rendered beforehand (each as ``write(to:pretty:indent:)``
+    /// writes it pretty at `indent + 2`) as a pretty array at `indent` is written, and
+    /// returns where each value landed in `out`: documents built from such chunks can
+    /// later be patched chunk by chunk.
+    public static func writeArray(
+        ofRendered elements: [ArraySlice<UInt8>], to out: inout ByteWriter, indent: Int
+    ) -> [Range<Int>] {
+        guard !elements.isEmpty else {
+            out.append("[]")
+            return []
+        }
+        let separator = "\n" + String(repeating: " ", count: indent + 2)
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(elements.count)
+        out.append("[")
+        for (position, element) in elements.enumerated() {
+            out.append(position == 0 ? separator : "," + separator)
+            let start = out.count
+            out.append(bytes: element)
+            ranges.append(start..<out.count)
+        }
+        out.newline()
+        out.append(bytes: repeatElement(UInt8(ascii: " "), count: indent))
+        out.append("]")
+        return ranges
+    }
+
     /// The value as a complete document: pretty, with a final newline.
     public var document: [UInt8] {
         var out = ByteWriter()

@@ -9,6 +9,29 @@ struct JSONTests {
         try JSONReader.parse(Array(text.utf8))
     }
 
+    /// An array of values rendered one by one joins as the whole array renders, and the
+    /// returned ranges hold each value.
+    @Test(arguments: [0, 1, 3])
+    func anArrayOfRenderedValuesIsWrittenAsTheWholeArray(count: Int) {
+        let values: [JSONOutput] = (0..<count).map { index in
+            .object([("id", .int(index)), ("tags", .array([.string("a"), .null]))])
+        }
+        let whole = JSONOutput.object([("name", .string("x")), ("items", .array(values))])
+        var expected = ByteWriter()
+        whole.write(to: &expected, pretty: true)
+        let rendered = values.map { value in
+            var out = ByteWriter()
+            value.write(to: &out, pretty: true, indent: 4)
+            return out.bytes[...]
+        }
+        var out = ByteWriter()
+        out.append("{\n  \"name\": \"x\",\n  \"items\": ")
+        let ranges = JSONOutput.writeArray(ofRendered: rendered, to: &out, indent: 2)
+        out.append("\n}")
+        #expect(out.string == expected.string)
+        #expect(ranges.map { Array(out.bytes[$0]) } == rendered.map { Array($0) })
+    }
+
     @Test func objectsKeepOrderAndOffsets() throws {
         let node = try parse("{\"b\": 1, \"a\": [true, null, \"x\"]}")
         guard case .object(let members) = node.value else {

@@ -26,16 +26,9 @@ struct TopologyDocument {
         out.appendJSONString(DocumentRenderers.topologyFormat)
         out.append(",\n  \"corpus\": ")
         out.appendJSONString(corpusName)
-        out.append(",\n  \"vpcs\": [")
-        var ranges: [Range<Int>] = []
-        ranges.reserveCapacity(chunks.count)
-        for (position, chunk) in chunks.enumerated() {
-            out.append(position == 0 ? "\n    " : ",\n    ")
-            let start = out.count
-            out.append(bytes: chunk)
-            ranges.append(start..<out.count)
-        }
-        out.append(chunks.isEmpty ? "]\n}\n" : "\n  ]\n}\n")
+        out.append(",\n  \"vpcs\": ")
+        let ranges = JSONOutput.writeArray(ofRendered: chunks, to: &out, indent: 2)
+        out.append("\n}\n")
         bytes = out.bytes
         self.chunks = ranges
     }

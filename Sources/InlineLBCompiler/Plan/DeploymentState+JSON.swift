@@ -181,16 +181,9 @@ struct StateDocument {
         out.append(nextApplianceNumber)
         out.append(",\n  \"nextmappingnumber\": ")
         out.append(nextMappingNumber)
-        out.append(",\n  \"appliances\": [")
-        var ranges: [Range<Int>] = []
-        ranges.reserveCapacity(appliances.count)
-        for (position, chunk) in appliances.enumerated() {
-            out.append(position == 0 ? "\n    " : ",\n    ")
-            let start = out.count
-            out.append(bytes: chunk)
-            ranges.append(start..<out.count)
-        }
-        out.append(appliances.isEmpty ? "],\n  \"pools\": " : "\n  ],\n  \"pools\": ")
+        out.append(",\n  \"appliances\": ")
+        let ranges = JSONOutput.writeArray(ofRendered: appliances, to: &out, indent: 2)
+        out.append(",\n  \"pools\": ")
         JSONOutput.array(
             pools.map { pool in
                 .object([
