@@ -15,7 +15,8 @@ import InlineLBCore
 /// public addresses, which are checked here for the new entities against all others.
 /// Anything else (an edit of the global members or of `vpcs`, an entity referring to
 /// another VPC or to nothing, a scope that does not validate) refuses, with the reason,
-/// and the caller compiles the whole file.
+/// and the caller compiles the whole file. Segments are compared by XXH3-64: an edit that
+/// keeps a segment's digest (odds of 2^-64) would go unseen.
 struct CorpusEdit {
     /// Why an edit cannot be applied on its own.
     struct Refusal: Error, Sendable {
