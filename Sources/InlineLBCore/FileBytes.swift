@@ -65,10 +65,13 @@ public enum FileBytes {
 }
 
 /// A file mapped read-only into memory: its bytes without copying them, for reading a
-/// large file of which only a little is looked at closely.
+/// large file of which only a little is looked at closely. What cannot be mapped (a pipe,
+/// a terminal) is read instead.
 public final class MappedFile: @unchecked Sendable {
     /// The file's bytes, valid while the object lives.
     public let bytes: UnsafeRawBufferPointer
+    /// Whether `bytes` is a mapping (else an allocation holding what was read).
+    private let isMapped: Bool
 
     /// Maps the file at `path` (at most `limit` bytes long).
     public init(_ path: String, limit: Int = .max) throws(FileBytes.ReadError) {
@@ -81,29 +84,33 @@ public final class MappedFile: @unchecked Sendable {
         guard fstat(descriptor, &status) == 0 else {
             throw FileBytes.ReadError(path: path, reason: String(cString: strerror(errno)))
         }
-        guard status.st_mode & S_IFMT == S_IFREG else {
-            throw FileBytes.ReadError(path: path, reason: "is not a regular file")
-        }
         let size = Int(status.st_size)
+        guard status.st_mode & S_IFMT == S_IFREG, size > 0 else {
+            let read = try FileBytes.read(path, limit: limit)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: read.count, alignment: 8)
+            buffer.copyBytes(from: read)
+            bytes = UnsafeRawBufferPointer(buffer)
+            isMapped = false
+            return
+        }
         guard size <= limit else {
             throw FileBytes.ReadError(
                 path: path, reason: "is \(size) bytes, more than the limit of \(limit)",
                 isTooLarge: true)
-        }
-        guard size > 0 else {
-            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
-            return
         }
         let address = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, descriptor, 0)
         guard let address, address != MAP_FAILED else {
             throw FileBytes.ReadError(path: path, reason: String(cString: strerror(errno)))
         }
         bytes = UnsafeRawBufferPointer(start: address, count: size)
+        isMapped = true
     }
 
     deinit {
-        if let address = bytes.baseAddress {
-            munmap(UnsafeMutableRawPointer(mutating: address), bytes.count)
+        if isMapped {
+            munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
+        } else {
+            UnsafeMutableRawBufferPointer(mutating: bytes).deallocate()
         }
     }
 }

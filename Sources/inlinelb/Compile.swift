@@ -30,7 +30,7 @@ struct Compile: ParsableCommand {
     var rebuild = false
 
     func validate() throws {
-        let stems = corpora.map(stem)
+        let stems = corpora.map { PathName.stem(of: $0) }
         if corpora.count > 1, Set(stems).count != stems.count {
             throw ValidationError("corpus file names must differ: each becomes a folder of OUT")
         }
@@ -44,7 +44,7 @@ struct Compile: ParsableCommand {
         for item in loaded {
             let start = clock.now
             let compilation: Compilation
-            let prefix = loaded.count == 1 ? "" : stem(item.path) + "/"
+            let prefix = loaded.count == 1 ? "" : PathName.stem(of: item.path) + "/"
             do {
                 compilation = try Compilation(
                     corpus: item.corpus, inputFile: item.path, inputBytes: item.bytes,
@@ -60,7 +60,7 @@ struct Compile: ParsableCommand {
             }
             rows.append(
                 SummaryRow(
-                    corpus: stem(item.path),
+                    corpus: PathName.stem(of: item.path),
                     folder: output + (prefix.isEmpty ? "" : "/" + prefix.dropLast()),
                     counts: compilation.counts, seconds: item.seconds + seconds(clock.now - start)))
         }

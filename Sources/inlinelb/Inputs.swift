@@ -98,12 +98,6 @@ func seconds(_ duration: Duration) -> Double {
     return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
 }
 
-/// The file name without folders and extension.
-func stem(_ path: String) -> String {
-    let name = (path as NSString).lastPathComponent
-    return (name as NSString).deletingPathExtension
-}
-
 /// Pads `text` on the right (`left`) or left to `width` characters.
 func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
     let padding = String(repeating: " ", count: max(0, width - text.count))

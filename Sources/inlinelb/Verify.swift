@@ -45,7 +45,7 @@ struct Verify: ParsableCommand {
             let clock = ContinuousClock()
             let start = clock.now
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "inlinelb-verify-\(getpid())-\(stem(item.path))"
+                "inlinelb-verify-\(getpid())-\(PathName.stem(of: item.path))"
             ).path
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let verification: CorpusVerification
@@ -59,7 +59,7 @@ struct Verify: ParsableCommand {
                         corpus: item.corpus, inputFile: item.path, inputBytes: item.bytes
                     ).files, durable: false)
                 let progress = Progress(corpora: 1, totalBytes: item.bytes.count)
-                let name = stem(item.path)
+                let name = PathName.stem(of: item.path)
                 defer { progress.clear() }
                 verification = try CorpusVerification(
                     corpus: item.corpus, folder: folder, tracedFlows: trace, keptResults: trace
@@ -78,7 +78,7 @@ struct Verify: ParsableCommand {
             switch format {
             case .text:
                 print(
-                    "\(pad(stem(item.path), 26, left: true)) \(pad("\(verification.ruleCount)", 6)) \(pad("\(verification.flowCount)", 7)) \(pad("\(verification.deliveredCount)", 10)) \(pad("\(verification.violations.count)", 11)) \(pad(String(format: "%.1f", milliseconds), 8))"
+                    "\(pad(PathName.stem(of: item.path), 26, left: true)) \(pad("\(verification.ruleCount)", 6)) \(pad("\(verification.flowCount)", 7)) \(pad("\(verification.deliveredCount)", 10)) \(pad("\(verification.violations.count)", 11)) \(pad(String(format: "%.1f", milliseconds), 8))"
                 )
                 for violation in verification.violations.prefix(50) {
                     print("  violation: \(violation)")
@@ -93,7 +93,7 @@ struct Verify: ParsableCommand {
             case .json:
                 rows.append(
                     .object([
-                        ("corpus", .string(stem(item.path))),
+                        ("corpus", .string(PathName.stem(of: item.path))),
                         ("rules", .int(verification.ruleCount)),
                         ("flows", .int(verification.flowCount)),
                         ("delivered", .int(verification.deliveredCount)),

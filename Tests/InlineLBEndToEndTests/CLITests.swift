@@ -1,4 +1,5 @@
 import Foundation
+import InlineLBCore
 import Testing
 
 @Suite("inlinelb command line")
@@ -52,6 +53,22 @@ struct CLITests {
         #expect(refused.status == 73)
         #expect(refused.stderr.contains("holds no manifest.json"))
         #expect(filesBelow(precious) == ["notes.txt"])
+    }
+
+    /// A one-character output name (Foundation's path methods trap on one) and a corpus
+    /// read from a pipe (which cannot be mapped).
+    @Test func aShortOutputNameAndAPipedCorpusWork() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let corpus = packageRoot.appendingPathComponent("corpora/ui-flow.json").path
+        let compiled = try run(inlinelbBinary.path, ["compile", corpus, "-o", "o"], in: folder)
+        #expect(compiled.status == 0, "\(compiled.stderr)")
+        #expect(filesBelow(folder.appendingPathComponent("o")).contains("manifest.json"))
+        let applied = try run(
+            inlinelbBinary.path, ["apply", "/dev/stdin", "--state", "s.json", "-o", "p"],
+            input: try FileBytes.read(corpus), in: folder)
+        #expect(applied.status == 0, "\(applied.stderr)")
+        #expect(applied.stdout.contains("deployAppliance"))
     }
 
     @Test func validateReportsEveryInvalidCorpus() throws {

@@ -1,5 +1,6 @@
 import CInlineLBSystem
 import Foundation
+import InlineLBCore
 
 /// Writes a set of files as one folder that appears all at once: everything goes to a
 /// temporary sibling folder, which then takes the target's place in one atomic exchange.
@@ -44,12 +45,10 @@ public enum OutputWriter {
                 )
             }
         }
-        let parent = (directory as NSString).deletingLastPathComponent
-        let base = (directory as NSString).lastPathComponent
-        removeAbandoned(in: parent.isEmpty ? "." : parent, prefix: ".\(base).tmp-")
-        let staging =
-            (parent.isEmpty ? "." : parent)
-            + "/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let parent = PathName.folder(of: directory)
+        let base = PathName.base(of: directory)
+        removeAbandoned(in: parent, prefix: ".\(base).tmp-")
+        let staging = parent + "/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let spare = StagingTree.sparePath(of: directory)
         var present = StagingTree.Inventory()
         if exists && rename(spare, staging) == 0 {
@@ -106,7 +105,7 @@ public enum OutputWriter {
                         "cannot move the new output into place: \(String(cString: strerror(errno)))"
                 )
             }
-            if durable { try syncDirectory(parent.isEmpty ? "." : parent) }
+            if durable { try syncDirectory(parent) }
         } catch {
             try? manager.removeItem(atPath: staging)
             throw error
@@ -117,10 +116,10 @@ public enum OutputWriter {
 
     /// Replaces one file atomically: write a temporary sibling, fsync, rename.
     public static func replaceFile(_ path: String, with bytes: [UInt8]) throws(WriteError) {
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = PathName.folder(of: path)
         removeAbandoned(
-            in: parent.isEmpty ? "." : parent,
-            prefix: (path as NSString).lastPathComponent + ".tmp-")
+            in: parent,
+            prefix: PathName.base(of: path) + ".tmp-")
         let temporary = path + ".tmp-\(getpid())"
         do throws(WriteError) {
             try writeFile(temporary, bytes, then: .sync)
@@ -133,7 +132,7 @@ public enum OutputWriter {
             unlink(temporary)
             throw error
         }
-        try syncDirectory(parent.isEmpty ? "." : parent)
+        try syncDirectory(parent)
     }
 
     /// Removes what a run killed mid-write left in `folder`: entries named `prefix<pid>...`

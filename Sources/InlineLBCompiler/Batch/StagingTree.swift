@@ -1,4 +1,5 @@
 import Foundation
+import InlineLBCore
 
 /// The folder an output is staged in, recycled from the output before last.
 ///
@@ -22,9 +23,7 @@ enum StagingTree {
 
     /// The spare kept beside `directory`.
     static func sparePath(of directory: String) -> String {
-        let parent = (directory as NSString).deletingLastPathComponent
-        let base = (directory as NSString).lastPathComponent
-        return (parent.isEmpty ? "." : parent) + "/.\(base).spare"
+        PathName.folder(of: directory) + "/.\(PathName.base(of: directory)).spare"
     }
 
     /// Everything below `root`.
