@@ -140,6 +140,11 @@ struct IncrementalPiecesTests {
         #expect(try inode(out + "/a/kept") == keptInode)
         #expect(try String(contentsOfFile: out + "/c/new", encoding: .utf8) == "newer")
         #expect(!FileManager.default.fileExists(atPath: out + "/x"))
+        // A spare that is not a folder is not staged in.
+        try FileManager.default.removeItem(atPath: spare)
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: spare))
+        try write([OutputFile(path: "a/kept", reusing: kept)])
+        #expect(filesBelow(out) == ["a/kept", "manifest.json"])
     }
 
     /// All regular files below `folder`, relative to it.

@@ -51,7 +51,10 @@ public enum OutputWriter {
         let staging = parent + "/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let spare = StagingTree.sparePath(of: directory)
         var present = StagingTree.Inventory()
-        if exists && rename(spare, staging) == 0 {
+        var spareIsFolder: ObjCBool = false
+        if exists && manager.fileExists(atPath: spare, isDirectory: &spareIsFolder)
+            && spareIsFolder.boolValue && rename(spare, staging) == 0
+        {
             present = StagingTree.inventory(of: staging)
         } else {
             if !exists { try? manager.removeItem(atPath: spare) }
