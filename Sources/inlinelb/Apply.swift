@@ -62,46 +62,9 @@ struct Apply: ParsableCommand {
             restart.map { NetworkRestart(networkID: $0, cleanup: false) }
             + restartWithCleanup.map { NetworkRestart(networkID: $0, cleanup: true) }
         let previous = rebuild ? nil : PreviousOutput(folder: output)
-        var compilation: Compilation?
-        if let previous, let storedBytes, restarts.isEmpty {
-            do {
-                let applied = try IncrementalApply(
-                    corpusFile: corpus, corpusBytes: mapped.bytes, stateBytes: storedBytes,
-                    previous: previous)
-                compilation = applied.compilation
-                let changed = applied.editedSection.map { "\($0) changed" } ?? "nothing changed"
-                printError(
-                    "inlinelb: \(corpus): incremental apply: \(applied.replannedVPCs) of \(applied.vpcs) VPCs re-planned (\(changed))"
-                )
-            } catch {
-                printError("inlinelb: \(corpus): full apply: \(error.reason)")
-            }
-        }
-        if compilation == nil {
-            var stored = DeploymentState.empty
-            if let storedBytes {
-                do {
-                    stored = try DeploymentState(file: state, bytes: storedBytes)
-                } catch {
-                    for diagnostic in error.diagnostics { printError(diagnostic.description) }
-                    throw ExitStatus.dataError
-                }
-            }
-            guard
-                let loaded = try loadCorpora(
-                    [corpus], bytes: [corpus: Array(mapped.bytes)], layOut: true
-                ).first
-            else { return }
-            do {
-                compilation = try Compilation(
-                    corpus: loaded.corpus, inputFile: loaded.path, inputBytes: loaded.bytes,
-                    state: stored, restarts: restarts, previous: previous, layout: loaded.layout)
-            } catch {
-                printError("\(loaded.path): \(error.message); nothing written")
-                throw ExitStatus.dataError
-            }
-        }
-        guard let compilation else { return }
+        let compilation =
+            try incremental(mapped, stateBytes: storedBytes, previous: previous, restarts)
+            ?? full(mapped, stateBytes: storedBytes, previous: previous, restarts)
         do {
             try OutputWriter.replaceDirectory(output, with: compilation.files)
             try OutputWriter.replaceFile(state, with: compilation.stateDocument)
@@ -114,6 +77,54 @@ struct Apply: ParsableCommand {
         printError(
             "inlinelb: \(output): \(written) files written, \(compilation.reusedFiles) unchanged files kept"
         )
+    }
+
+    /// The compilation of only what changed since the apply that left `previous`, or nil
+    /// (saying why on standard error) when the whole corpus must be compiled.
+    private func incremental(
+        _ mapped: MappedFile, stateBytes: [UInt8]?, previous: PreviousOutput?,
+        _ restarts: [NetworkRestart]
+    ) -> Compilation? {
+        guard let previous, let stateBytes, restarts.isEmpty else { return nil }
+        do {
+            let applied = try IncrementalApply(
+                corpusFile: corpus, corpusBytes: mapped.bytes, stateBytes: stateBytes,
+                previous: previous)
+            let changed = applied.editedSection.map { "\($0) changed" } ?? "nothing changed"
+            printError(
+                "inlinelb: \(corpus): incremental apply: \(applied.replannedVPCs) of \(applied.vpcs) VPCs re-planned (\(changed))"
+            )
+            return applied.compilation
+        } catch {
+            printError("inlinelb: \(corpus): full apply: \(error.reason)")
+            return nil
+        }
+    }
+
+    /// The compilation of the whole corpus against the stored state.
+    private func full(
+        _ mapped: MappedFile, stateBytes: [UInt8]?, previous: PreviousOutput?,
+        _ restarts: [NetworkRestart]
+    ) throws -> Compilation {
+        var stored = DeploymentState.empty
+        if let stateBytes {
+            do {
+                stored = try DeploymentState(file: state, bytes: stateBytes)
+            } catch {
+                for diagnostic in error.diagnostics { printError(diagnostic.description) }
+                throw ExitStatus.dataError
+            }
+        }
+        let loaded = try loadCorpora(
+            [corpus], bytes: [corpus: Array(mapped.bytes)], layOut: true)[0]
+        do {
+            return try Compilation(
+                corpus: loaded.corpus, inputFile: loaded.path, inputBytes: loaded.bytes,
+                state: stored, restarts: restarts, previous: previous, layout: loaded.layout)
+        } catch {
+            printError("\(loaded.path): \(error.message); nothing written")
+            throw ExitStatus.dataError
+        }
     }
 
     private func printActions(_ actions: [Action]) {
