@@ -78,16 +78,41 @@ struct IncrementalPiecesTests {
         let (corpus, layout) = try CorpusLayout.load(file: "c.json", bytes: bytes)
         let compilation = try Compilation(
             corpus: corpus, inputFile: "c.json", inputBytes: bytes, layout: layout)
-        let file = try #require(compilation.files.first { $0.path == ApplyIndex.fileName })
-        let index = try #require(ApplyIndex(bytes: file.bytes))
+        var files: [String: [UInt8]] = [:]
+        for file in compilation.files
+        where file.path == ApplyIndex.fileName || file.path.hasPrefix(ApplyIndex.pageFolder) {
+            files[file.path] = file.bytes
+        }
+        #expect(files.count > 3, "the layout is cut into pages")
+        let root = try #require(files[ApplyIndex.fileName])
+        let index = try #require(ApplyIndex(root: root) { files[$0] })
         #expect(index.layout == layout)
-        #expect(index.bytes == file.bytes)
+        #expect(index.files.map(\.bytes) == index.files.map { files[$0.path] ?? [] })
         #expect(index.appliances.count == 3)
         #expect(index.stateDigest == Digest.hex(Digest.xxh3Wide(compilation.stateDocument)))
-        var damaged = file.bytes
+        var damaged = root
         damaged[damaged.count / 2] ^= 1
-        #expect(ApplyIndex(bytes: damaged) == nil)
-        #expect(ApplyIndex(bytes: Array(file.bytes.dropLast())) == nil)
+        #expect(ApplyIndex(root: damaged) { files[$0] } == nil)
+        #expect(ApplyIndex(root: Array(root.dropLast())) { files[$0] } == nil)
+        let page = try #require(files.keys.first { $0 != ApplyIndex.fileName })
+        var pages = files
+        pages[page]![0] ^= 1
+        #expect(ApplyIndex(root: root) { pages[$0] } == nil)
+        pages[page] = nil
+        #expect(ApplyIndex(root: root) { pages[$0] } == nil)
+    }
+
+    /// An edit changes the pages around it only.
+    @Test func anEditRewritesOnlyItsPage() throws {
+        let before = try Self.layout(Array(Self.corpus.utf8))
+        let after = try Self.layout(
+            try Self.edited("\"lb-1500\",") {
+                $0.replacingOccurrences(of: "\"privateport\": 8080", with: "\"privateport\": 81")
+            })
+        let old = Set(ApplyIndex.pages(of: before))
+        let new = ApplyIndex.pages(of: after)
+        #expect(new.count > 3)
+        #expect(new.filter { !old.contains($0) }.count == 1)
     }
 
     @Test func restartsLeaveNoIndex() throws {

@@ -5,8 +5,14 @@ import InlineLBCore
 /// appliance chunks of the state it wrote; where each VPC's chunk lies in
 /// `topology.json`; and every tier's pool usage.
 ///
-/// A binary file in this machine's byte order, ending with the XXH3-64 of what precedes
-/// it; anything unexpected reads as no index (and the apply compiles the whole corpus).
+/// The layout's columns are kept in pages (`.apply-index/<XXH3-64>.bin`), runs of segments
+/// cut where a segment's digest has its low bits set, so that an edit changes only the
+/// pages around it: the others keep their bytes and names and are linked, not rewritten.
+/// The pages hold segment lengths, not offsets, for the same reason.
+///
+/// Binary files in this machine's byte order: the root ends with the XXH3-64 of what
+/// precedes it, a page is named after its own; anything unexpected reads as no index
+/// (and the apply compiles the whole corpus).
 struct ApplyIndex: Equatable {
     /// The file's name in the output folder.
     static let fileName = "apply-index.bin"
@@ -57,10 +63,15 @@ struct ApplyIndex: Equatable {
     /// The pool usage of every tier that has a pool, in corpus order.
     var pools: [PoolUsage]
 
-    /// The file's bytes.
-    var bytes: [UInt8] {
+    /// The folder of the layout's pages in the output (hidden: no VPC id starts with a dot,
+    /// so it never meets a VPC's folder).
+    static let pageFolder = ".apply-index"
+
+    /// The index as output files, the root first, all caches.
+    var files: [OutputFile] {
+        let pages = ApplyIndex.pages(of: layout)
+        let names = pages.map { Digest.hex(Digest.xxh3($0)) }
         var out = BinaryOutput()
-        out.bytes.reserveCapacity(layout.count * 29 + appliances.count * 40 + 4096)
         out.bytes += ApplyIndex.magic
         out.append(text: stateDigest)
         out.append(UInt64(nextApplianceNumber))
@@ -74,12 +85,8 @@ struct ApplyIndex: Equatable {
         out.append(UInt64(layout.fileSize))
         out.append(UInt64(layout.memberKeys.count))
         for key in layout.memberKeys { out.append(text: key) }
-        out.append(array: layout.starts)
-        out.append(array: layout.hashes)
-        out.append(array: layout.tags)
-        out.append(array: layout.vpcs)
-        out.append(array: layout.keys)
-        out.append(array: layout.extras)
+        out.append(UInt64(names.count))
+        for name in names { out.append(text: name) }
         out.append(array: topologyChunks.map { UInt64($0.lowerBound) })
         out.append(array: topologyChunks.map { UInt64($0.upperBound) })
         out.append(UInt64(pools.count))
@@ -91,7 +98,42 @@ struct ApplyIndex: Equatable {
             out.append(UInt64(pool.free))
         }
         out.append(Digest.xxh3(out.bytes))
-        return out.bytes
+        return [OutputFile(path: ApplyIndex.fileName, bytes: out.bytes, isCache: true)]
+            + zip(names, pages).map { name, page in
+                OutputFile(path: ApplyIndex.pagePath(name), bytes: page, isCache: true)
+            }
+    }
+
+    /// The path of the page named `name` in the output.
+    static func pagePath(_ name: String) -> String {
+        pageFolder + "/" + name + ".bin"
+    }
+
+    /// The layout's columns cut into pages. A page ends after a segment whose digest has
+    /// its low bits all set (about 64 pages in all, whatever the size), or at 65,536
+    /// segments.
+    static func pages(of layout: CorpusLayout) -> [[UInt8]] {
+        var span = 256
+        while span < layout.count / 64 { span *= 2 }
+        let mask = UInt64(span - 1)
+        var pages: [[UInt8]] = []
+        var start = 0
+        for index in 0..<layout.count
+        where layout.hashes[index] & mask == mask || index + 1 - start == 65536
+            || index == layout.count - 1
+        {
+            let segments = start..<index + 1
+            var out = BinaryOutput()
+            out.append(array: segments.map { UInt32(layout.range($0).count) })
+            out.append(array: Array(layout.hashes[segments]))
+            out.append(array: Array(layout.tags[segments]))
+            out.append(array: Array(layout.vpcs[segments]))
+            out.append(array: Array(layout.keys[segments]))
+            out.append(array: Array(layout.extras[segments]))
+            pages.append(out.bytes)
+            start = index + 1
+        }
+        return pages
     }
 
     /// Creates an index.
@@ -112,8 +154,9 @@ struct ApplyIndex: Equatable {
         self.pools = pools
     }
 
-    /// Reads an index back; nil unless `bytes` are one, whole and intact.
-    init?(bytes: [UInt8]) {
+    /// Reads an index back from its root's bytes and `page`, which gives the bytes of the
+    /// page at a path; nil unless all are whole and intact.
+    init?(root bytes: [UInt8], page: (String) -> [UInt8]?) {
         guard bytes.count >= ApplyIndex.magic.count + 8,
             bytes.starts(with: ApplyIndex.magic),
             bytes.withUnsafeBytes({ raw in
@@ -139,14 +182,10 @@ struct ApplyIndex: Equatable {
             guard let key = input.text() else { return nil }
             keys.append(key)
         }
-        guard let starts: [UInt32] = input.array(), let hashes: [UInt64] = input.array(),
-            let tags: [UInt8] = input.array(), let vpcs: [Int32] = input.array(),
-            let entityKeys: [UInt64] = input.array(), let extras: [UInt32] = input.array(),
+        guard keys.count == memberCount, let pageCount = input.integer(),
+            let layout = ApplyIndex.layout(
+                fileSize: fileSize, memberKeys: keys, pages: pageCount, input: &input, page: page),
             let chunkStarts: [UInt64] = input.array(), let chunkEnds: [UInt64] = input.array(),
-            keys.count == memberCount,
-            [hashes.count, tags.count, vpcs.count, entityKeys.count, extras.count].allSatisfy({
-                $0 == starts.count
-            }),
             chunkStarts.count == chunkEnds.count,
             let poolCount = input.integer()
         else { return nil }
@@ -162,9 +201,7 @@ struct ApplyIndex: Equatable {
                     capacity: capacity, free: free))
         }
         guard pools.count == poolCount, input.offset == bytes.count - 8 else { return nil }
-        layout = CorpusLayout(
-            fileSize: fileSize, memberKeys: keys, starts: starts, hashes: hashes, tags: tags,
-            vpcs: vpcs, keys: entityKeys, extras: extras)
+        self.layout = layout
         self.stateDigest = stateDigest
         nextApplianceNumber = nextAppliance
         nextMappingNumber = nextMapping
@@ -176,6 +213,43 @@ struct ApplyIndex: Equatable {
         }
         topologyChunks = zip(chunkStarts, chunkEnds).map { Int($0)..<Int(max($0, $1)) }
         self.pools = pools
+    }
+
+    /// The layout from the `pages` pages named next in `input`, each checked against its
+    /// name; nil when one is missing, damaged or does not add up to `fileSize`.
+    private static func layout(
+        fileSize: Int, memberKeys: [String], pages: Int, input: inout BinaryInput,
+        page: (String) -> [UInt8]?
+    ) -> CorpusLayout? {
+        var layout = CorpusLayout(
+            fileSize: fileSize, memberKeys: memberKeys, starts: [], hashes: [], tags: [],
+            vpcs: [], keys: [], extras: [])
+        var offset = 0
+        for _ in 0..<min(pages, input.bytes.count) {
+            guard let name = input.text(), let bytes = page(pagePath(name)),
+                Digest.hex(Digest.xxh3(bytes)) == name
+            else { return nil }
+            var columns = BinaryInput(bytes: bytes, offset: 0)
+            guard let lengths: [UInt32] = columns.array(), let hashes: [UInt64] = columns.array(),
+                let tags: [UInt8] = columns.array(), let vpcs: [Int32] = columns.array(),
+                let keys: [UInt64] = columns.array(), let extras: [UInt32] = columns.array(),
+                [hashes.count, tags.count, vpcs.count, keys.count, extras.count].allSatisfy({
+                    $0 == lengths.count
+                }),
+                columns.offset == bytes.count
+            else { return nil }
+            for length in lengths {
+                layout.starts.append(UInt32(truncatingIfNeeded: offset))
+                offset += Int(length)
+            }
+            layout.hashes += hashes
+            layout.tags += tags
+            layout.vpcs += vpcs
+            layout.keys += keys
+            layout.extras += extras
+        }
+        guard layout.count > 0, offset == fileSize, offset < Int(UInt32.max) else { return nil }
+        return layout
     }
 }
 

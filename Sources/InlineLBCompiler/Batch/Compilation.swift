@@ -157,9 +157,7 @@ public struct Compilation: Sendable {
         files.append(
             OutputFile(path: "actions.jsonl", bytes: DocumentRenderers.actions(plan.actions)))
         files.append(OutputFile(path: "state.json", bytes: stateDocument))
-        if let index {
-            files.append(OutputFile(path: ApplyIndex.fileName, bytes: index.bytes, isCache: true))
-        }
+        if let index { files += index.files }
         if let previous {
             for index in files.indices {
                 if let reused = previous.reuse(files[index]) { files[index] = reused }

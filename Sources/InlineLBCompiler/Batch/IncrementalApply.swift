@@ -31,11 +31,16 @@ public struct IncrementalApply {
         corpusFile: String, corpusBytes: UnsafeRawBufferPointer, stateBytes: [UInt8],
         previous: PreviousOutput
     ) throws(Refusal) {
-        let indexPath = previous.folder + "/" + ApplyIndex.fileName
-        guard let indexBytes = try? FileBytes.read(indexPath),
-            previous.artifacts[ApplyIndex.fileName]
-                == OutputFile.Artifact(bytes: indexBytes.count, xxh3: Digest.xxh3(indexBytes)),
-            let index = ApplyIndex(bytes: indexBytes)
+        // The index's files, as the previous manifest lists them.
+        func listed(_ path: String) -> [UInt8]? {
+            guard let bytes = try? FileBytes.read(previous.folder + "/" + path),
+                previous.artifacts[path]
+                    == OutputFile.Artifact(bytes: bytes.count, xxh3: Digest.xxh3(bytes))
+            else { return nil }
+            return bytes
+        }
+        guard let root = listed(ApplyIndex.fileName),
+            let index = ApplyIndex(root: root, page: listed)
         else { throw Refusal(reason: "the previous output has no apply index") }
         guard index.stateDigest == Digest.hex(Digest.xxh3Wide(stateBytes)) else {
             throw Refusal(reason: "the state file is not the one the last apply wrote")
@@ -95,7 +100,7 @@ public struct IncrementalApply {
             guard let folder = path.split(separator: "/").first, path.contains("/") else {
                 return false
             }
-            return !scope.contains(String(folder))
+            return folder != ApplyIndex.pageFolder && !scope.contains(String(folder))
         }
         guard let files = previous.reuse(paths) else {
             throw Refusal(reason: "the previous output is missing files")
