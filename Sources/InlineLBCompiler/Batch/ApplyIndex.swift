@@ -28,25 +28,6 @@ struct ApplyIndex: Equatable {
         var linkLocalIP: IPv4Address
         var isRunning: Bool
         var mappings: Int
-
-        /// The entry of `record`, in the VPC at `vpc`; its chunk is set by the index.
-        init(_ record: ApplianceRecord, vpc: Int) {
-            chunk = 0..<0
-            self.vpc = Int32(vpc)
-            linkLocalIP = record.linkLocalIP
-            isRunning = record.state == .running
-            mappings = record.mappings.count
-        }
-
-        init(
-            chunk: Range<Int>, vpc: Int32, linkLocalIP: IPv4Address, isRunning: Bool, mappings: Int
-        ) {
-            self.chunk = chunk
-            self.vpc = vpc
-            self.linkLocalIP = linkLocalIP
-            self.isRunning = isRunning
-            self.mappings = mappings
-        }
     }
 
     /// The layout of the corpus the apply read.
@@ -303,5 +284,14 @@ private struct BinaryInput {
     mutating func text() -> String? {
         guard let utf8: [UInt8] = array() else { return nil }
         return String(validating: utf8, as: UTF8.self)
+    }
+}
+
+extension ApplyIndex.Appliance {
+    /// The entry of `record`, in the VPC at `vpc`; its chunk is set by the index.
+    init(_ record: ApplianceRecord, vpc: Int) {
+        self.init(
+            chunk: 0..<0, vpc: Int32(vpc), linkLocalIP: record.linkLocalIP,
+            isRunning: record.state == .running, mappings: record.mappings.count)
     }
 }

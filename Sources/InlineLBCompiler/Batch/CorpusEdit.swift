@@ -27,6 +27,8 @@ struct CorpusEdit {
     let layout: CorpusLayout
     /// The positions of the VPCs the edit touches, ascending.
     let scope: [Int]
+    /// By VPC position (up to the last in the scope): whether it is in the scope.
+    private let inScope: [Bool]
     /// The ids of those VPCs.
     let scopeIDs: Set<String>
     /// The global members and the scope's entities, validated.
@@ -58,6 +60,7 @@ struct CorpusEdit {
             try CorpusEdit.checkUnique(middle, of: section, in: layout, inScope: inScope)
         }
         let (text, included) = CorpusEdit.scopeCorpus(layout, inScope: inScope, bytes: bytes)
+        self.inScope = inScope
         let corpus: ValidatedCorpus
         do {
             corpus = try CorpusValidator.load(file: file, bytes: text)
@@ -80,6 +83,11 @@ struct CorpusEdit {
         self.scopeIDs = Set(corpus.corpus.vpcs.map(\.id))
         self.corpus = corpus
         self.section = section
+    }
+
+    /// Whether the VPC at `vpc` is in the scope.
+    func covers(_ vpc: Int32) -> Bool {
+        CorpusEdit.contains(inScope, vpc)
     }
 
     /// The position in the whole corpus of the scope's VPC with `id`.

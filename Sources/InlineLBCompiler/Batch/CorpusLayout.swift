@@ -111,13 +111,13 @@ public struct CorpusLayout: Equatable, Sendable {
         var starts: [UInt32] = [0]
         var tags: [UInt8] = [CorpusLayout.memberTag]
         var names: [String] = []
-        var laidOut: [[Entity]] = []
+        var laidOut: [Entity] = [Entity(vpc: -1, key: 0, extra: 0)]
         for member in source.root.members {
             guard !names.contains(member.key) else { return nil }
             names.append(member.key)
             starts.append(UInt32(member.keyOffset))
             tags.append(CorpusLayout.memberTag)
-            laidOut.append([Entity(vpc: -1, key: 0, extra: 0)])
+            laidOut.append(Entity(vpc: -1, key: 0, extra: 0))
             guard let section = Section(key: member.key), member.node.kind == .array else {
                 continue
             }
@@ -127,16 +127,15 @@ public struct CorpusLayout: Equatable, Sendable {
                 starts.append(UInt32(element.offset))
                 tags.append(section.rawValue)
             }
-            laidOut.append(sectionEntities)
+            laidOut += sectionEntities
         }
         fileSize = source.bytes.count
         memberKeys = names
         self.starts = starts
         self.tags = tags
-        let all = [Entity(vpc: -1, key: 0, extra: 0)] + laidOut.joined()
-        vpcs = all.map(\.vpc)
-        self.keys = all.map(\.key)
-        extras = all.map(\.extra)
+        vpcs = laidOut.map(\.vpc)
+        keys = laidOut.map(\.key)
+        extras = laidOut.map(\.extra)
         hashes = []
         hashes = source.bytes.withUnsafeBytes {
             CorpusLayout.hashes(of: 0..<starts.count, in: self, bytes: $0)

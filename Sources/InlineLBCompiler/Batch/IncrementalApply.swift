@@ -31,16 +31,8 @@ public struct IncrementalApply {
         corpusFile: String, corpusBytes: UnsafeRawBufferPointer, stateBytes: [UInt8],
         previous: PreviousOutput
     ) throws(Refusal) {
-        // The index's files, as the previous manifest lists them.
-        func listed(_ path: String) -> [UInt8]? {
-            guard let bytes = try? FileBytes.read(previous.folder + "/" + path),
-                previous.artifacts[path]
-                    == OutputFile.Artifact(bytes: bytes.count, xxh3: Digest.xxh3(bytes))
-            else { return nil }
-            return bytes
-        }
-        guard let root = listed(ApplyIndex.fileName),
-            let index = ApplyIndex(root: root, page: listed)
+        guard let root = previous.listedBytes(of: ApplyIndex.fileName),
+            let index = ApplyIndex(root: root, page: previous.listedBytes)
         else { throw Refusal(reason: "the previous output has no apply index") }
         guard index.stateDigest == Digest.hex(Digest.xxh3Wide(stateBytes)) else {
             throw Refusal(reason: "the state file is not the one the last apply wrote")
@@ -51,9 +43,8 @@ public struct IncrementalApply {
         } catch {
             throw Refusal(reason: error.reason)
         }
-        let scope = Set(edit.scope)
         let (stored, elsewhere) = try IncrementalApply.storedAppliances(
-            of: scope, index: index, stateBytes: stateBytes)
+            of: edit, index: index, stateBytes: stateBytes)
         let plan: Plan
         do {
             plan = try Planner.plan(
@@ -122,7 +113,6 @@ public struct IncrementalApply {
         guard previous.inputOrder.count == index.appliances.count else {
             throw Refusal(reason: "the previous manifest does not list the indexed appliances")
         }
-        let scope = Set(edit.scope)
         let planned = Dictionary(
             plan.state.appliances.map { ($0.number, $0) }, uniquingKeysWith: { first, _ in first })
         let storedNumbers = Set(stored.appliances.map(\.number))
@@ -139,7 +129,7 @@ public struct IncrementalApply {
             inputs.append((folder, digests[folder]!))
         }
         for (position, entry) in index.appliances.enumerated() {
-            if scope.contains(Int(entry.vpc)) {
+            if edit.covers(entry.vpc) {
                 if let record = storedInScope.next().flatMap({ planned[$0.number] }) { add(record) }
             } else {
                 let folder = previous.inputOrder[position]
@@ -154,13 +144,19 @@ public struct IncrementalApply {
         return (chunks, entries, inputs)
     }
 
-    /// The stored appliances of the VPCs in `scope`, read from their chunks of the state
-    /// file, and the positions (in the index) of the others.
+    /// The stored appliances of the edit's VPCs, read from their chunks of the state file,
+    /// and the positions (in the index) of the others.
     private static func storedAppliances(
-        of scope: Set<Int>, index: ApplyIndex, stateBytes: [UInt8]
+        of edit: CorpusEdit, index: ApplyIndex, stateBytes: [UInt8]
     ) throws(Refusal) -> (DeploymentState, elsewhere: [Int]) {
-        let inScope = index.appliances.indices.filter {
-            scope.contains(Int(index.appliances[$0].vpc))
+        var inScope: [Int] = []
+        var elsewhere: [Int] = []
+        for (position, entry) in index.appliances.enumerated() {
+            if edit.covers(entry.vpc) {
+                inScope.append(position)
+            } else {
+                elsewhere.append(position)
+            }
         }
         guard index.appliances.allSatisfy({ $0.chunk.upperBound <= stateBytes.count }) else {
             throw Refusal(reason: "the state file is not the indexed one")
@@ -171,11 +167,7 @@ public struct IncrementalApply {
             appliances: inScope.map { stateBytes[index.appliances[$0].chunk] }, pools: []
         ).bytes
         do {
-            let stored = try DeploymentState(file: "state", bytes: text)
-            let elsewhere = index.appliances.indices.filter {
-                !scope.contains(Int(index.appliances[$0].vpc))
-            }
-            return (stored, elsewhere)
+            return (try DeploymentState(file: "state", bytes: text), elsewhere)
         } catch {
             throw Refusal(reason: "the state's appliances do not read back")
         }
@@ -185,10 +177,7 @@ public struct IncrementalApply {
     private static func topology(
         _ edit: CorpusEdit, _ plan: Plan, index: ApplyIndex, previous: PreviousOutput
     ) throws(Refusal) -> TopologyDocument {
-        let path = "topology.json"
-        guard let old = try? FileBytes.read(previous.folder + "/" + path),
-            previous.artifacts[path]
-                == OutputFile.Artifact(bytes: old.count, xxh3: Digest.xxh3(old)),
+        guard let old = previous.listedBytes(of: "topology.json"),
             index.topologyChunks.allSatisfy({ $0.upperBound <= old.count }),
             index.topologyChunks.count
                 == edit.layout.tags.count(where: { $0 == CorpusLayout.Section.vpcs.rawValue })
@@ -216,14 +205,13 @@ public struct IncrementalApply {
         guard recorded.count == index.pools.count, planned.count == plan.pools.count - 1 else {
             throw Refusal(reason: "two tier ids share a digest")
         }
-        let scope = Set(edit.scope)
         var pools: [PoolUsage] = []
         let layout = edit.layout
         for segment in 0..<layout.count
         where layout.tags[segment] == CorpusLayout.Section.networks.rawValue {
             let entity = layout[entity: segment]
             let pool =
-                scope.contains(Int(entity.vpc)) ? planned[entity.key] : recorded[entity.key]
+                edit.covers(entity.vpc) ? planned[entity.key] : recorded[entity.key]
             if let pool { pools.append(pool) }
         }
         pools.append(plan.pools.last!)

@@ -66,6 +66,14 @@ public struct PreviousOutput: Sendable {
         return files
     }
 
+    /// The bytes of the file at `path`, when they are what the manifest lists there.
+    func listedBytes(of path: String) -> [UInt8]? {
+        guard let bytes = try? FileBytes.read(folder + "/" + path),
+            artifacts[path] == OutputFile.Artifact(bytes: bytes.count, xxh3: Digest.xxh3(bytes))
+        else { return nil }
+        return bytes
+    }
+
     /// `file` as a reused artifact when the previous output holds the same bytes at its path.
     func reuse(_ file: OutputFile) -> OutputFile? {
         guard !file.isReused, artifacts[file.path] == file.artifact else { return nil }
