@@ -54,46 +54,72 @@ public struct ByteWriter: Sendable {
 
     /// Appends the decimal form of an unsigned value.
     @inlinable public mutating func append(unsigned value: UInt64) {
-        var divisor: UInt64 = 1
-        while value / divisor >= 10 { divisor &*= 10 }
-        while divisor > 0 {
-            storage.append(UInt8(truncatingIfNeeded: value / divisor % 10) &+ 48)
-            divisor /= 10
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { scratch in
+            // Lowest digit last, so the digits end where the scratch space ends.
+            var first = 20
+            var rest = value
+            repeat {
+                first -= 1
+                scratch[first] = UInt8(truncatingIfNeeded: rest % 10) &+ 48
+                rest /= 10
+            } while rest > 0
+            storage.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[first...]))
         }
     }
 
     /// Appends the dotted-quad form of `address`.
     @inlinable public mutating func append(_ address: IPv4Address) {
-        let value = address.value
-        append(octet: UInt8(truncatingIfNeeded: value >> 24))
-        storage.append(UInt8(ascii: "."))
-        append(octet: UInt8(truncatingIfNeeded: value >> 16))
-        storage.append(UInt8(ascii: "."))
-        append(octet: UInt8(truncatingIfNeeded: value >> 8))
-        storage.append(UInt8(ascii: "."))
-        append(octet: UInt8(truncatingIfNeeded: value))
+        appendFormatted(maximum: 15) {
+            ByteWriter.format(address, separator: UInt8(ascii: "."), into: $0)
+        }
     }
 
     /// Appends the address with dots replaced by underscores (HAProxy pool names).
     @inlinable public mutating func appendUnderscored(_ address: IPv4Address) {
-        let value = address.value
-        append(octet: UInt8(truncatingIfNeeded: value >> 24))
-        storage.append(UInt8(ascii: "_"))
-        append(octet: UInt8(truncatingIfNeeded: value >> 16))
-        storage.append(UInt8(ascii: "_"))
-        append(octet: UInt8(truncatingIfNeeded: value >> 8))
-        storage.append(UInt8(ascii: "_"))
-        append(octet: UInt8(truncatingIfNeeded: value))
+        appendFormatted(maximum: 15) {
+            ByteWriter.format(address, separator: UInt8(ascii: "_"), into: $0)
+        }
     }
 
-    @inlinable mutating func append(octet: UInt8) {
-        if octet >= 100 {
-            storage.append(octet / 100 &+ 48)
-            storage.append(octet / 10 % 10 &+ 48)
-        } else if octet >= 10 {
-            storage.append(octet / 10 &+ 48)
+    /// Appends what `format` writes at the start of a scratch space of `maximum` bytes (it
+    /// returns how many bytes it wrote): one append to the storage, not one per byte.
+    @inlinable mutating func appendFormatted(
+        maximum: Int, _ format: (UnsafeMutablePointer<UInt8>) -> Int
+    ) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximum) { scratch in
+            let count = format(scratch.baseAddress!)
+            storage.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<count]))
         }
-        storage.append(octet % 10 &+ 48)
+    }
+
+    /// Writes the decimal form of `octet` at `target`; returns how many bytes that took.
+    @inlinable static func format(octet: UInt8, into target: UnsafeMutablePointer<UInt8>) -> Int {
+        var count = 0
+        if octet >= 100 {
+            target[count] = octet / 100 &+ 48
+            count += 1
+        }
+        if octet >= 10 {
+            target[count] = octet / 10 % 10 &+ 48
+            count += 1
+        }
+        target[count] = octet % 10 &+ 48
+        return count + 1
+    }
+
+    /// Writes the four octets of `address` joined by `separator` at `target`; returns how
+    /// many bytes that took (at most 15).
+    @inlinable static func format(
+        _ address: IPv4Address, separator: UInt8, into target: UnsafeMutablePointer<UInt8>
+    ) -> Int {
+        var count = format(octet: UInt8(truncatingIfNeeded: address.value >> 24), into: target)
+        for shift: UInt32 in stride(from: 16, through: 0, by: -8) {
+            target[count] = separator
+            count += 1
+            count += format(
+                octet: UInt8(truncatingIfNeeded: address.value >> shift), into: target + count)
+        }
+        return count
     }
 
     /// Appends `text` as a JSON string literal, quotes included.

@@ -250,13 +250,24 @@ public struct JSONKeys: Sendable {
     /// use their own copy do not contend on one reference count.
     public var unshared: JSONKeys { JSONKeys(names) }
 
-    /// The position of `name` among the names, if it is one (lengths are compared first).
+    /// The position of `name` among the names, if it is one (lengths are compared first,
+    /// then bytes).
     public func position(of name: String) -> Int? {
-        let length = name.utf8.count
-        for position in ranges.indices where ranges[position].count == length {
-            if names[position] == name { return position }
+        var name = name
+        return name.withUTF8 { wanted in
+            utf8.withUnsafeBufferPointer { all in
+                for position in ranges.indices where ranges[position].count == wanted.count {
+                    if wanted.isEmpty
+                        || memcmp(
+                            all.baseAddress! + ranges[position].lowerBound, wanted.baseAddress!,
+                            wanted.count) == 0
+                    {
+                        return position
+                    }
+                }
+                return nil
+            }
         }
-        return nil
     }
 
     /// Calls `body` with a function giving the UTF-8 bytes of the name at a position.

@@ -120,7 +120,7 @@ func printReport(_ results: some Collection<FlowResult>, trace: Int, format: Out
                 "\(pad(key, 22, left: true)) \(pad("\(group.count)", 4)) flows  \(parts.joined(separator: ", "))"
             )
         }
-        let delivered = results.filter { $0.outcome.deliveredVM != nil }.count
+        let delivered = results.count { $0.outcome.deliveredVM != nil }
         print("\(results.count) flows, \(delivered) delivered, \(byTarget.count) targets")
     }
     for result in results.prefix(trace) {

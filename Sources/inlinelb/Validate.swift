@@ -26,7 +26,7 @@ struct Validate: ParsableCommand {
             for item in loaded {
                 let model = item.corpus.corpus
                 print(
-                    "\(item.path): valid (\(model.vpcs.count) VPCs, \(model.networks.count) tiers, \(model.loadBalancerRules.count) rules, \(model.loadBalancerRules.filter(\.isActive).count) active)"
+                    "\(item.path): valid (\(model.vpcs.count) VPCs, \(model.networks.count) tiers, \(model.loadBalancerRules.count) rules, \(model.loadBalancerRules.count(where: \.isActive)) active)"
                 )
             }
         case .json:

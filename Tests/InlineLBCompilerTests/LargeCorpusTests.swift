@@ -69,6 +69,25 @@ struct LargeCorpusTests {
         }
     }
 
+    /// What validation resolves of each rule (checked in parts on all cores, joined) is what
+    /// looking up its ids gives.
+    @Test func resolvedRulesMatchTheirIdsLookedUp() throws {
+        let validated = try CorpusValidator.load(
+            file: "big.json", bytes: Self.corpus(breaking: []))
+        let model = validated.corpus
+        let resolved = validated.resolvedRules
+        #expect(resolved.tier.count == model.loadBalancerRules.count)
+        for (position, rule) in model.loadBalancerRules.enumerated() {
+            #expect(Int(resolved.tier[position]) == validated.tierIndex[rule.networkID])
+            #expect(Int(resolved.publicIP[position]) == validated.publicIPIndex[rule.publicIPID])
+            let addresses = rule.virtualMachineIDs.map { id in
+                validated.address(
+                    of: model.virtualMachines[validated.vmIndex[id]!], in: rule.networkID)!
+            }
+            #expect(Array(resolved.vmAddresses(ofRule: position)) == addresses)
+        }
+    }
+
     @Test func aLongArrayDecodesToEveryElementInOrder() throws {
         let corpus = try CorpusValidator.load(file: "big.json", bytes: Self.corpus(breaking: []))
         #expect(corpus.corpus.loadBalancerRules.map(\.id) == (0..<10_000).map { "lb-\($0)" })

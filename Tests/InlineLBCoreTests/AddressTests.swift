@@ -76,8 +76,11 @@ struct ByteWriterTests {
 
     @Test func addressesMatchDescription() {
         var generator = SystemRandomNumberGenerator()
-        for _ in 0..<1000 {
-            let address = IPv4Address(UInt32.random(in: 0...UInt32.max, using: &generator))
+        let extremes: [UInt32] = [0, UInt32.max, 0x0A00_0964, 0x6400_0A09]
+        for value in extremes
+            + (0..<1000).map({ _ in UInt32.random(in: 0...UInt32.max, using: &generator) })
+        {
+            let address = IPv4Address(value)
             var writer = ByteWriter()
             writer.append(address)
             writer.append(byte: 32)

@@ -120,10 +120,10 @@ public struct Compilation: Sendable {
         counts.tiers = model.networks.count
         counts.publicIPs = model.publicIPAddresses.count
         counts.rules = model.loadBalancerRules.count
-        counts.activeRules = model.loadBalancerRules.filter(\.isActive).count
+        counts.activeRules = model.loadBalancerRules.count(where: \.isActive)
         counts.virtualMachines = model.virtualMachines.count
         counts.appliances = plan.state.appliances.count
-        counts.runningAppliances = plan.state.appliances.filter { $0.state == .running }.count
+        counts.runningAppliances = plan.state.appliances.count { $0.state == .running }
         counts.mappedPublicIPs = plan.state.appliances.reduce(0) { $0 + $1.mappings.count }
         // Every appliance of a planned state serves a tier of the corpus, so its VPC is known.
         let vpcs = plan.state.appliances.compactMap { corpus.vpcIndex[$0.vpcID] }

@@ -257,7 +257,8 @@ public struct CorpusDecoder: Sendable {
         let lbProtocol = entry.enumeration("protocol", LBProtocol.self, self: &self) ?? .tcp
         var algorithm: LBAlgorithm?
         if let text = entry.string("algorithm", self: &self) {
-            algorithm = LBAlgorithm(rawValue: text.lowercased())
+            // Names are matched without regard to case; most are already lower case.
+            algorithm = LBAlgorithm(rawValue: text) ?? LBAlgorithm(rawValue: text.lowercased())
             if algorithm == nil {
                 report(
                     entry.path.appending("algorithm"), entity: id,

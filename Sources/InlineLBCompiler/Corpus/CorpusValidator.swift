@@ -62,11 +62,11 @@ public struct CorpusValidator: Sendable {
         checkPublicIPs(vpcIndex, vmIndex)
         checkPortForwarding(ipIndex, vmIndex)
         checkApplianceIntents(tierIndex, offeringIndex)
-        let validated = ValidatedCorpus(
+        var validated = ValidatedCorpus(
             corpus: corpus, vpcIndex: vpcIndex, tierIndex: tierIndex, vmIndex: vmIndex,
             publicIPIndex: ipIndex, networkOfferingIndex: offeringIndex)
         if diagnostics.isEmpty {
-            checkRules(validated)
+            validated.resolvedRules = checkRules(validated)
         }
         if !diagnostics.isEmpty { throw DiagnosticList(diagnostics) }
         return validated
@@ -413,16 +413,20 @@ public struct CorpusValidator: Sendable {
 
     /// What the per-rule checks of some rules found: diagnostics with the rule's position
     /// and their rank among the rule's checks (0: before the listener conflict, 2: after it),
-    /// and the live rules for the cross-rule checks.
+    /// the live rules for the cross-rule checks, and what the rules' ids resolved to.
     private struct RuleChecks: Sendable {
         var diagnostics: [(position: Int, rank: Int, diagnostic: Diagnostic)] = []
         var live: [LiveRule] = []
+        var resolved = ValidatedCorpus.ResolvedRules()
     }
 
     /// Every rule's own checks, on all cores for long rule lists; then, in rule order, the
     /// checks across rules (one rule per listener, one tier per public IP). Diagnostics come
-    /// in rule order, each rule's in the order of its checks.
-    private mutating func checkRules(_ validated: ValidatedCorpus) {
+    /// in rule order, each rule's in the order of its checks. Returns what the rules' ids
+    /// resolved to.
+    private mutating func checkRules(_ validated: ValidatedCorpus)
+        -> ValidatedCorpus.ResolvedRules
+    {
         let rules = corpus.loadBalancerRules
         let forwardedIPs = Dictionary(
             corpus.portForwardingRules.map { ($0.ipAddressID, $0.id) },
@@ -436,7 +440,7 @@ public struct CorpusValidator: Sendable {
             for position in range {
                 validator.diagnostics.removeAll(keepingCapacity: true)
                 let (live, conflictRank) = validator.checkRule(
-                    position, validated, forwardedIPs: forwardedIPs)
+                    position, validated, forwardedIPs: forwardedIPs, resolving: &checks.resolved)
                 for (offset, diagnostic) in validator.diagnostics.enumerated() {
                     checks.diagnostics.append(
                         (position, offset < conflictRank ? 0 : 2, diagnostic))
@@ -445,6 +449,8 @@ public struct CorpusValidator: Sendable {
             }
             return checks
         }
+        var resolved = ValidatedCorpus.ResolvedRules()
+        for part in parts { resolved.append(part.resolved) }
         var found = parts.flatMap(\.diagnostics)
         // Listener (address << 16 | port) to the position of the rule that took it; tier
         // position per IP.
@@ -491,18 +497,22 @@ public struct CorpusValidator: Sendable {
                     "\(activeRules) live rule(s) need the \(inlineLBProviderName) provider, which is not enabled on any physical network (provider state Enabled and an enabled vpcinlineloadbalancerelement)"
                 ))
         }
+        return resolved
     }
 
     /// The checks of rule `position` alone, reported in order. Returns the rule when it is
     /// live with a known public IP and tier, and how many diagnostics come before where the
-    /// listener conflict would be reported.
+    /// listener conflict would be reported. What its ids resolve to is appended to
+    /// `resolved`.
     private mutating func checkRule(
-        _ position: Int, _ validated: ValidatedCorpus, forwardedIPs: [String: String]
+        _ position: Int, _ validated: ValidatedCorpus, forwardedIPs: [String: String],
+        resolving resolved: inout ValidatedCorpus.ResolvedRules
     ) -> (live: LiveRule?, conflictRank: Int) {
         let rule = corpus.loadBalancerRules[position]
         let id = rule.id
         let ipPosition = validated.publicIPIndex[rule.publicIPID]
         let tierPosition = validated.tierIndex[rule.networkID]
+        defer { resolved.endRule(tier: tierPosition, publicIP: ipPosition) }
         if ipPosition == nil {
             report(
                 "loadbalancerrules", position, "publicipid", id: id,
@@ -533,7 +543,8 @@ public struct CorpusValidator: Sendable {
         if let policy = rule.healthCheck { checkHealthCheck(policy, position, id: id) }
         guard let tierPosition else { return (nil, diagnostics.count) }
         let tier = corpus.networks[tierPosition]
-        checkVirtualMachines(of: rule, position, tier: tier, validated)
+        checkVirtualMachines(
+            of: rule, position, tier: tier, validated, addresses: &resolved.vmAddresses)
         guard let ipPosition else { return (nil, diagnostics.count) }
         let ip = corpus.publicIPAddresses[ipPosition]
         let offering = validated.offering(of: tier)
@@ -586,8 +597,11 @@ public struct CorpusValidator: Sendable {
         }
     }
 
+    /// Checks the VMs of a rule in `tier` and appends the address of each there to
+    /// `addresses`.
     private mutating func checkVirtualMachines(
-        of rule: LoadBalancerRule, _ position: Int, tier: Tier, _ validated: ValidatedCorpus
+        of rule: LoadBalancerRule, _ position: Int, tier: Tier, _ validated: ValidatedCorpus,
+        addresses: inout [IPv4Address]
     ) {
         let vmIDs = rule.virtualMachineIDs
         for (slot, vmID) in vmIDs.enumerated() {
@@ -607,7 +621,9 @@ public struct CorpusValidator: Sendable {
                 continue
             }
             let vm = corpus.virtualMachines[vmPosition]
-            if validated.address(of: vm, in: tier.id) == nil {
+            if let address = validated.address(of: vm, in: tier.id) {
+                addresses.append(address)
+            } else {
                 fail("VM \"\(vmID)\" has no NIC in network \"\(tier.id)\"")
             }
             if vm.state == "Destroyed" || vm.state == "Expunging" {

@@ -20,6 +20,45 @@ public struct ValidatedCorpus: Sendable {
     public let publicIPsOfVPC: [[Int]]
     /// The VMs with a NIC in each tier, by tier position, in corpus order.
     public let nicsOfTier: [[TierNIC]]
+    /// What validation looked up for each load balancer rule, kept so that later stages do
+    /// not hash the same ids again.
+    public internal(set) var resolvedRules = ResolvedRules()
+
+    /// The positions a rule's ids resolve to and its VMs' addresses in its tier, by rule
+    /// position. The addresses of all rules are kept in one array, in rule order.
+    public struct ResolvedRules: Sendable {
+        /// Each rule's tier position.
+        public internal(set) var tier: [Int32] = []
+        /// Each rule's public IP position.
+        public internal(set) var publicIP: [Int32] = []
+        /// Where each rule's VM addresses start in `vmAddresses`; one more entry than rules.
+        var vmAddressStart: [Int32] = [0]
+        /// The address in the rule's tier of each VM of each rule, in rule and VM order.
+        var vmAddresses: [IPv4Address] = []
+
+        /// The addresses of rule `position`'s VMs in its tier, in the order of its
+        /// `virtualMachineIDs`.
+        public func vmAddresses(ofRule position: Int) -> ArraySlice<IPv4Address> {
+            vmAddresses[Int(vmAddressStart[position])..<Int(vmAddressStart[position + 1])]
+        }
+
+        /// Ends the entry of the next rule, whose VM addresses were appended to
+        /// `vmAddresses` (-1 for what did not resolve).
+        mutating func endRule(tier: Int?, publicIP: Int?) {
+            self.tier.append(Int32(truncatingIfNeeded: tier ?? -1))
+            self.publicIP.append(Int32(truncatingIfNeeded: publicIP ?? -1))
+            vmAddressStart.append(Int32(truncatingIfNeeded: vmAddresses.count))
+        }
+
+        /// Appends the resolutions of the rules after those already here.
+        mutating func append(_ later: ResolvedRules) {
+            let base = Int32(truncatingIfNeeded: vmAddresses.count)
+            tier += later.tier
+            publicIP += later.publicIP
+            vmAddresses += later.vmAddresses
+            vmAddressStart += later.vmAddressStart.dropFirst().lazy.map { $0 + base }
+        }
+    }
 
     /// A VM's NIC in one tier.
     public struct TierNIC: Sendable {

@@ -21,7 +21,8 @@ public struct Planner {
     private var created: [AppliancePlan] = []
     private var linkLocalPool: AddressPool
     private var pools: [PoolUsage] = []
-    private let rulesByTier: [String: [LoadBalancerRule]]
+    /// Positions of each tier's active rules, by tier position.
+    private let rulesByTier: [[Int]]
     /// Tiers planned up to step 6, in corpus order; `actions` up to `actionsEnd` are theirs
     /// and those of the tiers before them.
     private var pending: [(tier: PendingTier, actionsEnd: Int)] = []
@@ -30,7 +31,8 @@ public struct Planner {
     /// all tiers at once on all cores.
     private struct PendingTier: Sendable {
         var tier: Tier
-        var rules: [LoadBalancerRule]
+        /// Positions of the tier's active rules.
+        var rules: [Int]
         var record: ApplianceRecord
         var mustSend: Bool
         var wantRunning: Bool
@@ -86,18 +88,20 @@ public struct Planner {
                     "state is inconsistent: link-local address \(appliance.linkLocalIP) of \(appliance.name) is outside 169.254.0.0/16 or held twice"
             )
         }
-        var rules: [String: [LoadBalancerRule]] = [:]
-        for rule in corpus.corpus.loadBalancerRules where rule.isActive {
-            rules[rule.networkID, default: []].append(rule)
+        var rules = [[Int]](repeating: [], count: corpus.corpus.networks.count)
+        let ruleList = corpus.corpus.loadBalancerRules
+        for position in ruleList.indices where ruleList[position].isActive {
+            rules[Int(corpus.resolvedRules.tier[position])].append(position)
         }
         rulesByTier = rules
     }
 
     private mutating func run() throws(PlanError) -> Plan {
         var served = Set<String>()
-        for tier in corpus.corpus.networks where corpus.usesInlineLB(tier) {
+        for (position, tier) in corpus.corpus.networks.enumerated() where corpus.usesInlineLB(tier)
+        {
             served.insert(tier.id)
-            try planTier(tier)
+            try planTier(tier, rules: rulesByTier[position])
         }
         for record in previous where !served.contains(record.networkID) {
             var noPool: AddressPool?
@@ -136,7 +140,8 @@ public struct Planner {
 
     // MARK: - One tier
 
-    private mutating func planTier(_ tier: Tier) throws(PlanError) {
+    /// Plans `tier`, whose active rules are at positions `rules`.
+    private mutating func planTier(_ tier: Tier, rules: [Int]) throws(PlanError) {
         var pool = try tierPool(tier)
         defer {
             pools.append(
@@ -144,12 +149,16 @@ public struct Planner {
                     name: tier.id, first: pool.range.lowerBound, last: pool.range.upperBound,
                     capacity: pool.capacity, free: pool.freeCount))
         }
-        let rules = rulesByTier[tier.id] ?? []
+        // The tier's public IPs with active rules, in the order of their first rule.
         var activeIPs: [String] = []
-        var activeSet = Set<String>()
-        for rule in rules where activeSet.insert(rule.publicIPID).inserted {
-            activeIPs.append(rule.publicIPID)
+        var seen = Set<Int32>()
+        for rule in rules {
+            let ip = corpus.resolvedRules.publicIP[rule]
+            if seen.insert(ip).inserted {
+                activeIPs.append(corpus.corpus.publicIPAddresses[Int(ip)].id)
+            }
         }
+        let activeSet = Set(activeIPs)
         let restart = restarts[tier.id]
         var existing = previousByNetwork[tier.id]
         var optionalPool: AddressPool? = pool
@@ -353,25 +362,28 @@ public struct Planner {
     }
 
     private static func translate(
-        _ tier: Tier, rules: [LoadBalancerRule], record: ApplianceRecord, corpus: ValidatedCorpus
+        _ tier: Tier, rules: [Int], record: ApplianceRecord, corpus: ValidatedCorpus
     ) -> LoadBalancerConfig {
         let offering = corpus.offering(of: tier)
-        var secondaryOf: [String: IPv4Address] = [:]
-        for mapping in record.mappings { secondaryOf[mapping.publicIPID] = mapping.secondaryIP }
-        let translated = rules.map { rule in
-            TranslatedRule(
-                ruleID: rule.id,
-                publicIP: corpus.corpus.publicIPAddresses[corpus.publicIPIndex[rule.publicIPID]!]
-                    .ipAddress,
-                sourceIP: secondaryOf[rule.publicIPID]!, sourcePort: rule.publicPort,
+        let model = corpus.corpus
+        let resolved = corpus.resolvedRules
+        var secondaryOf: [Int32: IPv4Address] = [:]
+        for mapping in record.mappings {
+            secondaryOf[Int32(corpus.publicIPIndex[mapping.publicIPID]!)] = mapping.secondaryIP
+        }
+        let translated = rules.map { position in
+            let rule = model.loadBalancerRules[position]
+            let ip = resolved.publicIP[position]
+            return TranslatedRule(
+                ruleID: rule.id, publicIP: model.publicIPAddresses[Int(ip)].ipAddress,
+                sourceIP: secondaryOf[ip]!, sourcePort: rule.publicPort,
                 algorithm: rule.algorithm,
                 lbProtocol: rule.lbProtocol, cidrs: rule.cidrs,
-                destinations: rule.virtualMachineIDs.map { vmID in
-                    let vm = corpus.corpus.virtualMachines[corpus.vmIndex[vmID]!]
-                    return TranslatedRule.Destination(
-                        vmID: vmID, address: corpus.address(of: vm, in: tier.id)!,
-                        port: rule.privatePort)
-                },
+                destinations: zip(rule.virtualMachineIDs, resolved.vmAddresses(ofRule: position))
+                    .map { vmID, address in
+                        TranslatedRule.Destination(
+                            vmID: vmID, address: address, port: rule.privatePort)
+                    },
                 stickiness: rule.stickiness, healthCheck: rule.healthCheck)
         }
         return LoadBalancerConfig(
