@@ -66,7 +66,8 @@ struct Apply: ParsableCommand {
             try incremental(mapped, stateBytes: storedBytes, previous: previous, restarts)
             ?? full(mapped, stateBytes: storedBytes, previous: previous, restarts)
         do {
-            try OutputWriter.replaceDirectory(output, with: compilation.files)
+            try OutputWriter.replaceDirectory(
+                output, with: compilation.files, listed: previous?.listedPaths)
             try OutputWriter.replaceFile(state, with: compilation.stateDocument)
         } catch {
             printError("inlinelb: \(error)")

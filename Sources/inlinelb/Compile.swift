@@ -40,15 +40,19 @@ struct Compile: ParsableCommand {
         let loaded = try loadCorpora(corpora)
         var files: [OutputFile] = []
         var rows: [SummaryRow] = []
+        // What a single corpus's previous output holds, so that replacing it needs no walk.
+        var listed: [String]?
         let clock = ContinuousClock()
         for item in loaded {
             let start = clock.now
             let compilation: Compilation
             let prefix = loaded.count == 1 ? "" : PathName.stem(of: item.path) + "/"
+            let previous = rebuild ? nil : PreviousOutput(folder: output + "/" + prefix)
+            if loaded.count == 1 { listed = previous?.listedPaths }
             do {
                 compilation = try Compilation(
                     corpus: item.corpus, inputFile: item.path, inputBytes: item.bytes,
-                    previous: rebuild ? nil : PreviousOutput(folder: output + "/" + prefix))
+                    previous: previous)
             } catch {
                 printError("\(item.path): \(error.message); nothing written")
                 throw ExitStatus.dataError
@@ -68,7 +72,7 @@ struct Compile: ParsableCommand {
             files.append(OutputFile(path: "manifest.json", bytes: batchManifest(rows)))
         }
         do {
-            try OutputWriter.replaceDirectory(output, with: files)
+            try OutputWriter.replaceDirectory(output, with: files, listed: listed)
         } catch {
             printError("inlinelb: \(error)")
             throw ExitStatus.cannotCreate

@@ -172,6 +172,41 @@ struct IncrementalPiecesTests {
         #expect(filesBelow(out) == ["a/kept", "manifest.json"])
     }
 
+    /// Told what the replaced output holds (its manifest's list), the write makes it the
+    /// spare without walking it: the listed files the new output does not share go; a file
+    /// not listed stays in the spare, and the next write keeps it out of the output.
+    @Test func aListedOutputBecomesTheSpareWithoutAWalk() throws {
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("inlinelb-listed-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let out = folder + "/out"
+        let spare = folder + "/.out.spare"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        func write(_ files: [OutputFile], listed: [String]?) throws {
+            try OutputWriter.replaceDirectory(
+                out, with: files + [OutputFile(path: "manifest.json", bytes: [])],
+                listed: listed)
+        }
+        let kept = OutputFile.Artifact(bytes: 4, xxh3: Digest.xxh3(Array("kept".utf8)))
+        try write(
+            [
+                OutputFile(path: "a/kept", bytes: Array("kept".utf8)),
+                OutputFile(path: "a/b/gone", bytes: Array("gone".utf8)),
+            ], listed: nil)
+        try Data("unlisted".utf8).write(to: URL(fileURLWithPath: out + "/unlisted"))
+        try write(
+            [
+                OutputFile(path: "a/kept", reusing: kept),
+                OutputFile(path: "c/new", bytes: Array("new".utf8)),
+            ], listed: ["manifest.json", "a/kept", "a/b/gone"])
+        #expect(filesBelow(spare) == ["a/kept", "unlisted"])
+        try write(
+            [OutputFile(path: "a/kept", reusing: kept)],
+            listed: ["manifest.json", "a/kept", "c/new"])
+        #expect(filesBelow(out) == ["a/kept", "manifest.json"])
+        #expect(filesBelow(spare) == ["a/kept"])
+    }
+
     /// All regular files below `folder`, relative to it.
     private func filesBelow(_ folder: String) -> [String] {
         StagingTree.inventory(of: folder).files.keys.sorted()

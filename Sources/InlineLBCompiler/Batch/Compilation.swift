@@ -26,6 +26,9 @@ public struct OutputFile: Sendable {
     /// not fsynced (a torn copy fails its digest check and is not used).
     public let isCache: Bool
 
+    /// A reused file's inode, as the reuse check found it.
+    let reusedInode: UInt64?
+
     /// Creates a file entry.
     public init(path: String, bytes: [UInt8], isCache: Bool = false) {
         self.path = path
@@ -33,15 +36,18 @@ public struct OutputFile: Sendable {
         artifact = Artifact(bytes: bytes.count, xxh3: Digest.xxh3(bytes))
         isReused = false
         self.isCache = isCache
+        reusedInode = nil
     }
 
-    /// A file taken over from the previous output.
-    init(path: String, reusing artifact: Artifact) {
+    /// A file taken over from the previous output, where it is inode `inode` (looked up
+    /// when the file is linked, if not given).
+    init(path: String, reusing artifact: Artifact, inode: UInt64? = nil) {
         self.path = path
         self.bytes = []
         self.artifact = artifact
         isReused = true
         isCache = false
+        reusedInode = inode
     }
 
     /// The file's size in bytes.

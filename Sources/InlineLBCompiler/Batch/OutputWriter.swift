@@ -24,10 +24,14 @@ public enum OutputWriter {
     /// replacement is staged in it (``StagingTree``). A file marked as a cache is written
     /// after the others are durable and is not fsynced itself.
     ///
+    /// `listed`, when given, names the files the folder being replaced holds (as its
+    /// manifest lists them), which spares walking it to find what the spare must drop.
+    ///
     /// Refuses to replace an existing non-empty folder that holds no `manifest.json` (it
     /// is not a previous output), so that a mistyped `-o` never deletes user data.
     public static func replaceDirectory(
-        _ directory: String, with files: [OutputFile], durable: Bool = true
+        _ directory: String, with files: [OutputFile], durable: Bool = true,
+        listed: [String]? = nil
     ) throws(WriteError) {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
@@ -114,7 +118,7 @@ public enum OutputWriter {
             throw error
         }
         // After an exchange the staging path holds the previous output.
-        if exists { StagingTree.keepAsSpare(staging, spare: spare) }
+        if exists { StagingTree.keepAsSpare(staging, spare: spare, files: files, listed: listed) }
     }
 
     /// Replaces one file atomically: write a temporary sibling, fsync, rename.

@@ -61,10 +61,13 @@ public struct PreviousOutput: Sendable {
             guard let artifact = artifacts[path], lstat(folder + "/" + path, &status) == 0,
                 status.st_mode & S_IFMT == S_IFREG, Int(status.st_size) == artifact.bytes
             else { return nil }
-            files.append(OutputFile(path: path, reusing: artifact))
+            files.append(OutputFile(path: path, reusing: artifact, inode: UInt64(status.st_ino)))
         }
         return files
     }
+
+    /// The paths of the manifest and of every file it lists.
+    public var listedPaths: [String] { ["manifest.json"] + artifacts.keys }
 
     /// The bytes of the file at `path`, when they are what the manifest lists there.
     func listedBytes(of path: String) -> [UInt8]? {

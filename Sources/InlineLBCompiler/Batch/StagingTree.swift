@@ -68,6 +68,10 @@ enum StagingTree {
     ) throws(OutputWriter.WriteError) -> (toLink: [String], changed: Set<String>) {
         var reusedInode: [String: UInt64] = [:]
         for file in files where file.isReused {
+            if let inode = file.reusedInode {
+                reusedInode[file.path] = inode
+                continue
+            }
             var status = stat()
             if lstat(source + "/" + file.path, &status) == 0 {
                 reusedInode[file.path] = UInt64(status.st_ino)
@@ -120,12 +124,23 @@ enum StagingTree {
     /// Keeps `swappedOut`, the output a swap just replaced, as the spare: its files that
     /// the new output does not share go, and it takes the spare's name. Best effort: a
     /// spare that cannot be made is deleted.
-    static func keepAsSpare(_ swappedOut: String, spare: String) {
-        let inventory = inventory(of: swappedOut)
-        for path in inventory.files.keys {
-            var status = stat()
-            if lstat(swappedOut + "/" + path, &status) != 0 || status.st_nlink <= 1 {
-                unlink(swappedOut + "/" + path)
+    ///
+    /// With `listed`, the files `swappedOut` is known to hold (its manifest's), those that
+    /// `files`, the new output, does not reuse are removed without walking the folders;
+    /// anything else it holds stays in the spare until the next write prunes it. Without,
+    /// every file is found and removed unless another link to it exists.
+    static func keepAsSpare(
+        _ swappedOut: String, spare: String, files: [OutputFile], listed: [String]?
+    ) {
+        if let listed {
+            let shared = Set(files.lazy.filter(\.isReused).map(\.path))
+            for path in listed where !shared.contains(path) { unlink(swappedOut + "/" + path) }
+        } else {
+            for path in inventory(of: swappedOut).files.keys {
+                var status = stat()
+                if lstat(swappedOut + "/" + path, &status) != 0 || status.st_nlink <= 1 {
+                    unlink(swappedOut + "/" + path)
+                }
             }
         }
         if rename(swappedOut, spare) != 0 {
