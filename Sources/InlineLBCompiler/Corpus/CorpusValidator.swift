@@ -437,6 +437,9 @@ public struct CorpusValidator: Sendable {
         ).concurrentMap { range in
             var validator = fresh
             var checks = RuleChecks()
+            checks.resolved.reserveCapacity(
+                rules: range.count,
+                addresses: range.reduce(0) { $0 + rules[$1].virtualMachineIDs.count })
             for position in range {
                 validator.diagnostics.removeAll(keepingCapacity: true)
                 let (live, conflictRank) = validator.checkRule(
@@ -450,6 +453,8 @@ public struct CorpusValidator: Sendable {
             return checks
         }
         var resolved = ValidatedCorpus.ResolvedRules()
+        resolved.reserveCapacity(
+            rules: rules.count, addresses: parts.reduce(0) { $0 + $1.resolved.vmAddresses.count })
         for part in parts { resolved.append(part.resolved) }
         var found = parts.flatMap(\.diagnostics)
         // Listener (address << 16 | port) to the position of the rule that took it; tier

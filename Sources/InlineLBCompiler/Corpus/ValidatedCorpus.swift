@@ -42,6 +42,14 @@ public struct ValidatedCorpus: Sendable {
             vmAddresses[Int(vmAddressStart[position])..<Int(vmAddressStart[position + 1])]
         }
 
+        /// Makes room for `rules` more rules with `addresses` VM addresses in all.
+        mutating func reserveCapacity(rules: Int, addresses: Int) {
+            tier.reserveCapacity(tier.count + rules)
+            publicIP.reserveCapacity(publicIP.count + rules)
+            vmAddressStart.reserveCapacity(vmAddressStart.count + rules)
+            vmAddresses.reserveCapacity(vmAddresses.count + addresses)
+        }
+
         /// Ends the entry of the next rule, whose VM addresses were appended to
         /// `vmAddresses` (-1 for what did not resolve).
         mutating func endRule(tier: Int?, publicIP: Int?) {
@@ -53,6 +61,7 @@ public struct ValidatedCorpus: Sendable {
         /// Appends the resolutions of the rules after those already here.
         mutating func append(_ later: ResolvedRules) {
             let base = Int32(truncatingIfNeeded: vmAddresses.count)
+            reserveCapacity(rules: later.tier.count, addresses: later.vmAddresses.count)
             tier += later.tier
             publicIP += later.publicIP
             vmAddresses += later.vmAddresses
