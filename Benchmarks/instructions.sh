@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench-instructions`: the instructions the simulator runs (`FlowEngine.run`, counted by
 # callgrind) over the output of a 10,000-rule corpus, for its probe and for ten times the
-# probe. Unlike times on these machines, the counts come out the same from run to run.
+# probe, and those that rendering its haproxy.cfg files takes (`HAProxyConfigRenderer.render`).
+# Unlike times on these machines, the counts come out the same from run to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v valgrind >/dev/null; then
@@ -27,3 +28,15 @@ for repeats in 1 10; do
     echo "10,000 rules, probe x$repeats: $connections connections," \
         "$instructions instructions, $((instructions / connections)) a connection"
 done
+render='$s16InlineLBCompiler21HAProxyConfigRendererO6renderySays5UInt8VGAA012LoadBalancerD0VFZ'
+counts=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null --collect-atstart=no \
+    "--toggle-collect=$render" Benchmarks/.build/release/inlinelb-throughput \
+    --render-once 10000 2>"$report")
+read -r listeners bytes <<<"$counts"
+instructions=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$report")
+if [ -z "$instructions" ] || [ "$instructions" -eq 0 ]; then
+    echo "callgrind counted no instructions: is $render still HAProxyConfigRenderer.render(_:)?" >&2
+    exit 1
+fi
+echo "10,000 rules, haproxy.cfg rendering: $listeners listeners, $bytes bytes," \
+    "$instructions instructions, $((instructions / listeners)) a listener"

@@ -231,6 +231,9 @@ public struct JSONKeys: Sendable {
     public let names: [String]
     private let utf8: [UInt8]
     private let ranges: [Range<Int>]
+    /// The bits of each name's `String` value. Names of up to 15 bytes are stored in the
+    /// value itself, so a name a decoder asks for by literal has the very same bits.
+    private let bits: [SIMD2<UInt64>]
 
     public init(_ names: [String]) {
         precondition(names.count <= JSONKeys.maximumCount, "too many keys")
@@ -244,15 +247,25 @@ public struct JSONKeys: Sendable {
         }
         self.utf8 = utf8
         self.ranges = ranges
+        bits = names.map(JSONKeys.bits(of:))
+    }
+
+    /// The bits of a `String` value: equal bits are equal strings (the converse does not
+    /// hold: long strings may live in different places).
+    @inline(__always)
+    private static func bits(of name: String) -> SIMD2<UInt64> {
+        unsafeBitCast(name, to: SIMD2<UInt64>.self)
     }
 
     /// A copy with storage of its own. Copying a value retains its arrays: threads that each
     /// use their own copy do not contend on one reference count.
     public var unshared: JSONKeys { JSONKeys(names) }
 
-    /// The position of `name` among the names, if it is one (lengths are compared first,
-    /// then bytes).
+    /// The position of `name` among the names, if it is one: found by the bits of the
+    /// value when they match, else by comparing lengths, then bytes.
     public func position(of name: String) -> Int? {
+        let wanted = JSONKeys.bits(of: name)
+        for position in bits.indices where bits[position] == wanted { return position }
         var name = name
         return name.withUTF8 { wanted in
             utf8.withUnsafeBufferPointer { all in

@@ -32,6 +32,19 @@ struct JSONTests {
         #expect(ranges.map { Array(out.bytes[$0]) } == rendered.map { Array($0) })
     }
 
+    /// Keys are found by the bits of a literal's value when they match, and by their bytes
+    /// otherwise (a string built at run time, a long name stored elsewhere).
+    @Test func keyPositionsAreFoundByBitsOrBytes() {
+        let keys = JSONKeys(["id", "healthcheckpolicy", "virtualmachineids", "name"])
+        #expect(keys.position(of: "id") == 0)
+        #expect(keys.position(of: "virtualmachineids") == 2)
+        #expect(keys.position(of: ["health", "check", "policy"].joined()) == 1)
+        #expect(keys.position(of: String("xname".dropFirst())) == 3)
+        #expect(keys.position(of: "nam") == nil)
+        #expect(keys.position(of: "healthcheckpolicx") == nil)
+        #expect(keys.position(of: "") == nil)
+    }
+
     @Test func objectsKeepOrderAndOffsets() throws {
         let node = try parse("{\"b\": 1, \"a\": [true, null, \"x\"]}")
         guard case .object(let members) = node.value else {

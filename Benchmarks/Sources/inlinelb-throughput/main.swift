@@ -70,11 +70,26 @@ if let rules = argument("--simulate-once").flatMap({ Int($0) }) {
     exit(0)
 }
 
+// `--render-once RULES`: every haproxy.cfg of that corpus's plan rendered once, and nothing
+// else, so that Benchmarks/instructions.sh can count the renderer's instructions.
+if let rules = argument("--render-once").flatMap({ Int($0) }) {
+    let bytes = CorpusGenerator(rules: rules).generate()
+    let plan = try Planner.plan(
+        state: .empty, corpus: try CorpusValidator.load(file: "g.json", bytes: bytes))
+    let listeners = plan.appliances.reduce(0) { $0 + $1.config.rules.count }
+    let rendered = plan.appliances.reduce(0) {
+        $0 + HAProxyConfigRenderer.render($1.config).count
+    }
+    print("\(listeners) \(rendered)")
+    exit(0)
+}
+
 guard let inlinelb = argument("--inlinelb") else {
     FileHandle.standardError.write(
         Data(
             ("usage: inlinelb-throughput --inlinelb PATH [--max-rules N] [--peers-dir DIR]\n"
-                + "       inlinelb-throughput --simulate-once RULES [--repeats N]\n").utf8))
+                + "       inlinelb-throughput --simulate-once RULES [--repeats N]\n"
+                + "       inlinelb-throughput --render-once RULES\n").utf8))
     exit(64)
 }
 let maxRules = Int(argument("--max-rules") ?? "1000000") ?? 1_000_000
