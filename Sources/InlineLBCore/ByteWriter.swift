@@ -27,6 +27,20 @@ public struct ByteWriter: Sendable {
         storage.append(contentsOf: other)
     }
 
+    /// Appends a copy of the bytes already written at `range`.
+    @inlinable public mutating func appendCopy(of range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= storage.count, "out of range")
+        // Through scratch space: a slice of the storage would share it, and the append would
+        // copy the whole storage first.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: range.count) { scratch in
+            storage.withUnsafeBufferPointer { written in
+                _ = scratch.initialize(
+                    fromContentsOf: UnsafeBufferPointer(rebasing: written[range]))
+            }
+            storage.append(contentsOf: UnsafeBufferPointer(scratch))
+        }
+    }
+
     /// Appends the UTF-8 of `text`.
     @inlinable public mutating func append(_ text: String) {
         var text = text

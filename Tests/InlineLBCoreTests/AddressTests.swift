@@ -91,6 +91,15 @@ struct ByteWriterTests {
         }
     }
 
+    @Test func copiesOfWrittenBytesAppend() {
+        var writer = ByteWriter(capacity: 4)
+        writer.append("pool-80 ")
+        writer.appendCopy(of: 0..<7)
+        writer.appendCopy(of: 3..<3)
+        writer.appendCopy(of: 0..<writer.count)
+        #expect(writer.string == "pool-80 pool-80pool-80 pool-80")
+    }
+
     @Test func jsonStringEscapes() {
         var writer = ByteWriter()
         writer.appendJSONString("a\"b\\c\nd\u{01}é")

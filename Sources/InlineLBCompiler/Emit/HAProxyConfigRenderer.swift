@@ -89,7 +89,10 @@ public enum HAProxyConfigRenderer {
         _ rule: TranslatedRule, keepAlive: Bool, into out: inout ByteWriter
     ) {
         out.append("listen ")
+        let poolStart = out.count
         appendPoolName(rule, into: &out)
+        // Written once; each server line copies it.
+        let poolName = poolStart..<out.count
         out.newline()
         out.append("\tbind ")
         out.append(rule.sourceIP)
@@ -119,7 +122,7 @@ public enum HAProxyConfigRenderer {
         let cookies = hasHTTPStickiness(rule)
         for (index, destination) in rule.destinations.enumerated() {
             out.append("\tserver ")
-            appendPoolName(rule, into: &out)
+            out.appendCopy(of: poolName)
             out.append(byte: UInt8(ascii: "_"))
             out.append(index)
             out.append(byte: UInt8(ascii: " "))
