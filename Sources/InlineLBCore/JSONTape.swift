@@ -157,8 +157,8 @@ public struct JSONTapeNode: @unchecked Sendable {
             var nextGuess = 0
             for name in memberNames {
                 var match: Int?
-                for step in 0..<keys.names.count {
-                    let candidate = (nextGuess + step) % keys.names.count
+                for step in 0..<keys.count {
+                    let candidate = (nextGuess + step) % keys.count
                     if tape.name(name.token, equals: names(candidate)) {
                         match = candidate
                         break
@@ -227,27 +227,38 @@ public struct JSONKeys: Sendable {
     /// inline).
     public static let maximumCount = 16
 
+    /// What the keys hold, in one object: a copy of the keys retains it once.
+    private final class Storage: Sendable {
+        let names: [String]
+        let utf8: [UInt8]
+        let ranges: [Range<Int>]
+        /// The bits of each name's `String` value. Names of up to 15 bytes are stored in
+        /// the value itself, so a name a decoder asks for by literal has the very same bits.
+        let bits: [SIMD2<UInt64>]
+
+        init(_ names: [String]) {
+            // Built afresh, not shared with the caller's array (see ``JSONKeys/unshared``).
+            self.names = names.map { $0 }
+            var utf8: [UInt8] = []
+            var ranges: [Range<Int>] = []
+            for name in names {
+                ranges.append(utf8.count..<(utf8.count + name.utf8.count))
+                utf8 += name.utf8
+            }
+            self.utf8 = utf8
+            self.ranges = ranges
+            bits = names.map(JSONKeys.bits(of:))
+        }
+    }
+
+    private let storage: Storage
+
     /// The names, best in the order members usually come.
-    public let names: [String]
-    private let utf8: [UInt8]
-    private let ranges: [Range<Int>]
-    /// The bits of each name's `String` value. Names of up to 15 bytes are stored in the
-    /// value itself, so a name a decoder asks for by literal has the very same bits.
-    private let bits: [SIMD2<UInt64>]
+    public var names: [String] { storage.names }
 
     public init(_ names: [String]) {
         precondition(names.count <= JSONKeys.maximumCount, "too many keys")
-        // Built afresh, not shared with the caller's array (see ``unshared``).
-        self.names = names.map { $0 }
-        var utf8: [UInt8] = []
-        var ranges: [Range<Int>] = []
-        for name in names {
-            ranges.append(utf8.count..<(utf8.count + name.utf8.count))
-            utf8 += name.utf8
-        }
-        self.utf8 = utf8
-        self.ranges = ranges
-        bits = names.map(JSONKeys.bits(of:))
+        storage = Storage(names)
     }
 
     /// The bits of a `String` value: equal bits are equal strings (the converse does not
@@ -257,23 +268,27 @@ public struct JSONKeys: Sendable {
         unsafeBitCast(name, to: SIMD2<UInt64>.self)
     }
 
-    /// A copy with storage of its own. Copying a value retains its arrays: threads that each
-    /// use their own copy do not contend on one reference count.
+    /// A copy with storage of its own. Copying a value retains its storage: threads that
+    /// each use their own copy do not contend on one reference count.
     public var unshared: JSONKeys { JSONKeys(names) }
 
     /// The position of `name` among the names, if it is one: found by the bits of the
     /// value when they match, else by comparing lengths, then bytes.
     public func position(of name: String) -> Int? {
         let wanted = JSONKeys.bits(of: name)
-        for position in bits.indices where bits[position] == wanted { return position }
+        let storage = storage
+        for position in storage.bits.indices where storage.bits[position] == wanted {
+            return position
+        }
         var name = name
         return name.withUTF8 { wanted in
-            utf8.withUnsafeBufferPointer { all in
-                for position in ranges.indices where ranges[position].count == wanted.count {
+            storage.utf8.withUnsafeBufferPointer { all in
+                for position in storage.ranges.indices
+                where storage.ranges[position].count == wanted.count {
                     if wanted.isEmpty
                         || memcmp(
-                            all.baseAddress! + ranges[position].lowerBound, wanted.baseAddress!,
-                            wanted.count) == 0
+                            all.baseAddress! + storage.ranges[position].lowerBound,
+                            wanted.baseAddress!, wanted.count) == 0
                     {
                         return position
                     }
@@ -285,10 +300,14 @@ public struct JSONKeys: Sendable {
 
     /// Calls `body` with a function giving the UTF-8 bytes of the name at a position.
     func withNames<Result>(_ body: ((Int) -> UnsafeBufferPointer<UInt8>) -> Result) -> Result {
-        utf8.withUnsafeBufferPointer { bytes in
-            body { UnsafeBufferPointer(rebasing: bytes[ranges[$0]]) }
+        let storage = storage
+        return storage.utf8.withUnsafeBufferPointer { bytes in
+            body { UnsafeBufferPointer(rebasing: bytes[storage.ranges[$0]]) }
         }
     }
+
+    /// How many names there are.
+    var count: Int { storage.names.count }
 }
 
 /// An object's members sorted out against ``JSONKeys``
