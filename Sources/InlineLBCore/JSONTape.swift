@@ -235,6 +235,9 @@ public struct JSONKeys: Sendable {
         /// The bits of each name's `String` value. Names of up to 15 bytes are stored in
         /// the value itself, so a name a decoder asks for by literal has the very same bits.
         let bits: [SIMD2<UInt64>]
+        /// Positions by ``JSONKeys/slot(of:)`` of their bits, -1 for none; a name whose slot
+        /// another name took first is found by the search that follows a miss.
+        let slots: [Int8]
 
         init(_ names: [String]) {
             // Built afresh, not shared with the caller's array (see ``JSONKeys/unshared``).
@@ -248,6 +251,11 @@ public struct JSONKeys: Sendable {
             self.utf8 = utf8
             self.ranges = ranges
             bits = names.map(JSONKeys.bits(of:))
+            var slots = [Int8](repeating: -1, count: JSONKeys.slotCount)
+            for (position, bits) in bits.enumerated().reversed() {
+                slots[JSONKeys.slot(of: bits)] = Int8(position)
+            }
+            self.slots = slots
         }
     }
 
@@ -268,6 +276,15 @@ public struct JSONKeys: Sendable {
         unsafeBitCast(name, to: SIMD2<UInt64>.self)
     }
 
+    /// The number of slots in the table of positions by bits.
+    private static let slotCount = 64
+
+    /// The slot of a name's bits in the table of positions.
+    @inline(__always)
+    private static func slot(of bits: SIMD2<UInt64>) -> Int {
+        Int(truncatingIfNeeded: ((bits.x ^ bits.y) &* 0x9E37_79B9_7F4A_7C15) >> 58)
+    }
+
     /// A copy with storage of its own. Copying a value retains its storage: threads that
     /// each use their own copy do not contend on one reference count.
     public var unshared: JSONKeys { JSONKeys(names) }
@@ -277,6 +294,8 @@ public struct JSONKeys: Sendable {
     public func position(of name: String) -> Int? {
         let wanted = JSONKeys.bits(of: name)
         let storage = storage
+        let guess = Int(storage.slots[JSONKeys.slot(of: wanted)])
+        if guess >= 0 && storage.bits[guess] == wanted { return guess }
         for position in storage.bits.indices where storage.bits[position] == wanted {
             return position
         }
