@@ -98,9 +98,13 @@ struct LargeCorpusTests {
             try JSONSerialization.jsonObject(with: Data(CorpusGenerator(rules: 10_000).generate()))
             as! [String: Any]
         var rules = document["loadbalancerrules"] as! [[String: Any]]
-        // Rule 9000 takes rule 3's listener; rules 5000 and 9500 break their own checks.
-        for key in ["publicipid", "networkid", "publicport"] { rules[9000][key] = rules[3][key] }
-        rules[9000]["virtualmachineids"] = rules[3]["virtualmachineids"]
+        // Rules 7000 and 9000 take rule 3's listener; rules 5000 and 9500 break their own
+        // checks.
+        for taker in [7000, 9000] {
+            for key in ["publicipid", "networkid", "publicport", "virtualmachineids"] {
+                rules[taker][key] = rules[3][key]
+            }
+        }
         rules[5000]["protocol"] = "udp"
         rules[9500]["publicport"] = 8081
         document["loadbalancerrules"] = rules
@@ -110,11 +114,15 @@ struct LargeCorpusTests {
             Issue.record("a corpus with conflicting rules was accepted")
         } catch {
             let found = error.diagnostics.map { "\($0.path): \($0.message)" }
-            #expect(found.count == 3)
+            #expect(found.count == 4)
             #expect(found.first?.hasPrefix("loadbalancerrules[5000].protocol") == true)
-            #expect(
-                found.dropFirst().first?.hasPrefix("loadbalancerrules[9000].publicport") == true)
-            #expect(found.dropFirst().first?.contains("conflicts with rule \"lb-3\"") == true)
+            let listener = "\(rules[3]["publicport"]!)"
+            for (index, taker) in [7000, 9000].enumerated() {
+                #expect(
+                    found.dropFirst(index + 1).first
+                        == "loadbalancerrules[\(taker)].publicport (id \"lb-\(taker)\"): conflicts with rule \"lb-3\": both load balance 100.64.0.1:\(listener)"
+                )
+            }
             #expect(found.last?.hasPrefix("loadbalancerrules[9500].publicport") == true)
         }
     }
