@@ -26,6 +26,24 @@ struct RendererTests {
         String(decoding: HAProxyConfigRenderer.render(config), as: UTF8.self)
     }
 
+    /// A long action list is rendered in parts on all cores: the joined bytes are its lines
+    /// in order, numbered from 1.
+    @Test func longActionListsRenderLineByLineInOrder() throws {
+        let plan = try Planner.plan(
+            state: .empty,
+            corpus: try CorpusValidator.load(
+                file: "g.json", bytes: CorpusGenerator(rules: 3000).generate()))
+        let actions = Array(repeating: plan.actions, count: 6).joined().map { $0 }
+        try #require(actions.count >= 4096)
+        var expected = ByteWriter()
+        for (index, action) in actions.enumerated() {
+            DocumentRenderers.writeActionLine(action, sequence: index + 1, to: &expected)
+            expected.newline()
+        }
+        #expect(DocumentRenderers.actions(actions) == expected.bytes)
+        #expect(DocumentRenderers.actions([]).isEmpty)
+    }
+
     @Test func noLiveRuleRendersCloudStacksDummyListener() {
         let rendered = text(config(rules: []))
         #expect(rendered.hasSuffix("listen  vmops\n\tbind 0.0.0.0:9\n\toption transparent\n"))

@@ -92,13 +92,22 @@ public enum DocumentRenderers {
         out.append(byte: UInt8(ascii: "}"))
     }
 
-    /// `actions.jsonl`: one action a line.
+    /// `actions.jsonl`: one action a line. Long lists are rendered in parts on all cores,
+    /// then joined.
     public static func actions(_ actions: [Action]) -> [UInt8] {
-        var out = ByteWriter(capacity: actions.count * 200)
-        for (index, action) in actions.enumerated() {
-            writeActionLine(action, sequence: index + 1, to: &out)
-            out.newline()
-        }
-        return out.bytes
+        let parts = (0..<actions.count).split(into: actions.count >= 4096 ? 64 : 1)
+            .concurrentMap { range in
+                var out = ByteWriter(capacity: range.count * 200)
+                for index in range {
+                    writeActionLine(actions[index], sequence: index + 1, to: &out)
+                    out.newline()
+                }
+                return out.bytes
+            }
+        guard parts.count > 1 else { return parts.first ?? [] }
+        var joined: [UInt8] = []
+        joined.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        for part in parts { joined += part }
+        return joined
     }
 }
