@@ -194,12 +194,23 @@ struct IncrementalPiecesTests {
                 OutputFile(path: "a/b/gone", bytes: Array("gone".utf8)),
             ], listed: nil)
         try Data("unlisted".utf8).write(to: URL(fileURLWithPath: out + "/unlisted"))
+        // A manifest is only as trustworthy as whoever could write the output: paths out of
+        // it, and folders that are links, are not followed.
+        let outside = folder + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        for victim in ["victim", "x"] {
+            try Data("keep me".utf8).write(to: URL(fileURLWithPath: outside + "/" + victim))
+        }
+        try FileManager.default.createSymbolicLink(
+            atPath: out + "/link", withDestinationPath: outside)
+        let hostile = ["../outside/x", "/\(outside)/x", "a/../../outside/x", "link/victim"]
         try write(
             [
                 OutputFile(path: "a/kept", reusing: kept),
                 OutputFile(path: "c/new", bytes: Array("new".utf8)),
-            ], listed: ["manifest.json", "a/kept", "a/b/gone"])
-        #expect(filesBelow(spare) == ["a/kept", "unlisted"])
+            ], listed: ["manifest.json", "a/kept", "a/b/gone"] + hostile)
+        #expect(filesBelow(spare) == ["a/kept", "link", "unlisted"])
+        #expect(filesBelow(outside) == ["victim", "x"])
         try write(
             [OutputFile(path: "a/kept", reusing: kept)],
             listed: ["manifest.json", "a/kept", "c/new"])

@@ -134,7 +134,7 @@ enum StagingTree {
     ) {
         if let listed {
             let shared = Set(files.lazy.filter(\.isReused).map(\.path))
-            for path in listed where !shared.contains(path) { unlink(swappedOut + "/" + path) }
+            removeFiles(listed.filter { !shared.contains($0) }, below: swappedOut)
         } else {
             for path in inventory(of: swappedOut).files.keys {
                 var status = stat()
@@ -145,6 +145,39 @@ enum StagingTree {
         }
         if rename(swappedOut, spare) != 0 {
             try? FileManager.default.removeItem(atPath: swappedOut)
+        }
+    }
+
+    /// Removes the files at `paths` (relative) below `root`, never outside it: a path that
+    /// is not a plain relative path is skipped, and folders are opened one component at a
+    /// time without following symbolic links (the list comes from a manifest, which anyone
+    /// able to write the output could have edited).
+    static func removeFiles(_ paths: [String], below root: String) {
+        let rootDescriptor = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard rootDescriptor >= 0 else { return }
+        var folders = ["": rootDescriptor]
+        defer { for descriptor in folders.values where descriptor >= 0 { close(descriptor) } }
+        /// The descriptor of the folder at `path` (relative), opened if not yet; -1 if it
+        /// cannot be, or is a link.
+        func folder(_ path: String) -> Int32 {
+            if let descriptor = folders[path] { return descriptor }
+            let parent = folder(parentFolder(path))
+            let descriptor =
+                parent < 0
+                ? -1
+                : openat(
+                    parent, String(path.split(separator: "/").last ?? ""),
+                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            folders[path] = descriptor
+            return descriptor
+        }
+        for path in paths {
+            let components = path.split(separator: "/", omittingEmptySubsequences: false)
+            guard !path.hasPrefix("/"),
+                components.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." })
+            else { continue }
+            let parent = folder(parentFolder(path))
+            if parent >= 0 { unlinkat(parent, String(components.last!), 0) }
         }
     }
 
