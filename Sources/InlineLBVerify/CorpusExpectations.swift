@@ -32,21 +32,23 @@ extension Expectations {
         var listeners: [Listener] = []
         listeners.reserveCapacity(corpus.loadBalancerRules.count)
         var silent: [(IPv4Address, Int)] = []
-        for rule in corpus.loadBalancerRules {
-            let publicIP = corpus.publicIPAddresses[validated.publicIPIndex[rule.publicIPID]!]
-                .ipAddress
+        let resolved = validated.resolvedRules
+        for (position, rule) in corpus.loadBalancerRules.enumerated() {
+            let publicIP = corpus.publicIPAddresses[Int(resolved.publicIP[position])].ipAddress
             guard rule.isActive else {
                 silent.append((publicIP, rule.publicPort))
                 continue
             }
-            let tierPosition = validated.tierIndex[rule.networkID]!
+            let tierPosition = Int(resolved.tier[position])
             let tier = corpus.networks[tierPosition]
-            let backends = rule.virtualMachineIDs.map { vmID in
-                let vm = corpus.virtualMachines[validated.vmIndex[vmID]!]
+            let backends = zip(
+                rule.virtualMachineIDs,
+                zip(resolved.vms(ofRule: position), resolved.vmAddresses(ofRule: position))
+            ).map { vmID, resolvedVM in
+                let (vm, address) = resolvedVM
                 return Backend(
-                    vmID: vmID, address: validated.address(of: vm, in: tier.id)!,
-                    port: rule.privatePort,
-                    running: vm.state == "Running")
+                    vmID: vmID, address: address, port: rule.privatePort,
+                    running: corpus.virtualMachines[Int(vm)].state == "Running")
             }
             listeners.append(
                 Listener(

@@ -85,6 +85,10 @@ struct LargeCorpusTests {
                     of: model.virtualMachines[validated.vmIndex[id]!], in: rule.networkID)!
             }
             #expect(Array(resolved.vmAddresses(ofRule: position)) == addresses)
+            #expect(
+                resolved.vms(ofRule: position).map(Int.init)
+                    == rule.virtualMachineIDs.map { validated.vmIndex[$0]! })
+            #expect(resolved.idDigest[position] == Digest.xxh3(rule.id))
         }
     }
 

@@ -197,17 +197,15 @@ public struct CorpusLayout: Equatable, Sendable {
             ips.append(Entity(vpc: vpc, key: Digest.xxh3(ip.id), extra: ip.ipAddress.value))
         }
         sections[Int(Section.publicIPAddresses.rawValue)] = ips
-        // A valid rule's public IP and VMs are in its tier's VPC.
+        // A valid rule's public IP and VMs are in its tier's VPC; validation resolved its
+        // tier and hashed its id.
         let rules = model.loadBalancerRules
-        sections[Int(Section.loadBalancerRules.rawValue)] = Array(
-            (0..<rules.count).split(into: 64).concurrentMap { part in
-                part.map { position in
-                    let rule = rules[position]
-                    return Entity(
-                        vpc: tierVPC[corpus.tierIndex[rule.networkID]!],
-                        key: Digest.xxh3(rule.id), extra: rule.isActive ? 1 : 0)
-                }
-            }.joined())
+        let resolved = corpus.resolvedRules
+        sections[Int(Section.loadBalancerRules.rawValue)] = rules.indices.map { position in
+            Entity(
+                vpc: tierVPC[Int(resolved.tier[position])], key: resolved.idDigest[position],
+                extra: rules[position].isActive ? 1 : 0)
+        }
         var forwards: [Entity] = []
         for rule in model.portForwardingRules {
             let vpc = ipVPC[corpus.publicIPIndex[rule.ipAddressID]!]

@@ -51,7 +51,8 @@ public struct CorpusValidator: Sendable {
         let vpcOfferingIndex = uniqueIndex("vpcofferings", corpus.vpcOfferings.map(\.id))
         let offeringIndex = uniqueIndex("networkofferings", corpus.networkOfferings.map(\.id))
         reportDuplicates("physicalnetworks", corpus.physicalNetworks.map(\.id))
-        reportDuplicates("loadbalancerrules", corpus.loadBalancerRules.map(\.id))
+        let ruleIDDigests = reportDuplicates(
+            "loadbalancerrules", corpus.loadBalancerRules.map(\.id))
         reportDuplicates("portforwardingrules", corpus.portForwardingRules.map(\.id))
 
         checkProviders()
@@ -67,6 +68,7 @@ public struct CorpusValidator: Sendable {
             publicIPIndex: ipIndex, networkOfferingIndex: offeringIndex)
         if diagnostics.isEmpty {
             validated.resolvedRules = checkRules(validated)
+            validated.resolvedRules.idDigest = ruleIDDigests
         }
         if !diagnostics.isEmpty { throw DiagnosticList(diagnostics) }
         return validated
@@ -98,16 +100,18 @@ public struct CorpusValidator: Sendable {
     /// does, for sections whose ids nothing looks up (a million rule ids took half a second
     /// of serial hashing into a `Dictionary`). The ids are hashed with XXH3 on all cores and
     /// sorted by hash in shards on all cores; only ids with equal hashes are compared.
-    private mutating func reportDuplicates(_ section: String, _ ids: [String]) {
-        let hashes = (0..<ids.count).split(into: 64).concurrentMap { range in
-            range.map { (key: Digest.xxh3(ids[$0]), position: $0) }
-        }
-        let duplicates = CorpusValidator.repeats(in: Array(hashes.joined())) {
-            ids[$0] == ids[$1]
-        }
+    /// Returns the ids' XXH3-64 digests, in order.
+    @discardableResult
+    private mutating func reportDuplicates(_ section: String, _ ids: [String]) -> [UInt64] {
+        let hashes = Array(
+            (0..<ids.count).split(into: 64).concurrentMap { range in
+                range.map { (key: Digest.xxh3(ids[$0]), position: $0) }
+            }.joined())
+        let duplicates = CorpusValidator.repeats(in: hashes) { ids[$0] == ids[$1] }
         for (position, first) in duplicates {
             reportDuplicate(section, position, id: ids[position], first: first)
         }
+        return hashes.map(\.key)
     }
 
     /// Every position whose key an earlier position's key equals (and `same` confirms the
@@ -466,7 +470,7 @@ public struct CorpusValidator: Sendable {
         }
         var resolved = ValidatedCorpus.ResolvedRules()
         resolved.reserveCapacity(
-            rules: rules.count, addresses: parts.reduce(0) { $0 + $1.resolved.vmAddresses.count })
+            rules: rules.count, addresses: parts.reduce(0) { $0 + $1.resolved.vms.count })
         for part in parts { resolved.append(part.resolved) }
         var found = parts.flatMap(\.diagnostics)
         // A listener (address << 16 | port) belongs to the first live rule that has it.
@@ -564,7 +568,7 @@ public struct CorpusValidator: Sendable {
         guard let tierPosition else { return (nil, diagnostics.count) }
         let tier = corpus.networks[tierPosition]
         checkVirtualMachines(
-            of: rule, position, tier: tier, validated, addresses: &resolved.vmAddresses)
+            of: rule, position, tier: tier, validated, resolving: &resolved)
         guard let ipPosition else { return (nil, diagnostics.count) }
         let ip = corpus.publicIPAddresses[ipPosition]
         let offering = validated.offering(of: tier)
@@ -617,11 +621,11 @@ public struct CorpusValidator: Sendable {
         }
     }
 
-    /// Checks the VMs of a rule in `tier` and appends the address of each there to
-    /// `addresses`.
+    /// Checks the VMs of a rule in `tier` and appends each, with its address there, to
+    /// `resolved`.
     private mutating func checkVirtualMachines(
         of rule: LoadBalancerRule, _ position: Int, tier: Tier, _ validated: ValidatedCorpus,
-        addresses: inout [IPv4Address]
+        resolving resolved: inout ValidatedCorpus.ResolvedRules
     ) {
         let vmIDs = rule.virtualMachineIDs
         for (slot, vmID) in vmIDs.enumerated() {
@@ -642,7 +646,7 @@ public struct CorpusValidator: Sendable {
             }
             let vm = corpus.virtualMachines[vmPosition]
             if let address = validated.address(of: vm, in: tier.id) {
-                addresses.append(address)
+                resolved.appendVM(vmPosition, address: address)
             } else {
                 fail("VM \"\(vmID)\" has no NIC in network \"\(tier.id)\"")
             }

@@ -25,47 +25,69 @@ public struct ValidatedCorpus: Sendable {
     public internal(set) var resolvedRules = ResolvedRules()
 
     /// The positions a rule's ids resolve to and its VMs' addresses in its tier, by rule
-    /// position. The addresses of all rules are kept in one array, in rule order.
+    /// position. The VMs of all rules are kept in one array each, in rule order.
     public struct ResolvedRules: Sendable {
         /// Each rule's tier position.
         public internal(set) var tier: [Int32] = []
         /// Each rule's public IP position.
         public internal(set) var publicIP: [Int32] = []
-        /// Where each rule's VM addresses start in `vmAddresses`; one more entry than rules.
-        var vmAddressStart: [Int32] = [0]
+        /// XXH3-64 of each rule's id (hashed for the duplicate check).
+        public internal(set) var idDigest: [UInt64] = []
+        /// Where each rule's VMs start in `vms` and `vmAddresses`; one more entry than rules.
+        var vmStart: [Int32] = [0]
+        /// The position of each VM of each rule, in rule and VM order.
+        var vms: [Int32] = []
         /// The address in the rule's tier of each VM of each rule, in rule and VM order.
         var vmAddresses: [IPv4Address] = []
+
+        /// The VMs of rule `position` in the order of its `virtualMachineIDs`.
+        private func vmRange(ofRule position: Int) -> Range<Int> {
+            Int(vmStart[position])..<Int(vmStart[position + 1])
+        }
+
+        /// The positions of rule `position`'s VMs, in the order of its `virtualMachineIDs`.
+        public func vms(ofRule position: Int) -> ArraySlice<Int32> {
+            vms[vmRange(ofRule: position)]
+        }
 
         /// The addresses of rule `position`'s VMs in its tier, in the order of its
         /// `virtualMachineIDs`.
         public func vmAddresses(ofRule position: Int) -> ArraySlice<IPv4Address> {
-            vmAddresses[Int(vmAddressStart[position])..<Int(vmAddressStart[position + 1])]
+            vmAddresses[vmRange(ofRule: position)]
+        }
+
+        /// Appends a VM of the next rule.
+        mutating func appendVM(_ position: Int, address: IPv4Address) {
+            vms.append(Int32(truncatingIfNeeded: position))
+            vmAddresses.append(address)
         }
 
         /// Makes room for `rules` more rules with `addresses` VM addresses in all.
         mutating func reserveCapacity(rules: Int, addresses: Int) {
             tier.reserveCapacity(tier.count + rules)
             publicIP.reserveCapacity(publicIP.count + rules)
-            vmAddressStart.reserveCapacity(vmAddressStart.count + rules)
+            vmStart.reserveCapacity(vmStart.count + rules)
+            vms.reserveCapacity(vms.count + addresses)
             vmAddresses.reserveCapacity(vmAddresses.count + addresses)
         }
 
-        /// Ends the entry of the next rule, whose VM addresses were appended to
-        /// `vmAddresses` (-1 for what did not resolve).
+        /// Ends the entry of the next rule, whose VMs were appended (-1 for what did not
+        /// resolve).
         mutating func endRule(tier: Int?, publicIP: Int?) {
             self.tier.append(Int32(truncatingIfNeeded: tier ?? -1))
             self.publicIP.append(Int32(truncatingIfNeeded: publicIP ?? -1))
-            vmAddressStart.append(Int32(truncatingIfNeeded: vmAddresses.count))
+            vmStart.append(Int32(truncatingIfNeeded: vms.count))
         }
 
         /// Appends the resolutions of the rules after those already here.
         mutating func append(_ later: ResolvedRules) {
-            let base = Int32(truncatingIfNeeded: vmAddresses.count)
-            reserveCapacity(rules: later.tier.count, addresses: later.vmAddresses.count)
+            let base = Int32(truncatingIfNeeded: vms.count)
+            reserveCapacity(rules: later.tier.count, addresses: later.vms.count)
             tier += later.tier
             publicIP += later.publicIP
+            vms += later.vms
             vmAddresses += later.vmAddresses
-            vmAddressStart += later.vmAddressStart.dropFirst().lazy.map { $0 + base }
+            vmStart += later.vmStart.dropFirst().lazy.map { $0 + base }
         }
     }
 
