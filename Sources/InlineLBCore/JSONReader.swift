@@ -85,6 +85,7 @@ public struct JSONReader {
                 var reader = JSONReader(bytes: buffer)
                 // About one token per 8 bytes in corpora; the tape grows past that if it must.
                 reader.tape.reserveCapacity(buffer.count / 8 + 4)
+                HugePages.adviseCapacity(of: &reader.tape)
                 let readers = DispatchGroup()
                 // The runs read `buffer`: every one must end before it goes.
                 defer { readers.wait() }
@@ -125,7 +126,7 @@ public struct JSONReader {
         tape.append(
             JSONToken(
                 start: UInt32(truncatingIfNeeded: start), end: UInt32(truncatingIfNeeded: end),
-                count: count, kind: kind))
+                count: count, kind: kind, depth: UInt16(truncatingIfNeeded: depth)))
     }
 
     private mutating func readValue() throws(SyntaxError) {
@@ -183,9 +184,9 @@ public struct JSONReader {
     }
 
     private mutating func readObject() throws(SyntaxError) {
-        try enter()
         let slot = tape.count
         append(.object, start: index)
+        try enter()
         index += 1
         var count: UInt32 = 0
         skipWhitespace()
@@ -225,9 +226,9 @@ public struct JSONReader {
     }
 
     private mutating func readArray() throws(SyntaxError) {
-        try enter()
         let slot = tape.count
         append(.array, start: index)
+        try enter()
         index += 1
         var count: UInt32 = 0
         skipWhitespace()
@@ -262,7 +263,8 @@ public struct JSONReader {
     // MARK: - Reading ahead on other cores
 
     /// Array elements read ahead from a line start: their tokens (container ends counted from
-    /// the run's first token), how many there are, and where the last one ends.
+    /// the run's first token, depths from the array's elements), how many there are, and
+    /// where the last one ends.
     struct Run {
         var tokens: [JSONToken]
         var elements: UInt32
@@ -318,6 +320,7 @@ public struct JSONReader {
         var reader = JSONReader(bytes: bytes)
         reader.index = start
         reader.tape.reserveCapacity((limit - start) / 8 + 4)
+        HugePages.adviseCapacity(of: &reader.tape)
         var elements: UInt32 = 0
         while true {
             guard (try? reader.readValue()) != nil else { return nil }
@@ -350,10 +353,14 @@ public struct JSONReader {
         }
         slot.run = nil
         let base = tape.count
+        let depth = UInt16(truncatingIfNeeded: self.depth)
         tape.append(contentsOf: run.tokens)
         tape.withUnsafeMutableBufferPointer { tape in
-            for position in base..<tape.count where tape[position].isContainer {
-                tape[position].end &+= UInt32(truncatingIfNeeded: base)
+            for position in base..<tape.count {
+                tape[position].depth &+= depth
+                if tape[position].isContainer {
+                    tape[position].end &+= UInt32(truncatingIfNeeded: base)
+                }
             }
         }
         index = run.stop

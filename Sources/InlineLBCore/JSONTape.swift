@@ -140,6 +140,42 @@ public struct JSONTapeNode: @unchecked Sendable {
         }
     }
 
+    /// The elements, if the value is an array, cut into at most `pieces` consecutive parts in
+    /// order (one part of all the elements, or none, otherwise).
+    ///
+    /// The parts are found on all cores by scanning slices of the array's tokens for those
+    /// one level deeper than the array, instead of stepping from element to element on one:
+    /// that walk misses the cache at every element of a long array.
+    public func elementParts(into pieces: Int) -> [JSONTapeElementPart] {
+        let all = elements
+        guard pieces > 1, all.count >= pieces else {
+            return all.count == 0 ? [] : [JSONTapeElementPart(offset: 0, elements: all)]
+        }
+        let elementDepth = token.depth &+ 1
+        let tape = tape
+        let found = (index + 1..<Int(token.end)).split(into: pieces).concurrentMap { slice in
+            var first: Int?
+            var count = 0
+            for position in slice where tape.tokens[position].depth == elementDepth {
+                if first == nil { first = position }
+                count += 1
+            }
+            return (first: first, count: count)
+        }
+        var parts: [JSONTapeElementPart] = []
+        var offset = 0
+        for slice in found {
+            guard let first = slice.first else { continue }
+            parts.append(
+                JSONTapeElementPart(
+                    offset: offset,
+                    elements: JSONTapeElements(
+                        tape: tape, start: first, count: slice.count, members: false)))
+            offset += slice.count
+        }
+        return parts
+    }
+
     /// The element at `position`, if the value is an array that long.
     public func element(at position: Int) -> JSONTapeNode? {
         guard position >= 0, position < elements.count else { return nil }
@@ -153,28 +189,19 @@ public struct JSONTapeNode: @unchecked Sendable {
     /// Fast when members come in the order of the keys. Empty unless the value is an object.
     public func members(matching keys: JSONKeys) -> JSONMemberTable {
         var table = JSONMemberTable(tape: tape)
-        keys.withNames { names in
-            var nextGuess = 0
-            for name in memberNames {
-                var match: Int?
-                for step in 0..<keys.count {
-                    let candidate = (nextGuess + step) % keys.count
-                    if tape.name(name.token, equals: names(candidate)) {
-                        match = candidate
-                        break
-                    }
-                }
-                if let match, table.values[match] < 0 {
-                    table.values[match] = Int32(truncatingIfNeeded: name.index + 1)
-                    nextGuess = match + 1
+        var nextGuess = 0
+        for name in memberNames {
+            let match = keys.position(ofName: name.token, in: tape, tryingFirst: nextGuess)
+            if let match, table.values[match] < 0 {
+                table.values[match] = Int32(truncatingIfNeeded: name.index + 1)
+                nextGuess = match + 1 == keys.count ? 0 : match + 1
+            } else {
+                let member = JSONTapeMember(name: name, node: name.memberValue)
+                let key = member.key
+                if match != nil || table.unknown.contains(where: { $0.key == key }) {
+                    table.repeated.append(member)
                 } else {
-                    let member = JSONTapeMember(name: name, node: name.memberValue)
-                    let key = member.key
-                    if match != nil || table.unknown.contains(where: { $0.key == key }) {
-                        table.repeated.append(member)
-                    } else {
-                        table.unknown.append(member)
-                    }
+                    table.unknown.append(member)
                 }
             }
         }
@@ -192,9 +219,17 @@ public struct JSONTapeMember: @unchecked Sendable {
     public var key: String { name.string ?? "" }
 }
 
+/// Consecutive elements of an array on a borrowed tape (``JSONTapeNode/elementParts(into:)``).
+public struct JSONTapeElementPart: @unchecked Sendable {
+    /// The position of the first among all the array's elements.
+    public let offset: Int
+    /// The elements.
+    public let elements: JSONTapeElements
+}
+
 /// The values of one container on a borrowed tape, in order: an array's elements, or an
 /// object's member names (each directly followed by its value).
-public struct JSONTapeElements: Sequence {
+public struct JSONTapeElements: Sequence, @unchecked Sendable {
     let tape: JSONTape
     let start: Int
     /// Number of elements or members.
@@ -220,24 +255,29 @@ public struct JSONTapeElements: Sequence {
     public var underestimatedCount: Int { count }
 }
 
-/// The member names a decoder expects of an object, kept as UTF-8 so that members are matched
-/// by comparing bytes. At most ``JSONKeys/maximumCount`` names.
+/// The member names a decoder expects of an object, kept so that a member's name is matched
+/// by comparing two words. At most ``JSONKeys/maximumCount`` names.
 public struct JSONKeys: Sendable {
     /// The most names a set of keys may have (a ``JSONMemberTable`` holds one slot per name,
     /// inline).
     public static let maximumCount = 16
 
     /// What the keys hold, in one object: a copy of the keys retains it once.
-    private final class Storage: Sendable {
+    @usableFromInline
+    final class Storage: Sendable {
         let names: [String]
+        /// The names' UTF-8 bytes, one after another.
         let utf8: [UInt8]
+        /// Each name's bytes in ``utf8``.
         let ranges: [Range<Int>]
+        /// Each name's first 16 bytes as two little-endian words, zero past its end.
+        let prefixes: [SIMD2<UInt64>]
         /// The bits of each name's `String` value. Names of up to 15 bytes are stored in
         /// the value itself, so a name a decoder asks for by literal has the very same bits.
-        let bits: [SIMD2<UInt64>]
+        @usableFromInline let bits: [SIMD2<UInt64>]
         /// Positions by ``JSONKeys/slot(of:)`` of their bits, -1 for none; a name whose slot
         /// another name took first is found by the search that follows a miss.
-        let slots: [Int8]
+        @usableFromInline let slots: [Int8]
 
         init(_ names: [String]) {
             // Built afresh, not shared with the caller's array (see ``JSONKeys/unshared``).
@@ -250,6 +290,13 @@ public struct JSONKeys: Sendable {
             }
             self.utf8 = utf8
             self.ranges = ranges
+            prefixes = ranges.map { range in
+                var words = SIMD2<UInt64>(0, 0)
+                for (offset, byte) in utf8[range].prefix(16).enumerated() {
+                    words[offset / 8] |= UInt64(byte) << (8 * UInt64(offset % 8))
+                }
+                return words
+            }
             bits = names.map(JSONKeys.bits(of:))
             var slots = [Int8](repeating: -1, count: JSONKeys.slotCount)
             for (position, bits) in bits.enumerated().reversed() {
@@ -259,7 +306,7 @@ public struct JSONKeys: Sendable {
         }
     }
 
-    private let storage: Storage
+    @usableFromInline let storage: Storage
 
     /// The names, best in the order members usually come.
     public var names: [String] { storage.names }
@@ -271,18 +318,35 @@ public struct JSONKeys: Sendable {
 
     /// The bits of a `String` value: equal bits are equal strings (the converse does not
     /// hold: long strings may live in different places).
-    @inline(__always)
-    private static func bits(of name: String) -> SIMD2<UInt64> {
+    @inlinable @inline(__always)
+    static func bits(of name: String) -> SIMD2<UInt64> {
         unsafeBitCast(name, to: SIMD2<UInt64>.self)
     }
 
     /// The number of slots in the table of positions by bits.
-    private static let slotCount = 64
+    @usableFromInline static let slotCount = 64
 
     /// The slot of a name's bits in the table of positions.
-    @inline(__always)
-    private static func slot(of bits: SIMD2<UInt64>) -> Int {
+    @inlinable @inline(__always)
+    static func slot(of bits: SIMD2<UInt64>) -> Int {
         Int(truncatingIfNeeded: ((bits.x ^ bits.y) &* 0x9E37_79B9_7F4A_7C15) >> 58)
+    }
+
+    /// The 16 bytes at `bytes` as two little-endian words.
+    @inline(__always)
+    static func words(at bytes: UnsafeRawBufferPointer) -> SIMD2<UInt64> {
+        SIMD2(
+            UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self)),
+            UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+    }
+
+    /// By length up to 16, the mask that keeps that many first bytes of two little-endian
+    /// words.
+    private static let masks: [SIMD2<UInt64>] = (0...16).map { length in
+        func low(_ count: Int) -> UInt64 {
+            count <= 0 ? 0 : count >= 8 ? .max : (1 << (8 * UInt64(count))) - 1
+        }
+        return SIMD2(low(length), low(length - 8))
     }
 
     /// A copy with storage of its own. Copying a value retains its storage: threads that
@@ -290,43 +354,65 @@ public struct JSONKeys: Sendable {
     public var unshared: JSONKeys { JSONKeys(names) }
 
     /// The position of `name` among the names, if it is one: found by the bits of the
-    /// value when they match, else by comparing lengths, then bytes.
+    /// value when they match (a literal, in one table look-up), else by its bytes.
+    @inlinable
     public func position(of name: String) -> Int? {
         let wanted = JSONKeys.bits(of: name)
-        let storage = storage
         let guess = Int(storage.slots[JSONKeys.slot(of: wanted)])
         if guess >= 0 && storage.bits[guess] == wanted { return guess }
-        for position in storage.bits.indices where storage.bits[position] == wanted {
-            return position
-        }
+        return searchedPosition(of: name)
+    }
+
+    /// ``position(of:)`` when the table has no match: by bits, then by bytes.
+    @usableFromInline
+    func searchedPosition(of name: String) -> Int? {
+        let wanted = JSONKeys.bits(of: name)
+        if let position = storage.bits.firstIndex(of: wanted) { return position }
         var name = name
         return name.withUTF8 { wanted in
-            storage.utf8.withUnsafeBufferPointer { all in
-                for position in storage.ranges.indices
-                where storage.ranges[position].count == wanted.count {
-                    if wanted.isEmpty
-                        || memcmp(
-                            all.baseAddress! + storage.ranges[position].lowerBound,
-                            wanted.baseAddress!, wanted.count) == 0
-                    {
-                        return position
-                    }
-                }
-                return nil
-            }
+            storage.ranges.indices.first { storage.utf8[storage.ranges[$0]].elementsEqual(wanted) }
         }
     }
 
-    /// Calls `body` with a function giving the UTF-8 bytes of the name at a position.
-    func withNames<Result>(_ body: ((Int) -> UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+    /// The position of the name of the object member whose name token is `token`, if it is
+    /// one of the names; the position `guess` is tried first. A name without escapes that
+    /// has 16 bytes of the document from its start compares as two words and a length, and
+    /// any bytes past the 16th with `memcmp`.
+    @inline(__always)
+    func position(ofName token: JSONToken, in tape: JSONTape, tryingFirst guess: Int) -> Int? {
         let storage = storage
-        return storage.utf8.withUnsafeBufferPointer { bytes in
-            body { UnsafeBufferPointer(rebasing: bytes[storage.ranges[$0]]) }
+        let start = Int(token.start) + 1
+        let length = Int(token.end) - start
+        return storage.utf8.withUnsafeBufferPointer { utf8 in
+            guard token.count & JSONToken.escaped == 0, start + 16 <= tape.bytes.count else {
+                return storage.ranges.indices.first {
+                    tape.name(
+                        token, equals: UnsafeBufferPointer(rebasing: utf8[storage.ranges[$0]]))
+                }
+            }
+            let name = tape.bytes.baseAddress! + start
+            let words =
+                JSONKeys.words(at: UnsafeRawBufferPointer(start: name, count: 16))
+                & JSONKeys.masks[min(length, 16)]
+            let count = storage.ranges.count
+            var candidate = guess
+            for _ in 0..<count {
+                let range = storage.ranges[candidate]
+                if range.count == length && storage.prefixes[candidate] == words
+                    && (length <= 16
+                        || memcmp(name + 16, utf8.baseAddress! + range.lowerBound + 16, length - 16)
+                            == 0)
+                {
+                    return candidate
+                }
+                candidate = candidate + 1 == count ? 0 : candidate + 1
+            }
+            return nil
         }
     }
 
     /// How many names there are.
-    var count: Int { storage.names.count }
+    var count: Int { storage.ranges.count }
 }
 
 /// An object's members sorted out against ``JSONKeys``

@@ -33,6 +33,10 @@ struct JSONToken: Sendable {
     /// ``JSONToken/nonASCII`` flags. Numbers: 1 when the text is an integer.
     var count: UInt32
     var kind: JSONKind
+    /// How many containers enclose the value (0 for the top-level value); a member's name has
+    /// its value's depth. Lets the elements of a long array be found on all cores
+    /// (``JSONTapeNode/elementParts(into:)``).
+    var depth: UInt16
 
     static let escaped: UInt32 = 1
     static let nonASCII: UInt32 = 2

@@ -53,8 +53,8 @@ struct JSONParallelTests {
     private func read(_ bytes: [UInt8], parts: Int) -> String {
         do {
             let tape = try JSONReader.readTape(bytes, parts: parts).tape
-            return tape.map { "\($0.kind) \($0.start) \($0.end) \($0.count)" }.joined(
-                separator: ";")
+            return tape.map { "\($0.kind) \($0.start) \($0.end) \($0.count) \($0.depth)" }
+                .joined(separator: ";")
         } catch {
             return "error at \(error.offset): \(error.message)"
         }
@@ -68,6 +68,63 @@ struct JSONParallelTests {
             #expect(!serial.hasPrefix("error"), "\(String(decoding: bytes, as: UTF8.self))")
             for parts in [2, 3, 5, 9, 17] {
                 #expect(read(bytes, parts: parts) == serial, "\(parts) parts")
+            }
+        }
+    }
+
+    /// Every token's depth is the number of containers around it, counted here by walking
+    /// the tree from the top.
+    @Test func depthsCountTheEnclosingContainers() throws {
+        var random = Generator(seed: 9)
+        for _ in 0..<200 {
+            let bytes = document(&random)
+            for parts in [1, 3] {
+                let tape = try JSONReader.readTape(bytes, parts: parts).tape
+                var expected = [Int](repeating: -1, count: tape.count)
+                func visit(_ index: Int, depth: Int) {
+                    expected[index] = depth
+                    let token = tape[index]
+                    guard token.isContainer else { return }
+                    var child = index + 1
+                    for _ in 0..<token.count {
+                        if token.kind == .object {
+                            expected[child] = depth + 1
+                            child += 1
+                        }
+                        visit(child, depth: depth + 1)
+                        child = tape[child].next(after: child)
+                    }
+                }
+                visit(0, depth: 0)
+                #expect(tape.map { Int($0.depth) } == expected, "\(parts) parts")
+            }
+        }
+    }
+
+    /// An array's elements cut into parts on all cores are its elements, in order, with each
+    /// part's offset counting the elements before it.
+    @Test func elementPartsJoinToTheElements() throws {
+        var random = Generator(seed: 10)
+        for _ in 0..<100 {
+            let bytes = document(&random)
+            let document = try JSONReader.parseDocument(bytes, parts: 2)
+            document.withTape { tape in
+                for index in tape.tokens.indices where tape.tokens[index].kind == .array {
+                    let array = JSONTapeNode(tape: tape, index: index)
+                    let elements = array.elements.map(\.index)
+                    for pieces in [1, 2, 3, 7, 64] {
+                        let parts = array.elementParts(into: pieces)
+                        #expect(parts.count <= pieces)
+                        #expect(parts.flatMap { $0.elements.map(\.index) } == elements)
+                        #expect(
+                            parts.map(\.offset)
+                                == parts.indices.map { part in
+                                    parts[..<part].reduce(0) { $0 + $1.elements.count }
+                                })
+                    }
+                }
+                // Not an array: no parts.
+                #expect(tape.root.elementParts(into: 4).isEmpty)
             }
         }
     }

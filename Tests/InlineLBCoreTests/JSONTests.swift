@@ -45,6 +45,44 @@ struct JSONTests {
         #expect(keys.position(of: "") == nil)
     }
 
+    /// Member names are matched against the keys as two words and a length, with the bytes
+    /// past the 16th compared apart; names with escapes, and names too close to the end of
+    /// the document to load 16 bytes, are compared byte by byte. Each way must agree with
+    /// plain string comparison.
+    @Test func membersAreMatchedAgainstKeysAsStringsWouldBe() throws {
+        let keys = JSONKeys([
+            "id", "", "publicport", "stickinesspolicy", "virtualmachineids",
+            "abcdefghijklmnop", "abcdefghijklmnopq",
+        ])
+        let names = [
+            "id", "i", "idd", "", "publicport", "publicporT", "stickinesspolicy",
+            "stickinesspolicx", "virtualmachineids", "virtualmachineidz", "virtualmachineid",
+            "abcdefghijklmnop", "abcdefghijklmnopq", "abcdefghijklmno", "abcdefghijklmnopqr",
+            "\\u0069d", "caf\u{e9}",
+        ]
+        for (first, second) in zip(names, names.dropFirst() + names.prefix(1)) {
+            for tail in ["", "                    "] {
+                let text = "{\"\(first)\": 1, \"\(second)\": 2, \"\(first)\": 3}" + tail
+                let document = try JSONReader.parseDocument(Array(text.utf8))
+                document.withTape { tape in
+                    let table = tape.root.members(matching: keys)
+                    let decoded = [first, second].map { name in
+                        name == "\\u0069d" ? "id" : name.replacingOccurrences(of: "\\", with: "")
+                    }
+                    for (position, key) in keys.names.enumerated() {
+                        let expected = decoded[0] == key ? 1 : decoded[1] == key ? 2 : nil
+                        #expect(
+                            table.value(at: position)?.integer == expected,
+                            "key \(key) in \(text)")
+                    }
+                    let unknown = decoded.enumerated().filter { !keys.names.contains($0.element) }
+                    #expect(table.unknown.map(\.key) == unknown.map(\.element), "\(text)")
+                    #expect(table.repeated.map(\.key) == [decoded[0]], "\(text)")
+                }
+            }
+        }
+    }
+
     @Test func objectsKeepOrderAndOffsets() throws {
         let node = try parse("{\"b\": 1, \"a\": [true, null, \"x\"]}")
         guard case .object(let members) = node.value else {

@@ -258,7 +258,7 @@ public struct CorpusDecoder: Sendable {
         var algorithm: LBAlgorithm?
         if let text = entry.string("algorithm", self: &self) {
             // Names are matched without regard to case; most are already lower case.
-            algorithm = LBAlgorithm(rawValue: text) ?? LBAlgorithm(rawValue: text.lowercased())
+            algorithm = LBAlgorithm(named: text) ?? LBAlgorithm(rawValue: text.lowercased())
             if algorithm == nil {
                 report(
                     entry.path.appending("algorithm"), entity: id,
@@ -429,41 +429,41 @@ public struct CorpusDecoder: Sendable {
             report(path, "expected an array, found \(node.kind.description)")
             return []
         }
-        let elements = Array(node.elements)
         let fresh = CorpusDecoder(source: source)
-        let parts = (0..<elements.count).split(
-            into: elements.count >= CorpusDecoder.parallelListLength ? 64 : 1)
+        let parts = node.elementParts(
+            into: node.count >= CorpusDecoder.parallelListLength ? 64 : 1)
         var diagnostics: [Diagnostic] = []
-        let result = [Element](unsafeUninitializedCapacity: elements.count) { buffer, count in
-            // Each part initializes only the slots of its own range.
+        let result = [Element](unsafeUninitializedCapacity: node.count) { buffer, count in
+            HugePages.advise(UnsafeMutableRawBufferPointer(buffer))
+            // Each part initializes only the slots of its own elements.
             nonisolated(unsafe) let output = buffer
-            let decoded = parts.concurrentMap { range in
+            let decoded = parts.concurrentMap { part in
                 var decoder = fresh
                 // Copied per part: each element's fields retain them, and a reference count
                 // that two cores update costs more than the decoding itself.
                 let keys = keys.unshared
                 let path = path.unshared
-                var next = range.lowerBound
-                for index in range {
+                var next = part.offset
+                for (step, element) in part.elements.enumerated() {
                     guard
                         let fields = decoder.object(
-                            elements[index], parent: path, steps: ObjectFields.Steps(.index(index)),
-                            keys: keys),
+                            element, parent: path,
+                            steps: ObjectFields.Steps(.index(part.offset + step)), keys: keys),
                         let value = decode(&decoder, fields)
                     else { continue }
                     output.initializeElement(at: next, to: value)
                     next += 1
                 }
-                return (count: next - range.lowerBound, diagnostics: decoder.diagnostics)
+                return (count: next - part.offset, diagnostics: decoder.diagnostics)
             }
             // Elements that did not decode left gaps at the ends of their parts: close them.
-            for (range, part) in zip(parts, decoded) {
-                if count != range.lowerBound {
+            for (part, decodedPart) in zip(parts, decoded) {
+                if count != part.offset {
                     (output.baseAddress! + count).moveInitialize(
-                        from: output.baseAddress! + range.lowerBound, count: part.count)
+                        from: output.baseAddress! + part.offset, count: decodedPart.count)
                 }
-                count += part.count
-                diagnostics += part.diagnostics
+                count += decodedPart.count
+                diagnostics += decodedPart.diagnostics
             }
         }
         self.diagnostics += diagnostics
@@ -712,6 +712,22 @@ struct ObjectFields {
             }
             decoder.report(path.appending(member.key), entity: entity, message)
         }
+    }
+}
+
+extension LBAlgorithm {
+    /// The algorithm whose name is `text` exactly. A name of up to 15 bytes is held in the
+    /// `String` value itself, so equal bits mean equal names: one comparison per algorithm,
+    /// where `init(rawValue:)` runs the runtime's string switch (about 300 instructions for
+    /// every rule).
+    init?(named text: String) {
+        let bits = unsafeBitCast(text, to: SIMD2<UInt64>.self)
+        for algorithm in [LBAlgorithm.roundrobin, .leastconn, .source]
+        where unsafeBitCast(algorithm.rawValue, to: SIMD2<UInt64>.self) == bits {
+            self = algorithm
+            return
+        }
+        self.init(rawValue: text)
     }
 }
 
