@@ -85,7 +85,6 @@ public struct JSONReader {
                 var reader = JSONReader(bytes: buffer)
                 // About one token per 8 bytes in corpora; the tape grows past that if it must.
                 reader.tape.reserveCapacity(buffer.count / 8 + 4)
-                HugePages.adviseCapacity(of: &reader.tape)
                 let readers = DispatchGroup()
                 // The runs read `buffer`: every one must end before it goes.
                 defer { readers.wait() }
@@ -320,7 +319,6 @@ public struct JSONReader {
         var reader = JSONReader(bytes: bytes)
         reader.index = start
         reader.tape.reserveCapacity((limit - start) / 8 + 4)
-        HugePages.adviseCapacity(of: &reader.tape)
         var elements: UInt32 = 0
         while true {
             guard (try? reader.readValue()) != nil else { return nil }

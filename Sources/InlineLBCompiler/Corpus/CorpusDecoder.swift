@@ -434,7 +434,6 @@ public struct CorpusDecoder: Sendable {
             into: node.count >= CorpusDecoder.parallelListLength ? 64 : 1)
         var diagnostics: [Diagnostic] = []
         let result = [Element](unsafeUninitializedCapacity: node.count) { buffer, count in
-            HugePages.advise(UnsafeMutableRawBufferPointer(buffer))
             // Each part initializes only the slots of its own elements.
             nonisolated(unsafe) let output = buffer
             let decoded = parts.concurrentMap { part in
