@@ -85,10 +85,16 @@ public struct JSONReader {
                 var reader = JSONReader(bytes: buffer)
                 // About one token per 8 bytes in corpora; the tape grows past that if it must.
                 reader.tape.reserveCapacity(buffer.count / 8 + 4)
+                let space = reader.tape.withUnsafeBufferPointer {
+                    TapeSpace(
+                        base: UInt(bitPattern: $0.baseAddress),
+                        tokens: reader.tape.capacity)
+                }
                 let readers = DispatchGroup()
                 // The runs read `buffer`: every one must end before it goes.
                 defer { readers.wait() }
-                reader.runs = JSONReader.readRunsAhead(of: buffer, parts: parts, in: readers)
+                reader.runs = JSONReader.readRunsAhead(
+                    of: buffer, parts: parts, in: readers, tape: space)
                 do {
                     reader.skipWhitespace()
                     try reader.readValue()
@@ -283,10 +289,43 @@ public struct JSONReader {
         init(start: Int) { self.start = start }
     }
 
+    /// Where the tape of the parse proper was reserved: its address and capacity in tokens.
+    struct TapeSpace: Sendable {
+        let base: UInt
+        let tokens: Int
+
+        /// Asks the kernel to map, without writing them, the pages where a run of `count`
+        /// tokens that starts `offset` bytes into the document will most likely be copied,
+        /// estimating the tokens before it from the run's own density.
+        ///
+        /// The parse proper copies every run into its tape once it has read its own part, and
+        /// the first write to each page then costs a fault. A run's core is free by then, so
+        /// it maps the pages ahead of the copy. Mapping a page changes no content (Linux
+        /// `MADV_POPULATE_WRITE`; a page already there is left as it is), so it is safe
+        /// while the copy runs, and where the estimate is off the copy just faults as before.
+        func prepare(runOf count: Int, at offset: Int, spanning bytes: Int) {
+            #if os(Linux)
+                guard base != 0, count > 0, bytes > 0 else { return }
+                let before = Double(offset) * Double(count) / Double(bytes)
+                let first = max(0, Int(before * 0.97))
+                let end = min(tokens, Int(before * 1.03) + count)
+                let stride = MemoryLayout<JSONToken>.stride
+                let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+                let start = (Int(base) + first * stride + page - 1) / page * page
+                let stop = (Int(base) + end * stride) / page * page
+                guard stop > start else { return }
+                let populateWrite: Int32 = 23  // MADV_POPULATE_WRITE, Linux 5.14
+                _ = madvise(UnsafeMutableRawPointer(bitPattern: start), stop - start, populateWrite)
+            #endif
+        }
+    }
+
     /// Starts reading a run at the first line start past each of the `parts - 1` cut points
-    /// of `bytes`, each on its own core and each ending where the next one starts.
+    /// of `bytes`, each on its own core and each ending where the next one starts. Once read,
+    /// a run prepares the pages of `tape` it will be copied to.
     private static func readRunsAhead(
-        of bytes: UnsafeBufferPointer<UInt8>, parts: Int, in group: DispatchGroup
+        of bytes: UnsafeBufferPointer<UInt8>, parts: Int, in group: DispatchGroup,
+        tape: TapeSpace
     ) -> [RunSlot] {
         var starts: [Int] = []
         for part in 1..<max(1, parts) {
@@ -304,8 +343,13 @@ public struct JSONReader {
             // A queue of its own may start a thread beyond the core count, so the run starts
             // even when every pooled thread is waiting in a parse of its own.
             DispatchQueue(label: "inlinelb.json-run").async(group: group) {
-                slot.run = readRun(of: bytes, from: slot.start, to: limit)
+                let run = readRun(of: bytes, from: slot.start, to: limit)
+                let (count, spanning) = (run?.tokens.count ?? 0, (run?.stop ?? 0) - slot.start)
+                slot.run = run
+                // The parse proper may take the run from here on, and copy it while the
+                // pages it goes to are prepared.
                 slot.read.signal()
+                tape.prepare(runOf: count, at: slot.start, spanning: spanning)
             }
         }
         return slots

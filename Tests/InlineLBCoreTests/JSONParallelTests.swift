@@ -2,6 +2,10 @@ import Testing
 
 @testable import InlineLBCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Large documents are read on several cores: runs of array elements read ahead from line
 /// starts are taken over by the parse proper. Whatever the cut, the tape and any error must be
 /// those of a serial parse.
@@ -127,6 +131,33 @@ struct JSONParallelTests {
                 #expect(tape.root.elementParts(into: 4).isEmpty)
             }
         }
+    }
+
+    /// A run maps the pages of the tape it will most likely be copied to, and only those:
+    /// `mincore` reports them resident before anything is written to them.
+    @Test func aRunPreparesThePagesItWillBeCopiedTo() throws {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var tape: [JSONToken] = []
+        tape.reserveCapacity(4 << 20)
+        let base = tape.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let space = JSONReader.TapeSpace(base: base, tokens: tape.capacity)
+        // A run of 1M tokens read from 8 MB of a document, starting 8 MB in: about 1M tokens
+        // come before it, so it goes to tokens 1M to 2M.
+        space.prepare(runOf: 1 << 20, at: 8 << 20, spanning: 8 << 20)
+        func resident(fromToken first: Int, to end: Int) -> [Bool] {
+            let stride = MemoryLayout<JSONToken>.stride
+            let start = (Int(base) + first * stride + page - 1) / page * page
+            let stop = (Int(base) + end * stride) / page * page
+            var vector = [UInt8](repeating: 0, count: (stop - start) / page)
+            let status = mincore(
+                UnsafeMutableRawPointer(bitPattern: start), stop - start, &vector)
+            #expect(status == 0)
+            return vector.map { $0 & 1 == 1 }
+        }
+        #expect(resident(fromToken: 1 << 20, to: 2 << 20).allSatisfy { $0 })
+        #expect(resident(fromToken: 0, to: 900_000).allSatisfy { !$0 })
+        #expect(resident(fromToken: 2_200_000, to: 4 << 20).allSatisfy { !$0 })
+        withExtendedLifetime(tape) {}
     }
 
     @Test func brokenDocumentsFailAsInASerialParse() {
