@@ -302,7 +302,8 @@ public struct JSONReader {
         /// the first write to each page then costs a fault. A run's core is free by then, so
         /// it maps the pages ahead of the copy. Mapping a page changes no content (Linux
         /// `MADV_POPULATE_WRITE`; a page already there is left as it is), so it is safe
-        /// while the copy runs, and where the estimate is off the copy just faults as before.
+        /// while the copy runs, and even if the tape has outgrown its reservation and moved;
+        /// where the estimate is off, or the tape moved, the copy just faults as before.
         func prepare(runOf count: Int, at offset: Int, spanning bytes: Int) {
             #if os(Linux)
                 guard base != 0, count > 0, bytes > 0 else { return }
