@@ -118,6 +118,20 @@ public struct JSONTapeNode: @unchecked Sendable {
             tape: tape, start: index + 1, count: kind == .array ? count : 0, members: false)
     }
 
+    /// The elements as strings, if the value is an array of strings none of which is empty;
+    /// nil otherwise. The elements of an array without nested containers are its next
+    /// tokens, so they are read in place, without stepping through the array.
+    public var nonEmptyStrings: [String]? {
+        let token = token
+        let count = Int(token.count)
+        guard token.kind == .array, Int(token.end) == index + 1 + count else { return nil }
+        let elements = UnsafeBufferPointer(rebasing: tape.tokens[(index + 1)...].prefix(count))
+        guard elements.allSatisfy({ $0.kind == .string && $0.end > $0.start &+ 1 }) else {
+            return nil
+        }
+        return elements.map { JSONReader.string(of: $0, in: tape.bytes) }
+    }
+
     /// The members in source order, if the value is an object (empty otherwise).
     public var members: LazyMapSequence<JSONTapeElements, JSONTapeMember> {
         memberNames.lazy.map { JSONTapeMember(name: $0, node: $0.memberValue) }

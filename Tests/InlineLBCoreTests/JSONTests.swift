@@ -83,6 +83,28 @@ struct JSONTests {
         }
     }
 
+    /// An array of non-empty strings is read in place; anything else in it (an empty
+    /// string, another kind of value, a nested container) leaves it to the caller's walk.
+    @Test func nonEmptyStringsAreReadInPlaceOrNotAtAll() throws {
+        let cases: [(String, [String]?)] = [
+            ("[]", []),
+            ("[\"vm-1\", \"a\\u0062c\", \"caf\u{e9}\"]", ["vm-1", "abc", "caf\u{e9}"]),
+            ("[\"vm-1\", \"\"]", nil),
+            ("[\"vm-1\", 2]", nil),
+            ("[\"vm-1\", [\"vm-2\"]]", nil),
+            ("[[], \"vm-1\"]", nil),
+            ("{\"a\": \"vm-1\"}", nil),
+            ("\"vm-1\"", nil),
+        ]
+        for (text, expected) in cases {
+            let document = try JSONReader.parseDocument(Array(("[" + text + ", \"x\"]").utf8))
+            document.withTape { tape in
+                let value = tape.root.elements.first { _ in true }!
+                #expect(value.nonEmptyStrings == expected, "\(text)")
+            }
+        }
+    }
+
     @Test func objectsKeepOrderAndOffsets() throws {
         let node = try parse("{\"b\": 1, \"a\": [true, null, \"x\"]}")
         guard case .object(let members) = node.value else {

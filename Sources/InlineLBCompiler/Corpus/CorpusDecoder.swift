@@ -669,6 +669,7 @@ struct ObjectFields {
             fail(key, "expected an array of ids, found \(node.kind.description)", &decoder)
             return nil
         }
+        if let ids = node.nonEmptyStrings { return ids }
         var result: [String] = []
         result.reserveCapacity(node.count)
         for (index, element) in node.elements.enumerated() {
