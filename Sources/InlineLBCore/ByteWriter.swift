@@ -68,8 +68,8 @@ public struct ByteWriter: Sendable {
 
     /// Appends the decimal form of an unsigned value.
     @inlinable public mutating func append(unsigned value: UInt64) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { scratch in
-            // Lowest digit last, so the digits end where the scratch space ends.
+        // Lowest digit last, so the digits end where the scratch space ends.
+        appendFormatted(maximum: 20) { scratch in
             var first = 20
             var rest = value
             repeat {
@@ -77,32 +77,32 @@ public struct ByteWriter: Sendable {
                 scratch[first] = UInt8(truncatingIfNeeded: rest % 10) &+ 48
                 rest /= 10
             } while rest > 0
-            storage.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[first...]))
+            return first..<20
         }
     }
 
     /// Appends the dotted-quad form of `address`.
     @inlinable public mutating func append(_ address: IPv4Address) {
         appendFormatted(maximum: 15) {
-            ByteWriter.format(address, separator: UInt8(ascii: "."), into: $0)
+            0..<ByteWriter.format(address, separator: UInt8(ascii: "."), into: $0)
         }
     }
 
     /// Appends the address with dots replaced by underscores (HAProxy pool names).
     @inlinable public mutating func appendUnderscored(_ address: IPv4Address) {
         appendFormatted(maximum: 15) {
-            ByteWriter.format(address, separator: UInt8(ascii: "_"), into: $0)
+            0..<ByteWriter.format(address, separator: UInt8(ascii: "_"), into: $0)
         }
     }
 
-    /// Appends what `format` writes at the start of a scratch space of `maximum` bytes (it
-    /// returns how many bytes it wrote): one append to the storage, not one per byte.
+    /// Appends what `format` writes in a scratch space of `maximum` bytes (it returns where
+    /// it wrote): one append to the storage, not one per byte.
     @inlinable mutating func appendFormatted(
-        maximum: Int, _ format: (UnsafeMutablePointer<UInt8>) -> Int
+        maximum: Int, _ format: (UnsafeMutablePointer<UInt8>) -> Range<Int>
     ) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximum) { scratch in
-            let count = format(scratch.baseAddress!)
-            storage.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<count]))
+            let written = format(scratch.baseAddress!)
+            storage.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[written]))
         }
     }
 

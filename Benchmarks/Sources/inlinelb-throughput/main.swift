@@ -28,9 +28,7 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 
 /// The best of `runs` timings.
 func best(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
-    var fastest = Double.infinity
-    for _ in 0..<runs { fastest = min(fastest, try seconds(body)) }
-    return fastest
+    try best(runs, keeping: body)
 }
 
 /// The best of `runs` timings of `body`, whose result is released after the clock stops:
