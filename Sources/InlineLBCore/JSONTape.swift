@@ -304,12 +304,13 @@ public struct JSONKeys: Sendable {
             }
             self.utf8 = utf8
             self.ranges = ranges
+            // Read as member names are (``JSONKeys/words(at:)``), from 16 zero-padded bytes.
             prefixes = ranges.map { range in
-                var words = SIMD2<UInt64>(0, 0)
-                for (offset, byte) in utf8[range].prefix(16).enumerated() {
-                    words[offset / 8] |= UInt64(byte) << (8 * UInt64(offset % 8))
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { padded in
+                    padded.initialize(repeating: 0)
+                    _ = padded.initialize(fromContentsOf: utf8[range].prefix(16))
+                    return JSONKeys.words(at: UnsafeRawBufferPointer(padded))
                 }
-                return words
             }
             bits = names.map(JSONKeys.bits(of:))
             var slots = [Int8](repeating: -1, count: JSONKeys.slotCount)
