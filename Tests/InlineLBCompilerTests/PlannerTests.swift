@@ -30,6 +30,18 @@ struct PlannerTests {
         #expect(config.rules.first?.publicIP.description == "203.0.113.11")
     }
 
+    @Test func theGuestMACAddressSpellsTheVMNumberInHex() throws {
+        var record = try #require(oneRule.plan().state.appliances.first)
+        #expect(record.guestMACAddress == "02:00:00:00:00:01")
+        for (number, mac) in [
+            (0x1234_5678, "02:00:12:34:56:78"), (0xABCD_EF09, "02:00:ab:cd:ef:09"),
+            (0x1_0000_00FF, "02:00:00:00:00:ff"), (0xA0B, "02:00:00:00:0a:0b"),
+        ] {
+            record.number = number
+            #expect(record.guestMACAddress == mac)
+        }
+    }
+
     @Test func reapplyingAnUnchangedCorpusSendsNothing() throws {
         let first = try oneRule.plan()
         let second = try oneRule.plan(from: first.state)

@@ -23,4 +23,38 @@ struct DigestTests {
         #expect(Digest.hex(0xAB) == "00000000000000ab")
         #expect(Digest.hex(UInt64.max) == "ffffffffffffffff")
     }
+
+    @Test func piecesDigestAsTheirConcatenation() {
+        // Pieces of every kind and size, around and beyond the digester's buffer, against the
+        // one-shot digest of the same bytes.
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<40 {
+            var digester = WideDigester()
+            var all: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...(round < 20 ? 40 : 300), using: &generator) {
+                switch Int.random(in: 0..<4, using: &generator) {
+                case 0:
+                    let value = UInt64.random(in: 0...UInt64.max, using: &generator)
+                    digester.append(littleEndian: value)
+                    all += withUnsafeBytes(of: value.littleEndian, Array.init)
+                case 1:
+                    let byte = UInt8.random(in: 0...255, using: &generator)
+                    digester.append(byte: byte)
+                    all.append(byte)
+                case 2:
+                    let text = String(repeating: "é1", count: Int.random(in: 0...20))
+                    digester.append(text)
+                    all += Array(text.utf8)
+                default:
+                    let size = [0, 1, 4095, 4096, 4097, 10_000].randomElement(using: &generator)!
+                    let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ round) }
+                    bytes.withUnsafeBytes { digester.append($0) }
+                    all += bytes
+                }
+            }
+            let digest = digester.finish()
+            let expected = Digest.xxh3Wide(all)
+            #expect(digest == expected, "round \(round), \(all.count) bytes")
+        }
+    }
 }

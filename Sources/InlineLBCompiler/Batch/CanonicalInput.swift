@@ -3,8 +3,8 @@ import InlineLBCore
 /// An unambiguous byte encoding of what a renderer reads, digested with XXH3-128: two
 /// inputs with the same digest render the same bytes. Strings are length-prefixed and
 /// optional values tagged, so no two different inputs encode alike.
-struct CanonicalInput {
-    private var writer = ByteWriter(capacity: 1024)
+struct CanonicalInput: ~Copyable {
+    private var digester = WideDigester()
 
     /// Starts an encoding that is only comparable with encodings of the same `kind` by the
     /// same tool version.
@@ -14,15 +14,15 @@ struct CanonicalInput {
     }
 
     mutating func add(_ value: Int) {
-        withUnsafeBytes(of: Int64(value).littleEndian) { writer.append(bytes: $0) }
+        digester.append(littleEndian: UInt64(bitPattern: Int64(value)))
     }
 
     mutating func add(_ text: String) {
         add(text.utf8.count)
-        writer.append(text)
+        digester.append(text)
     }
 
-    mutating func add(_ flag: Bool) { writer.append(byte: flag ? 1 : 0) }
+    mutating func add(_ flag: Bool) { digester.append(byte: flag ? 1 : 0) }
 
     mutating func add(_ address: IPv4Address) { add(Int(address.value)) }
 
@@ -38,7 +38,7 @@ struct CanonicalInput {
     }
 
     /// XXH3-128 of the encoding, as 32 hex digits.
-    var digest: String { Digest.hex(Digest.xxh3Wide(writer.bytes)) }
+    consuming func digest() -> String { Digest.hex(digester.finish()) }
 }
 
 extension LoadBalancerConfig {
@@ -46,7 +46,7 @@ extension LoadBalancerConfig {
     var canonicalDigest: String {
         var input = CanonicalInput(kind: "lb-config")
         encode(into: &input)
-        return input.digest
+        return input.digest()
     }
 
     func encode(into input: inout CanonicalInput) {
@@ -108,6 +108,6 @@ extension AppliancePlan {
         input.add(tier.id)
         input.add(tier.cidr)
         input.add(tier.gateway)
-        return input.digest
+        return input.digest()
     }
 }

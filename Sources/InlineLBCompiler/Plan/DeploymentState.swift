@@ -49,13 +49,21 @@ public struct ApplianceRecord: Sendable, Equatable {
 
     /// The guest NIC's MAC address, derived from the VM number.
     public var guestMACAddress: String {
-        let bytes = [
-            2, 0, (number >> 24) & 255, (number >> 16) & 255, (number >> 8) & 255, number & 255,
-        ]
-        return bytes.map { byte in
-            let hex = String(byte, radix: 16)
-            return hex.count == 1 ? "0" + hex : hex
-        }.joined(separator: ":")
+        // Six two-digit hex octets joined by colons, written in place: every new mapping's
+        // action carries it.
+        let octets = 0x0200_0000_0000 | UInt64(truncatingIfNeeded: number) & 0xFFFF_FFFF
+        func digit(_ nibble: UInt64) -> UInt8 {
+            UInt8(truncatingIfNeeded: nibble < 10 ? 48 + nibble : 87 + nibble)
+        }
+        return String(unsafeUninitializedCapacity: 17) { text in
+            for index in 0..<6 {
+                let octet = octets >> UInt64(40 - 8 * index) & 255
+                text[3 * index] = digit(octet >> 4)
+                text[3 * index + 1] = digit(octet & 15)
+                if index < 5 { text[3 * index + 2] = UInt8(ascii: ":") }
+            }
+            return 17
+        }
     }
 
     /// The listed `publicip`: mapped public IPs joined with ", " in insertion order.

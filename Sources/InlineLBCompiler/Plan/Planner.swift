@@ -371,20 +371,28 @@ public struct Planner {
         for mapping in record.mappings {
             secondaryOf[Int32(corpus.publicIPIndex[mapping.publicIPID]!)] = mapping.secondaryIP
         }
-        let translated = rules.map { position in
-            let rule = model.loadBalancerRules[position]
-            let ip = resolved.publicIP[position]
-            return TranslatedRule(
-                ruleID: rule.id, publicIP: model.publicIPAddresses[Int(ip)].ipAddress,
-                sourceIP: secondaryOf[ip]!, sourcePort: rule.publicPort,
-                algorithm: rule.algorithm,
-                lbProtocol: rule.lbProtocol, cidrs: rule.cidrs,
-                destinations: zip(rule.virtualMachineIDs, resolved.vmAddresses(ofRule: position))
-                    .map { vmID, address in
+        // Fields are read in place: a copy of the whole rule would retain and release every
+        // reference it holds.
+        let translated = model.loadBalancerRules.withUnsafeBufferPointer { ruleList in
+            rules.map { position in
+                let ip = resolved.publicIP[position]
+                let vmIDs = ruleList[position].virtualMachineIDs
+                let addresses = resolved.vmAddresses(ofRule: position)
+                let port = ruleList[position].privatePort
+                return TranslatedRule(
+                    ruleID: ruleList[position].id,
+                    publicIP: model.publicIPAddresses[Int(ip)].ipAddress,
+                    sourceIP: secondaryOf[ip]!, sourcePort: ruleList[position].publicPort,
+                    algorithm: ruleList[position].algorithm,
+                    lbProtocol: ruleList[position].lbProtocol, cidrs: ruleList[position].cidrs,
+                    destinations: (0..<min(vmIDs.count, addresses.count)).map { index in
                         TranslatedRule.Destination(
-                            vmID: vmID, address: address, port: rule.privatePort)
+                            vmID: vmIDs[index],
+                            address: addresses[addresses.startIndex + index], port: port)
                     },
-                stickiness: rule.stickiness, healthCheck: rule.healthCheck)
+                    stickiness: ruleList[position].stickiness,
+                    healthCheck: ruleList[position].healthCheck)
+            }
         }
         return LoadBalancerConfig(
             appliance: record.name, guestIP: record.guestIP,
