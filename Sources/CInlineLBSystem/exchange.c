@@ -27,3 +27,13 @@ int inlinelb_start_writeback(int descriptor) {
     return 0;
 #endif
 }
+
+int inlinelb_sync_filesystem(int descriptor) {
+#if defined(__linux__)
+    return syncfs(descriptor);
+#else
+    (void)descriptor;
+    sync();
+    return 0;
+#endif
+}

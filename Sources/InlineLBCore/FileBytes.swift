@@ -6,6 +6,9 @@
 
 /// Reading whole files without Foundation.
 public enum FileBytes {
+    /// Files from this size on are read in parts on all cores.
+    static let parallelReadSize = 8 << 20
+
     /// A read failure: the path and the system's reason.
     public struct ReadError: Error, Sendable, CustomStringConvertible {
         public var path: String
@@ -32,19 +35,34 @@ public enum FileBytes {
                 path: path, reason: "is \(size) bytes, more than the limit of \(limit)",
                 isTooLarge: true)
         }
-        // Read straight into the array; a file that grew since fstat is read on in chunks.
+        // Read straight into the array, a large file in parts on all cores (each faults in
+        // its own share of fresh pages); a file that grew since fstat is read on in chunks.
         let size = Int(status.st_size)
         guard size <= limit else { throw tooLarge(size) }
         var failure: Int32?
         var bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            while count < size {
-                let got = Glibc.read(descriptor, buffer.baseAddress! + count, size - count)
-                if got < 0 && errno == EINTR { continue }
-                if got < 0 { failure = errno }
-                if got <= 0 { return }
-                count += got
+            nonisolated(unsafe) let base = buffer.baseAddress!
+            let parts = (0..<size).split(into: size >= parallelReadSize ? 16 : 1)
+            let outcomes = parts.concurrentMap { part -> (read: Int, failure: Int32?) in
+                var done = 0
+                while done < part.count {
+                    let got = pread(
+                        descriptor, base + part.lowerBound + done, part.count - done,
+                        off_t(part.lowerBound + done))
+                    if got < 0 && errno == EINTR { continue }
+                    if got <= 0 { return (done, got < 0 ? errno : nil) }
+                    done += got
+                }
+                return (done, nil)
+            }
+            // What was read up to the first short part; the file shrank or failed there.
+            for (part, outcome) in zip(parts, outcomes) {
+                count += outcome.read
+                failure = outcome.failure
+                if outcome.read < part.count { return }
             }
         }
+        _ = lseek(descriptor, off_t(bytes.count), SEEK_SET)
         var chunk = [UInt8](
             repeating: 0, count: failure == nil && bytes.count == size ? 1 << 16 : 0)
         while failure == nil && !chunk.isEmpty {

@@ -65,6 +65,7 @@ struct Apply: ParsableCommand {
         let compilation =
             try incremental(mapped, stateBytes: storedBytes, previous: previous, restarts)
             ?? full(mapped, stateBytes: storedBytes, previous: previous, restarts)
+        keepUntilExit(compilation)
         do {
             try OutputWriter.replaceDirectory(
                 output, with: compilation.files, listed: previous?.listedPaths)
@@ -118,6 +119,7 @@ struct Apply: ParsableCommand {
         }
         let loaded = try loadCorpora(
             [corpus], bytes: [corpus: Array(mapped.bytes)], layOut: true)[0]
+        keepUntilExit(loaded)
         do {
             return try Compilation(
                 corpus: loaded.corpus, inputFile: loaded.path, inputBytes: loaded.bytes,

@@ -38,6 +38,7 @@ struct Compile: ParsableCommand {
 
     func run() throws {
         let loaded = try loadCorpora(corpora)
+        keepUntilExit(loaded)
         var files: [OutputFile] = []
         var rows: [SummaryRow] = []
         // What a single corpus's previous output holds, so that replacing it needs no walk.
@@ -57,6 +58,7 @@ struct Compile: ParsableCommand {
                 printError("\(item.path): \(error.message); nothing written")
                 throw ExitStatus.dataError
             }
+            keepUntilExit(compilation)
             files += compilation.files.map { file in
                 var file = file
                 file.path = prefix + file.path

@@ -126,6 +126,31 @@ struct IncrementalPiecesTests {
 
     /// The output a write replaces becomes the spare the next write stages in; whatever
     /// else is in the spare does not reach the output.
+    @Test func aLargeOutputIsWrittenWholeAndSyncedAsOneFileSystem() throws {
+        // 300 files in 100 folders: over the threshold, so made durable by one syncfs.
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("inlinelb-large-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let out = folder + "/out"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        func files(_ round: Int) -> [OutputFile] {
+            (0..<300).map { number in
+                OutputFile(
+                    path: "vpc-\(number % 100)/file-\(number)",
+                    bytes: Array(repeating: UInt8(truncatingIfNeeded: number + round), count: 5000))
+            } + [OutputFile(path: "manifest.json", bytes: Array("\(round)".utf8))]
+        }
+        #expect(OutputWriter.syncsFileSystem(writing: 301, changing: 100))
+        #expect(!OutputWriter.syncsFileSystem(writing: 10, changing: 3))
+        for round in 0..<2 {
+            try OutputWriter.replaceDirectory(out, with: files(round))
+            for file in files(round) {
+                #expect(try FileBytes.read(out + "/" + file.path) == file.bytes, "\(file.path)")
+            }
+            #expect(filesBelow(out).count == 301)
+        }
+    }
+
     @Test func theReplacedOutputIsRecycledAndNothingInItIsTrusted() throws {
         let folder = FileManager.default.temporaryDirectory
             .appendingPathComponent("inlinelb-staging-\(UUID().uuidString)").path

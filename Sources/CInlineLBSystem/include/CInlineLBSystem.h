@@ -10,4 +10,9 @@ int inlinelb_exchange_paths(const char *first, const char *second);
 /// Returns 0 on success, -1 with errno set otherwise.
 int inlinelb_start_writeback(int descriptor);
 
+/// Writes every dirty page and all metadata of the filesystem holding `descriptor` to disk
+/// and waits for it (Linux syncfs); reports writeback errors on that filesystem since the
+/// descriptor was opened. Returns 0 on success, -1 with errno set otherwise.
+int inlinelb_sync_filesystem(int descriptor);
+
 #endif

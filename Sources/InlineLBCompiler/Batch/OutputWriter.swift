@@ -78,12 +78,24 @@ public enum OutputWriter {
             // fsyncs mostly wait for I/O already under way instead of starting it one by one.
             // Caches are written last, so that the fsyncs do not wait for their pages too.
             let lasting = files.filter { !$0.isReused && !$0.isCache }
+            // A large output is made durable by one sync of its filesystem, opened before the
+            // writes so that it reports their errors; a small one file by file.
+            let fileSystem =
+                durable && syncsFileSystem(writing: lasting.count, changing: changed.count)
+                ? try openFolder(staging) : nil
+            defer { if let fileSystem { close(fileSystem) } }
             try onAllCores(lasting.count) { index throws(WriteError) in
                 try writeFile(
                     staging + "/" + lasting[index].path, lasting[index].bytes,
                     then: durable ? .startWriteback : .nothing)
             }
-            if durable {
+            if let fileSystem {
+                guard inlinelb_sync_filesystem(fileSystem) == 0 else {
+                    throw WriteError(
+                        path: staging,
+                        message: "syncfs failed: \(String(cString: strerror(errno)))")
+                }
+            } else if durable {
                 try onAllCores(lasting.count) { index throws(WriteError) in
                     try syncFile(staging + "/" + lasting[index].path)
                 }
@@ -91,7 +103,7 @@ public enum OutputWriter {
             for cache in files where cache.isCache && !cache.isReused {
                 try writeFile(staging + "/" + cache.path, cache.bytes, then: .nothing)
             }
-            if durable {
+            if durable && fileSystem == nil {
                 // Deepest first: a new folder is durable before the entry naming it.
                 for folder in changed.sorted(by: { $0.count > $1.count }) where !folder.isEmpty {
                     try syncDirectory(staging + "/" + folder)
@@ -119,6 +131,20 @@ public enum OutputWriter {
         }
         // After an exchange the staging path holds the previous output.
         if exists { StagingTree.keepAsSpare(staging, spare: spare, files: files, listed: listed) }
+    }
+
+    /// From this many files to write and folders changed on, an output is made durable by
+    /// one `syncfs` instead of an fsync of each: thousands of fsyncs each wait for a flush of
+    /// the disk's cache, where one sync of the filesystem writes the same data and metadata
+    /// with one (about 0.5 s against 0.04 s for the 4,000 files and 3,000 folders of a
+    /// million-rule output). It also waits for other dirty data on that filesystem, which a
+    /// small output should not.
+    static let fileSystemSyncThreshold = 256
+
+    /// Whether an output that writes `files` files and changes `folders` folders is made
+    /// durable by one sync of its filesystem (see ``fileSystemSyncThreshold``).
+    static func syncsFileSystem(writing files: Int, changing folders: Int) -> Bool {
+        files + folders >= fileSystemSyncThreshold
     }
 
     /// Replaces one file atomically: write a temporary sibling, fsync, rename.
@@ -233,12 +259,18 @@ public enum OutputWriter {
     }
 
     private static func syncDirectory(_ path: String) throws(WriteError) {
+        let descriptor = try openFolder(path)
+        defer { close(descriptor) }
+        fsync(descriptor)
+    }
+
+    /// A descriptor of the folder at `path`, for syncing it.
+    private static func openFolder(_ path: String) throws(WriteError) -> Int32 {
         let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw WriteError(
                 path: path, message: "cannot open folder: \(String(cString: strerror(errno)))")
         }
-        defer { close(descriptor) }
-        fsync(descriptor)
+        return descriptor
     }
 }

@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+
+@testable import InlineLBCore
+
+@Suite("Reading whole files")
+struct FileBytesTests {
+    /// A file of `size` patterned bytes in a fresh folder; the folder is removed after `body`.
+    private func withFile(size: Int, _ body: (String, [UInt8]) throws -> Void) throws {
+        let folder =
+            FileManager.default.temporaryDirectory.path + "/inlinelb-filebytes-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 12) }
+        let path = folder + "/file"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        try body(path, bytes)
+    }
+
+    @Test(arguments: [
+        0, 1, 4097, FileBytes.parallelReadSize - 1, 2 * FileBytes.parallelReadSize + 12_345,
+    ])
+    func readsEveryByteInOrder(size: Int) throws {
+        // Sizes from the parallel threshold on are read in parts on all cores.
+        try withFile(size: size) { path, bytes in
+            let read = try FileBytes.read(path)
+            #expect(read == bytes)
+        }
+    }
+
+    @Test func aFileLongerThanItsReportedSizeIsReadToItsEnd() throws {
+        // /proc files report a size of 0 and still have content.
+        let status = try FileBytes.read("/proc/self/status")
+        #expect(String(decoding: status, as: UTF8.self).hasPrefix("Name:"))
+    }
+
+    @Test func failuresNameTheFileAndTheReason() throws {
+        try withFile(size: 100) { path, _ in
+            let tooLarge = #expect(throws: FileBytes.ReadError.self) {
+                try FileBytes.read(path, limit: 99)
+            }
+            #expect(tooLarge?.isTooLarge == true)
+            #expect(tooLarge?.description == "\(path): is 100 bytes, more than the limit of 99")
+            let missing = #expect(throws: FileBytes.ReadError.self) {
+                try FileBytes.read(path + ".missing")
+            }
+            #expect(missing?.description == "\(path).missing: No such file or directory")
+            let folder = #expect(throws: FileBytes.ReadError.self) {
+                try FileBytes.read(PathName.folder(of: path))
+            }
+            #expect(folder?.description.hasSuffix(": is a folder") == true)
+        }
+    }
+}
