@@ -126,7 +126,10 @@ public struct Compilation: Sendable {
         counts.tiers = model.networks.count
         counts.publicIPs = model.publicIPAddresses.count
         counts.rules = model.loadBalancerRules.count
-        counts.activeRules = model.loadBalancerRules.count(where: \.isActive)
+        // Read in place: a copy of each rule would retain and release all it holds.
+        counts.activeRules = model.loadBalancerRules.withUnsafeBufferPointer { rules in
+            rules.indices.count { rules[$0].isActive }
+        }
         counts.virtualMachines = model.virtualMachines.count
         counts.appliances = plan.state.appliances.count
         counts.runningAppliances = plan.state.appliances.count { $0.state == .running }

@@ -166,7 +166,8 @@ struct StateDocument {
         self.init(
             nextApplianceNumber: state.nextApplianceNumber,
             nextMappingNumber: state.nextMappingNumber,
-            appliances: state.appliances.map { StateDocument.chunk(of: $0)[...] }, pools: pools)
+            appliances: state.appliances.concurrentMap { StateDocument.chunk(of: $0)[...] },
+            pools: pools)
     }
 
     /// Joins appliance chunks, in order, the way `JSONOutput` writes the whole document.

@@ -89,9 +89,11 @@ public struct Planner {
             )
         }
         var rules = [[Int]](repeating: [], count: corpus.corpus.networks.count)
-        let ruleList = corpus.corpus.loadBalancerRules
-        for position in ruleList.indices where ruleList[position].isActive {
-            rules[Int(corpus.resolvedRules.tier[position])].append(position)
+        // Read in place: a copy of each rule would retain and release all it holds.
+        corpus.corpus.loadBalancerRules.withUnsafeBufferPointer { ruleList in
+            for position in ruleList.indices where ruleList[position].isActive {
+                rules[Int(corpus.resolvedRules.tier[position])].append(position)
+            }
         }
         rulesByTier = rules
     }
