@@ -78,11 +78,10 @@ struct IncrementalPiecesTests {
         let (corpus, layout) = try CorpusLayout.load(file: "c.json", bytes: bytes)
         let compilation = try Compilation(
             corpus: corpus, inputFile: "c.json", inputBytes: bytes, layout: layout)
-        var files: [String: [UInt8]] = [:]
-        for file in compilation.files
-        where file.path == ApplyIndex.fileName || file.path.hasPrefix(ApplyIndex.pageFolder) {
-            files[file.path] = file.bytes
-        }
+        let files = Dictionary(
+            uniqueKeysWithValues: compilation.files.filter {
+                $0.path == ApplyIndex.fileName || $0.path.hasPrefix(ApplyIndex.pageFolder)
+            }.map { ($0.path, $0.bytes) })
         #expect(files.count > 3, "the layout is cut into pages")
         let root = try #require(files[ApplyIndex.fileName])
         let index = try #require(ApplyIndex(root: root) { files[$0] })
@@ -95,11 +94,13 @@ struct IncrementalPiecesTests {
         #expect(ApplyIndex(root: damaged) { files[$0] } == nil)
         #expect(ApplyIndex(root: Array(root.dropLast())) { files[$0] } == nil)
         let page = try #require(files.keys.first { $0 != ApplyIndex.fileName })
-        var pages = files
-        pages[page]![0] ^= 1
-        #expect(ApplyIndex(root: root) { pages[$0] } == nil)
-        pages[page] = nil
-        #expect(ApplyIndex(root: root) { pages[$0] } == nil)
+        var flipped = files
+        flipped[page]![0] ^= 1
+        let damagedPage = flipped
+        #expect(ApplyIndex(root: root) { damagedPage[$0] } == nil)
+        flipped[page] = nil
+        let missingPage = flipped
+        #expect(ApplyIndex(root: root) { missingPage[$0] } == nil)
     }
 
     /// An edit changes the pages around it only.
