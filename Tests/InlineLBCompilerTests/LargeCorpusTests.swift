@@ -81,8 +81,9 @@ struct LargeCorpusTests {
             #expect(Int(resolved.tier[position]) == validated.tierIndex[rule.networkID])
             #expect(Int(resolved.publicIP[position]) == validated.publicIPIndex[rule.publicIPID])
             let addresses = rule.virtualMachineIDs.map { id in
-                validated.address(
-                    of: model.virtualMachines[validated.vmIndex[id]!], in: rule.networkID)!
+                model.virtualMachines[validated.vmIndex[id]!].nics.first {
+                    $0.networkID == rule.networkID
+                }!.ipAddress
             }
             #expect(Array(resolved.vmAddresses(ofRule: position)) == addresses)
             #expect(

@@ -644,14 +644,17 @@ public struct CorpusValidator: Sendable {
                 fail("unknown VM \"\(vmID)\"")
                 continue
             }
-            let vm = corpus.virtualMachines[vmPosition]
-            if let address = validated.address(of: vm, in: tier.id) {
-                resolved.appendVM(vmPosition, address: address)
+            // The VM's fields are read in place: a copy of it would retain and release all
+            // it holds, for every VM of every rule.
+            let nics = corpus.virtualMachines[vmPosition].nics
+            if let nic = nics.first(where: { $0.networkID == tier.id }) {
+                resolved.appendVM(vmPosition, address: nic.ipAddress)
             } else {
                 fail("VM \"\(vmID)\" has no NIC in network \"\(tier.id)\"")
             }
-            if vm.state == "Destroyed" || vm.state == "Expunging" {
-                fail("VM \"\(vmID)\" is \(vm.state) and cannot be assigned")
+            let state = corpus.virtualMachines[vmPosition].state
+            if state == "Destroyed" || state == "Expunging" {
+                fail("VM \"\(vmID)\" is \(state) and cannot be assigned")
             }
         }
     }

@@ -140,9 +140,4 @@ public struct ValidatedCorpus: Sendable {
     public func usesInlineLB(_ tier: Tier) -> Bool {
         offering(of: tier).lbProvider == inlineLBProviderName
     }
-
-    /// The address of `vm`'s NIC in `tierID`.
-    public func address(of vm: VirtualMachine, in tierID: String) -> IPv4Address? {
-        vm.nics.first { $0.networkID == tierID }?.ipAddress
-    }
 }
