@@ -75,14 +75,11 @@ public struct CorpusValidator: Sendable {
     }
 
     private mutating func uniqueIndex(_ section: String, _ ids: [String], pathSafe: Bool = false)
-        -> [String: Int]
+        -> IDIndex
     {
-        var index: [String: Int] = [:]
-        index.reserveCapacity(ids.count)
+        var index = IDIndex(capacity: ids.count)
         for (position, id) in ids.enumerated() {
-            // One hash per id: insert, and put the first position back on a duplicate.
-            if let first = index.updateValue(position, forKey: id) {
-                index[id] = first
+            if let first = index.insert(id, at: position) {
                 reportDuplicate(section, position, id: id, first: first)
                 continue
             }
@@ -195,7 +192,7 @@ public struct CorpusValidator: Sendable {
         }
     }
 
-    private mutating func checkVPCs(_ vpcOfferingIndex: [String: Int]) {
+    private mutating func checkVPCs(_ vpcOfferingIndex: IDIndex) {
         for (position, vpc) in corpus.vpcs.enumerated()
         where vpcOfferingIndex[vpc.vpcOfferingID] == nil {
             report(
@@ -207,7 +204,7 @@ public struct CorpusValidator: Sendable {
     /// For each tier position, the earlier tiers of its VPC whose CIDR overlaps its own, in
     /// position order. CIDR blocks are nested or disjoint, so a sweep in address order needs
     /// only the chain of blocks enclosing the current one: O(n log n), not a pairwise scan.
-    private func overlappingEarlierTiers(_ vpcIndex: [String: Int]) -> [Int: [Int]] {
+    private func overlappingEarlierTiers(_ vpcIndex: IDIndex) -> [Int: [Int]] {
         var byVPC: [String: [Int]] = [:]
         for (position, tier) in corpus.networks.enumerated() where vpcIndex[tier.vpcID] != nil {
             byVPC[tier.vpcID, default: []].append(position)
@@ -235,7 +232,7 @@ public struct CorpusValidator: Sendable {
     }
 
     private mutating func checkTiers(
-        _ vpcIndex: [String: Int], _ offeringIndex: [String: Int], _ vpcOfferingIndex: [String: Int]
+        _ vpcIndex: IDIndex, _ offeringIndex: IDIndex, _ vpcOfferingIndex: IDIndex
     ) {
         var lbTierOfVPC: [String: String] = [:]
         let overlaps = overlappingEarlierTiers(vpcIndex)
@@ -294,7 +291,7 @@ public struct CorpusValidator: Sendable {
         }
     }
 
-    private mutating func checkVirtualMachines(_ tierIndex: [String: Int]) {
+    private mutating func checkVirtualMachines(_ tierIndex: IDIndex) {
         var taken: [String: [IPv4Address: String]] = [:]
         for (position, vm) in corpus.virtualMachines.enumerated() {
             if vm.nics.isEmpty {
@@ -334,7 +331,7 @@ public struct CorpusValidator: Sendable {
         }
     }
 
-    private mutating func checkPublicIPs(_ vpcIndex: [String: Int], _ vmIndex: [String: Int]) {
+    private mutating func checkPublicIPs(_ vpcIndex: IDIndex, _ vmIndex: IDIndex) {
         var seen: [IPv4Address: String] = [:]
         for (position, ip) in corpus.publicIPAddresses.enumerated() {
             if let other = seen[ip.ipAddress] {
@@ -369,7 +366,7 @@ public struct CorpusValidator: Sendable {
         }
     }
 
-    private mutating func checkPortForwarding(_ ipIndex: [String: Int], _ vmIndex: [String: Int]) {
+    private mutating func checkPortForwarding(_ ipIndex: IDIndex, _ vmIndex: IDIndex) {
         for (position, rule) in corpus.portForwardingRules.enumerated() {
             if ipIndex[rule.ipAddressID] == nil {
                 report(
@@ -385,7 +382,7 @@ public struct CorpusValidator: Sendable {
     }
 
     private mutating func checkApplianceIntents(
-        _ tierIndex: [String: Int], _ offeringIndex: [String: Int]
+        _ tierIndex: IDIndex, _ offeringIndex: IDIndex
     ) {
         var seen = Set<String>()
         for (position, intent) in corpus.applianceIntents.enumerated() {

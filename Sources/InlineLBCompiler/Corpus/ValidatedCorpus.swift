@@ -5,15 +5,15 @@ public struct ValidatedCorpus: Sendable {
     /// The corpus.
     public let corpus: Corpus
     /// Position of each VPC by id.
-    public let vpcIndex: [String: Int]
+    public let vpcIndex: IDIndex
     /// Position of each tier by id.
-    public let tierIndex: [String: Int]
+    public let tierIndex: IDIndex
     /// Position of each VM by id.
-    public let vmIndex: [String: Int]
+    public let vmIndex: IDIndex
     /// Position of each public IP by id.
-    public let publicIPIndex: [String: Int]
+    public let publicIPIndex: IDIndex
     /// Position of each network offering by id.
-    public let networkOfferingIndex: [String: Int]
+    public let networkOfferingIndex: IDIndex
     /// Positions of each VPC's tiers, by VPC position, in corpus order.
     public let tiersOfVPC: [[Int]]
     /// Positions of each VPC's public IPs, by VPC position, in corpus order.
@@ -100,8 +100,8 @@ public struct ValidatedCorpus: Sendable {
 
     /// Indexes a corpus whose references have been checked.
     init(
-        corpus: Corpus, vpcIndex: [String: Int], tierIndex: [String: Int],
-        vmIndex: [String: Int], publicIPIndex: [String: Int], networkOfferingIndex: [String: Int]
+        corpus: Corpus, vpcIndex: IDIndex, tierIndex: IDIndex,
+        vmIndex: IDIndex, publicIPIndex: IDIndex, networkOfferingIndex: IDIndex
     ) {
         self.corpus = corpus
         self.vpcIndex = vpcIndex
