@@ -44,6 +44,16 @@ struct ApplyIndex: Equatable {
     /// The pool usage of every tier that has a pool, in corpus order.
     var pools: [PoolUsage]
 
+    /// The layout, which the index no longer holds (an empty one takes its place), so that
+    /// whoever takes it can change it without copying it.
+    mutating func takeLayout() -> CorpusLayout {
+        let empty = CorpusLayout(
+            fileSize: 0, memberKeys: [], starts: [], hashes: [], tags: [], vpcs: [], keys: [],
+            extras: [])
+        defer { layout = empty }
+        return layout
+    }
+
     /// The folder of the layout's pages in the output (hidden: no VPC id starts with a dot,
     /// so it never meets a VPC's folder).
     static let pageFolder = ".apply-index"

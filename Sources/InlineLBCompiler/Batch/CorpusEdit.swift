@@ -36,11 +36,15 @@ struct CorpusEdit {
     /// The section of the changed elements, when some changed.
     let section: CorpusLayout.Section?
 
-    /// Finds the edit from `previous` to `bytes` and validates its scope.
-    init(previous: CorpusLayout, bytes: UnsafeRawBufferPointer, file: String) throws(Refusal) {
+    /// Finds the edit from `previous` to `bytes` and validates its scope. `previous` is
+    /// relaid in place when nothing else holds its columns.
+    init(previous: consuming CorpusLayout, bytes: UnsafeRawBufferPointer, file: String)
+        throws(Refusal)
+    {
         guard bytes.count < Int(UInt32.max) else { throw Refusal(reason: "the file is too large") }
         let change = CorpusEdit.change(previous, bytes)
-        var layout = previous
+        var scope = Set(change.replaced.map { Int(previous[entity: $0].vpc) })
+        var layout: CorpusLayout
         var section: CorpusLayout.Section?
         var middle: [Int] = []
         if !change.isNone {
@@ -48,12 +52,14 @@ struct CorpusEdit {
             section = found
             let starts = try CorpusEdit.elementStarts(
                 change, in: bytes, section: found, previous: previous)
-            layout = CorpusEdit.relaid(previous, change, starts, section: found, bytes: bytes)
+            layout = CorpusEdit.relaid(
+                consume previous, change, starts, section: found, bytes: bytes)
             middle = Array(change.replaced.lowerBound..<change.replaced.lowerBound + starts.count)
             try CorpusEdit.resolveEntities(middle, in: &layout, section: found, bytes: bytes)
+        } else {
+            layout = consume previous
         }
-        var scope = Set(middle.map { Int(layout[entity: $0].vpc) })
-        for index in change.replaced { scope.insert(Int(previous[entity: index].vpc)) }
+        for index in middle { scope.insert(Int(layout[entity: index].vpc)) }
         var inScope = [Bool](repeating: false, count: (scope.max() ?? -1) + 1)
         for vpc in scope { inScope[vpc] = true }
         if let section {
@@ -219,16 +225,18 @@ struct CorpusEdit {
     /// the segments after them moved, and the new segments hashed (their entities are
     /// resolved next).
     static func relaid(
-        _ previous: CorpusLayout, _ change: Change, _ starts: [Int],
+        _ previous: consuming CorpusLayout, _ change: Change, _ starts: [Int],
         section: CorpusLayout.Section, bytes: UnsafeRawBufferPointer
     ) -> CorpusLayout {
-        var layout = previous
+        var layout = consume previous
         let replaced = change.replaced
         let added = replaced.lowerBound..<replaced.lowerBound + starts.count
         layout.fileSize = bytes.count
         layout.starts.replaceSubrange(replaced, with: starts.map { UInt32($0) })
-        for index in added.upperBound..<layout.count {
-            layout.starts[index] = UInt32(Int(layout.starts[index]) + change.shift)
+        if change.shift != 0 {
+            for index in added.upperBound..<layout.count {
+                layout.starts[index] = UInt32(Int(layout.starts[index]) + change.shift)
+            }
         }
         layout.tags.replaceSubrange(
             replaced, with: repeatElement(section.rawValue, count: starts.count))
