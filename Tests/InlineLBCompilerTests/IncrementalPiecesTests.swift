@@ -125,15 +125,12 @@ struct IncrementalPiecesTests {
         #expect(!compilation.files.contains { $0.path == ApplyIndex.fileName })
     }
 
-    /// The output a write replaces becomes the spare the next write stages in; whatever
-    /// else is in the spare does not reach the output.
+    /// An output of 300 files in 100 folders, over the threshold, is made durable by one
+    /// syncfs, and written whole, also over a previous one.
     @Test func aLargeOutputIsWrittenWholeAndSyncedAsOneFileSystem() throws {
-        // 300 files in 100 folders: over the threshold, so made durable by one syncfs.
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("inlinelb-large-\(UUID().uuidString)").path
+        let folder = try scratchFolder("large")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let out = folder + "/out"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         func files(_ round: Int) -> [OutputFile] {
             (0..<300).map { number in
                 OutputFile(
@@ -152,12 +149,12 @@ struct IncrementalPiecesTests {
         }
     }
 
+    /// The output a write replaces becomes the spare the next write stages in; whatever
+    /// else is in the spare does not reach the output.
     @Test func theReplacedOutputIsRecycledAndNothingInItIsTrusted() throws {
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("inlinelb-staging-\(UUID().uuidString)").path
+        let folder = try scratchFolder("staging")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let out = folder + "/out"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         func write(_ files: [OutputFile]) throws {
             try OutputWriter.replaceDirectory(
                 out, with: files + [OutputFile(path: "manifest.json", bytes: [])])
@@ -202,12 +199,10 @@ struct IncrementalPiecesTests {
     /// spare without walking it: the listed files the new output does not share go; a file
     /// not listed stays in the spare, and the next write keeps it out of the output.
     @Test func aListedOutputBecomesTheSpareWithoutAWalk() throws {
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("inlinelb-listed-\(UUID().uuidString)").path
+        let folder = try scratchFolder("listed")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let out = folder + "/out"
         let spare = folder + "/.out.spare"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         func write(_ files: [OutputFile], listed: [String]?) throws {
             try OutputWriter.replaceDirectory(
                 out, with: files + [OutputFile(path: "manifest.json", bytes: [])],
@@ -245,6 +240,14 @@ struct IncrementalPiecesTests {
     }
 
     /// All regular files below `folder`, relative to it.
+    /// A new empty folder of its own under the temporary folder; the caller removes it.
+    private func scratchFolder(_ name: String) throws -> String {
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("inlinelb-\(name)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
     private func filesBelow(_ folder: String) -> [String] {
         StagingTree.inventory(of: folder).files.keys.sorted()
     }

@@ -15,9 +15,10 @@ public enum OutputWriter {
 
     /// Replaces `directory` with exactly `files` (paths relative to it). A reused file is
     /// hard-linked from the folder being replaced (its content is already on disk and
-    /// durable); the others are written and fsynced, as are the folders, unless `durable`
-    /// is false (a throwaway folder, which must still appear complete but need not survive
-    /// a power loss).
+    /// durable); the others are written and made durable with the folders (fsynced one by
+    /// one, or by one `syncfs` for a large output, see ``fileSystemSyncThreshold``), unless
+    /// `durable` is false (a throwaway folder, which must still appear complete but need not
+    /// survive a power loss).
     ///
     /// The folder replaced is not deleted: it is kept beside the new one as a hidden spare
     /// (`.<name>.spare`, holding only links to files the new folder shares) and the next
