@@ -23,9 +23,9 @@ public enum Digest {
     }
 
     /// The XXH3-64 digest of a string's UTF-8 bytes.
-    public static func xxh3(_ text: String) -> UInt64 {
+    public static func xxh3(_ text: String, seed: UInt64 = 0) -> UInt64 {
         var text = text
-        return text.withUTF8 { xxh3(UnsafeRawBufferPointer($0)) }
+        return text.withUTF8 { xxh3(UnsafeRawBufferPointer($0), seed: seed) }
     }
 
     /// The XXH3-128 digest of `bytes` as (high, low) halves.

@@ -25,25 +25,17 @@ public struct IDIndex: Sendable {
 
     /// The position given with `id`, if it is in the index.
     public subscript(id: String) -> Int? {
-        let hash = IDIndex.hash(id)
-        var slot = Int(truncatingIfNeeded: hash) & (positions.count - 1)
-        while positions[slot] >= 0 {
-            if hashes[slot] == hash && ids[slot] == id { return Int(positions[slot]) }
-            slot = (slot + 1) & (positions.count - 1)
-        }
-        return nil
+        let slot = self.slot(of: id, hash: Digest.xxh3(id, seed: IDIndex.seed))
+        return positions[slot] >= 0 ? Int(positions[slot]) : nil
     }
 
     /// Adds `id` at `position`, unless the index has it already: then it returns the
     /// position the id has and changes nothing.
     public mutating func insert(_ id: String, at position: Int) -> Int? {
         if 2 * (count + 1) > positions.count { grow() }
-        let hash = IDIndex.hash(id)
-        var slot = Int(truncatingIfNeeded: hash) & (positions.count - 1)
-        while positions[slot] >= 0 {
-            if hashes[slot] == hash && ids[slot] == id { return Int(positions[slot]) }
-            slot = (slot + 1) & (positions.count - 1)
-        }
+        let hash = Digest.xxh3(id, seed: IDIndex.seed)
+        let slot = self.slot(of: id, hash: hash)
+        if positions[slot] >= 0 { return Int(positions[slot]) }
         positions[slot] = Int32(truncatingIfNeeded: position)
         hashes[slot] = hash
         ids[slot] = id
@@ -60,8 +52,13 @@ public struct IDIndex: Sendable {
         self = larger
     }
 
-    private static func hash(_ id: String) -> UInt64 {
-        var id = id
-        return id.withUTF8 { Digest.xxh3(UnsafeRawBufferPointer($0), seed: seed) }
+    /// The slot that holds `id` (whose digest is `hash`), or else the empty slot where it
+    /// would go.
+    private func slot(of id: String, hash: UInt64) -> Int {
+        var slot = Int(truncatingIfNeeded: hash) & (positions.count - 1)
+        while positions[slot] >= 0 && (hashes[slot] != hash || ids[slot] != id) {
+            slot = (slot + 1) & (positions.count - 1)
+        }
+        return slot
     }
 }

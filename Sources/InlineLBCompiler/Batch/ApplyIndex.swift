@@ -47,10 +47,7 @@ struct ApplyIndex: Equatable {
     /// The layout, which the index no longer holds (an empty one takes its place), so that
     /// whoever takes it can change it without copying it.
     mutating func takeLayout() -> CorpusLayout {
-        let empty = CorpusLayout(
-            fileSize: 0, memberKeys: [], starts: [], hashes: [], tags: [], vpcs: [], keys: [],
-            extras: [])
-        defer { layout = empty }
+        defer { layout = CorpusLayout() }
         return layout
     }
 
@@ -60,8 +57,12 @@ struct ApplyIndex: Equatable {
 
     /// The index as output files, the root first, all caches.
     var files: [OutputFile] {
-        let pages = ApplyIndex.pages(of: layout)
-        let names = pages.concurrentMap { Digest.hex(Digest.xxh3($0)) }
+        // Each page is named after the XXH3-64 its file entry computes anyway.
+        var pages = ApplyIndex.pages(of: layout).concurrentMap {
+            OutputFile(path: "", bytes: $0, isCache: true)
+        }
+        let names = pages.map { Digest.hex($0.xxh3) }
+        for index in pages.indices { pages[index].path = ApplyIndex.pagePath(names[index]) }
         var out = BinaryOutput()
         out.bytes += ApplyIndex.magic
         out.append(text: stateDigest)
@@ -89,10 +90,7 @@ struct ApplyIndex: Equatable {
             out.append(UInt64(pool.free))
         }
         out.append(Digest.xxh3(out.bytes))
-        return [OutputFile(path: ApplyIndex.fileName, bytes: out.bytes, isCache: true)]
-            + zip(names, pages).map { name, page in
-                OutputFile(path: ApplyIndex.pagePath(name), bytes: page, isCache: true)
-            }
+        return [OutputFile(path: ApplyIndex.fileName, bytes: out.bytes, isCache: true)] + pages
     }
 
     /// The path of the page named `name` in the output.
@@ -219,60 +217,43 @@ struct ApplyIndex: Equatable {
             guard let name = input.text() else { return nil }
             names.append(name)
         }
-        // Read, checked and split into columns on all cores, then joined in order.
-        let columns = names.concurrentMap { name in PageColumns(page(pagePath(name)), name: name) }
-        let count = columns.reduce(0) { $0 + ($1?.lengths.count ?? 0) }
-        var layout = CorpusLayout(
-            fileSize: fileSize, memberKeys: memberKeys, starts: [], hashes: [], tags: [],
-            vpcs: [], keys: [], extras: [])
-        layout.starts.reserveCapacity(count)
-        layout.hashes.reserveCapacity(count)
-        layout.tags.reserveCapacity(count)
-        layout.vpcs.reserveCapacity(count)
-        layout.keys.reserveCapacity(count)
-        layout.extras.reserveCapacity(count)
-        var offset = 0
-        for page in columns {
-            guard let page else { return nil }
-            for length in page.lengths {
-                layout.starts.append(UInt32(truncatingIfNeeded: offset))
-                offset += Int(length)
-            }
-            layout.hashes += page.hashes
-            layout.tags += page.tags
-            layout.vpcs += page.vpcs
-            layout.keys += page.keys
-            layout.extras += page.extras
+        // Read, checked and decoded on all cores, then joined in order.
+        let decoded = names.concurrentMap { name in
+            ApplyIndex.page(page(pagePath(name)), name: name)
         }
-        guard layout.count > 0, offset == fileSize, offset < Int(UInt32.max) else { return nil }
+        let parts = decoded.compactMap { $0 }
+        guard parts.count == decoded.count else { return nil }
+        let layout = CorpusLayout.joined(parts, memberKeys: memberKeys)
+        guard layout.count > 0, layout.fileSize == fileSize, fileSize < Int(UInt32.max) else {
+            return nil
+        }
         return layout
     }
 
-    /// The columns of one page: its segments' lengths and the layout's other columns.
-    private struct PageColumns: Sendable {
-        var lengths: [UInt32]
-        var hashes: [UInt64]
-        var tags: [UInt8]
-        var vpcs: [Int32]
-        var keys: [UInt64]
-        var extras: [UInt32]
-
-        /// The columns of `bytes`; nil when they are missing, are not the page `name`
-        /// (their own XXH3-64) or do not decode into columns of one length.
-        init?(_ bytes: [UInt8]?, name: String) {
-            guard let bytes, Digest.hex(Digest.xxh3(bytes)) == name else { return nil }
-            var columns = BinaryInput(bytes: bytes, offset: 0)
-            guard let lengths: [UInt32] = columns.array(), let hashes: [UInt64] = columns.array(),
-                let tags: [UInt8] = columns.array(), let vpcs: [Int32] = columns.array(),
-                let keys: [UInt64] = columns.array(), let extras: [UInt32] = columns.array(),
-                [hashes.count, tags.count, vpcs.count, keys.count, extras.count].allSatisfy({
-                    $0 == lengths.count
-                }),
-                columns.offset == bytes.count
-            else { return nil }
-            (self.lengths, self.hashes, self.tags) = (lengths, hashes, tags)
-            (self.vpcs, self.keys, self.extras) = (vpcs, keys, extras)
+    /// The layout of the page `name` from its `bytes`, its starts counted from its own
+    /// first byte; nil when the bytes are missing, are not that page (their own XXH3-64) or
+    /// do not decode into columns of one length.
+    private static func page(_ bytes: [UInt8]?, name: String) -> CorpusLayout? {
+        guard let bytes, Digest.hex(Digest.xxh3(bytes)) == name else { return nil }
+        var columns = BinaryInput(bytes: bytes, offset: 0)
+        guard let lengths: [UInt32] = columns.array(), let hashes: [UInt64] = columns.array(),
+            let tags: [UInt8] = columns.array(), let vpcs: [Int32] = columns.array(),
+            let keys: [UInt64] = columns.array(), let extras: [UInt32] = columns.array(),
+            [hashes.count, tags.count, vpcs.count, keys.count, extras.count].allSatisfy({
+                $0 == lengths.count
+            }),
+            columns.offset == bytes.count
+        else { return nil }
+        var starts: [UInt32] = []
+        starts.reserveCapacity(lengths.count)
+        var size = 0
+        for length in lengths {
+            starts.append(UInt32(truncatingIfNeeded: size))
+            size += Int(length)
         }
+        return CorpusLayout(
+            fileSize: size, starts: starts, hashes: hashes, tags: tags, vpcs: vpcs, keys: keys,
+            extras: extras)
     }
 }
 

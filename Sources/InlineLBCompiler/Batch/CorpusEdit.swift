@@ -275,7 +275,7 @@ struct CorpusEdit {
                     reason: "an edited \(section.key) element refers to another VPC or to nothing")
             }
             resolved.append(
-                CorpusLayout.Entity(vpc: vpc, key: id.map(Digest.xxh3) ?? 0, extra: extra))
+                CorpusLayout.Entity(vpc: vpc, key: id.map { Digest.xxh3($0) } ?? 0, extra: extra))
         }
         switch section {
         case .vpcs: break
