@@ -42,12 +42,18 @@ public enum Digest {
 
     /// Sixteen lower-case hex digits.
     public static func hex(_ value: UInt64) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8](repeating: 0, count: 16)
-        for index in 0..<16 {
-            out[index] = digits[Int((value >> UInt64(60 - 4 * index)) & 15)]
+        String(unsafeUninitializedCapacity: 16) { text in
+            for index in 0..<16 {
+                text[index] = hexDigit(UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * index)))
+            }
+            return 16
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The lower-case hex digit of the low four bits of `value`.
+    @inlinable public static func hexDigit(_ value: UInt8) -> UInt8 {
+        let nibble = value & 15
+        return nibble < 10 ? 48 + nibble : 87 + nibble
     }
 
     /// Thirty-two lower-case hex digits of a 128-bit digest, high half first.

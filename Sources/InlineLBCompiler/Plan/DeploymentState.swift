@@ -52,14 +52,11 @@ public struct ApplianceRecord: Sendable, Equatable {
         // Six two-digit hex octets joined by colons, written in place: every new mapping's
         // action carries it.
         let octets = 0x0200_0000_0000 | UInt64(truncatingIfNeeded: number) & 0xFFFF_FFFF
-        func digit(_ nibble: UInt64) -> UInt8 {
-            UInt8(truncatingIfNeeded: nibble < 10 ? 48 + nibble : 87 + nibble)
-        }
         return String(unsafeUninitializedCapacity: 17) { text in
             for index in 0..<6 {
-                let octet = octets >> UInt64(40 - 8 * index) & 255
-                text[3 * index] = digit(octet >> 4)
-                text[3 * index + 1] = digit(octet & 15)
+                let octet = UInt8(truncatingIfNeeded: octets >> UInt64(40 - 8 * index))
+                text[3 * index] = Digest.hexDigit(octet >> 4)
+                text[3 * index + 1] = Digest.hexDigit(octet)
                 if index < 5 { text[3 * index + 2] = UInt8(ascii: ":") }
             }
             return 17
