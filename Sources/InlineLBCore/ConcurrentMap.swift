@@ -29,3 +29,54 @@ extension Range where Bound == Int {
         }
     }
 }
+
+extension Range where Bound == Int {
+    /// The first index, going up (or down from the top with `fromEnd`), at which `holds`
+    /// is false; nil when it holds throughout. Tested on all cores, a wave of
+    /// `partLength`-index parts at a time, so that little is tested beyond the answer.
+    public func firstFailure(
+        fromEnd: Bool = false, partLength: Int = 4096, _ holds: @Sendable (Int) -> Bool
+    ) -> Int? {
+        let waveLength = 8 * partLength
+        var tested = 0
+        while tested < count {
+            let width = Swift.min(waveLength, count - tested)
+            // Offsets from the end the search starts at, in parts nearest that end first.
+            let parts = (tested..<tested + width).split(into: (width + partLength - 1) / partLength)
+            let lower = lowerBound
+            let upper = upperBound
+            let failures = parts.concurrentMap { part -> Int? in
+                for offset in part {
+                    let index = fromEnd ? upper - 1 - offset : lower + offset
+                    if !holds(index) { return index }
+                }
+                return nil
+            }
+            if let failure = failures.lazy.compactMap({ $0 }).first { return failure }
+            tested += width
+        }
+        return nil
+    }
+}
+
+/// A value computed on another thread while the caller goes on with other work; reading
+/// `value` waits for it.
+public final class Pending<Value: Sendable>: @unchecked Sendable {
+    private var result: Value?
+    private let done = DispatchGroup()
+
+    /// Starts computing `work` on another thread.
+    public init(_ work: @escaping @Sendable () -> Value) {
+        done.enter()
+        DispatchQueue.global().async {
+            self.result = work()
+            self.done.leave()
+        }
+    }
+
+    /// The value, once computed. The group's wait orders the write before this read.
+    public var value: Value {
+        done.wait()
+        return result!
+    }
+}

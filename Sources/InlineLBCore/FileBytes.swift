@@ -116,12 +116,27 @@ public final class MappedFile: @unchecked Sendable {
                 path: path, reason: "is \(size) bytes, more than the limit of \(limit)",
                 isTooLarge: true)
         }
-        let address = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, descriptor, 0)
+        let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0)
         guard let address, address != MAP_FAILED else {
             throw FileBytes.ReadError(path: path, reason: String(cString: strerror(errno)))
         }
         bytes = UnsafeRawBufferPointer(start: address, count: size)
         isMapped = true
+        MappedFile.populate(bytes)
+    }
+
+    /// Maps every page of `bytes` ahead of use, in parts on all cores (`MAP_POPULATE`
+    /// would do it on one: 30 ms for a 260 MB corpus). Where the kernel cannot, the pages
+    /// are mapped as they are first read instead.
+    private static func populate(_ bytes: UnsafeRawBufferPointer) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let pages = (bytes.count + page - 1) / page
+        let parts = (0..<pages).split(into: pages < 2048 ? 1 : 16)
+        nonisolated(unsafe) let base = UnsafeMutableRawPointer(mutating: bytes.baseAddress!)
+        _ = parts.concurrentMap { part in
+            // MADV_POPULATE_READ (Linux 5.14); not in every Glibc's headers.
+            madvise(base + part.lowerBound * page, part.count * page, 22)
+        }
     }
 
     deinit {

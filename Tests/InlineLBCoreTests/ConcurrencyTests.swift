@@ -21,4 +21,29 @@ struct ConcurrencyTests {
         let values = Array(0..<10_000)
         #expect(values.concurrentMap { $0 * 3 } == values.map { $0 * 3 })
     }
+
+    @Test func firstFailureFindsTheFailureNearestTheEndItStartsFrom() {
+        // Failures at part and wave boundaries (parts of 4, waves of 32) and in between.
+        let range = 3..<203
+        for failing in [[], [3], [202], [6, 7, 150], [34, 35], [66, 99], [130, 131, 202]] {
+            let set = Set(failing)
+            for partLength in [1, 4, 4096] {
+                #expect(
+                    range.firstFailure(partLength: partLength) { !set.contains($0) }
+                        == failing.min())
+                #expect(
+                    range.firstFailure(fromEnd: true, partLength: partLength) {
+                        !set.contains($0)
+                    } == failing.max())
+            }
+        }
+        #expect((5..<5).firstFailure { _ in false } == nil)
+    }
+
+    @Test func pendingGivesTheValueComputedOnAnotherThread() {
+        let values = Array(0..<100_000)
+        let sum = Pending { values.reduce(0, +) }
+        #expect(sum.value == 4_999_950_000)
+        #expect(sum.value == 4_999_950_000)
+    }
 }

@@ -217,43 +217,98 @@ struct ApplyIndex: Equatable {
             guard let name = input.text() else { return nil }
             names.append(name)
         }
-        // Read, checked and decoded on all cores, then joined in order.
-        let decoded = names.concurrentMap { name in
-            ApplyIndex.page(page(pagePath(name)), name: name)
+        // Read and checked on all cores, then copied column by column straight into the
+        // layout's columns, each page's part on a core of its own.
+        let read = names.concurrentMap { name in Page(page(pagePath(name)), name: name) }
+        let pages = read.compactMap { $0 }
+        guard pages.count == read.count else { return nil }
+        // Each page's first segment and first byte; the totals last.
+        let firsts = pages.reduce(into: [0]) { $0.append($0.last! + $1.count) }
+        let offsets = pages.reduce(into: [0]) { $0.append($0.last! + $1.size) }
+        let count = firsts.last!
+        let size = offsets.last!
+        guard count > 0, size == fileSize, fileSize < Int(UInt32.max) else { return nil }
+        /// Column `column` of every page, end to end.
+        func joined<Value: FixedWidthInteger>(_ column: Int) -> [Value] {
+            [Value](unsafeUninitializedCapacity: count) { buffer, initialized in
+                nonisolated(unsafe) let buffer = UnsafeMutableRawBufferPointer(buffer)
+                let stride = MemoryLayout<Value>.stride
+                _ = Array(pages.indices).concurrentMap { index in
+                    let page = pages[index]
+                    let start = page.columns[column]
+                    page.bytes.withUnsafeBytes { raw in
+                        UnsafeMutableRawBufferPointer(
+                            rebasing: buffer[
+                                firsts[index] * stride..<(firsts[index] + page.count) * stride]
+                        ).copyMemory(
+                            from: UnsafeRawBufferPointer(
+                                rebasing: raw[start..<start + page.count * stride]))
+                    }
+                }
+                initialized = count
+            }
         }
-        let parts = decoded.compactMap { $0 }
-        guard parts.count == decoded.count else { return nil }
-        let layout = CorpusLayout.joined(parts, memberKeys: memberKeys)
-        guard layout.count > 0, layout.fileSize == fileSize, fileSize < Int(UInt32.max) else {
-            return nil
-        }
-        return layout
-    }
-
-    /// The layout of the page `name` from its `bytes`, its starts counted from its own
-    /// first byte; nil when the bytes are missing, are not that page (their own XXH3-64) or
-    /// do not decode into columns of one length.
-    private static func page(_ bytes: [UInt8]?, name: String) -> CorpusLayout? {
-        guard let bytes, Digest.hex(Digest.xxh3(bytes)) == name else { return nil }
-        var columns = BinaryInput(bytes: bytes, offset: 0)
-        guard let lengths: [UInt32] = columns.array(), let hashes: [UInt64] = columns.array(),
-            let tags: [UInt8] = columns.array(), let vpcs: [Int32] = columns.array(),
-            let keys: [UInt64] = columns.array(), let extras: [UInt32] = columns.array(),
-            [hashes.count, tags.count, vpcs.count, keys.count, extras.count].allSatisfy({
-                $0 == lengths.count
-            }),
-            columns.offset == bytes.count
-        else { return nil }
-        var starts: [UInt32] = []
-        starts.reserveCapacity(lengths.count)
-        var size = 0
-        for length in lengths {
-            starts.append(UInt32(truncatingIfNeeded: size))
-            size += Int(length)
+        // The pages hold lengths; the layout, starts.
+        let starts = [UInt32](unsafeUninitializedCapacity: count) { buffer, initialized in
+            nonisolated(unsafe) let buffer = buffer
+            _ = Array(pages.indices).concurrentMap { index in
+                let page = pages[index]
+                var start = offsets[index]
+                page.bytes.withUnsafeBytes { raw in
+                    for segment in 0..<page.count {
+                        buffer[firsts[index] + segment] = UInt32(truncatingIfNeeded: start)
+                        start += Int(
+                            raw.loadUnaligned(
+                                fromByteOffset: page.columns[0] + 4 * segment, as: UInt32.self))
+                    }
+                }
+            }
+            initialized = count
         }
         return CorpusLayout(
-            fileSize: size, starts: starts, hashes: hashes, tags: tags, vpcs: vpcs, keys: keys,
-            extras: extras)
+            fileSize: fileSize, memberKeys: memberKeys, starts: starts, hashes: joined(1),
+            tags: joined(2), vpcs: joined(3), keys: joined(4), extras: joined(5))
+    }
+
+    /// A page read back: its bytes and where its columns lie in them.
+    private struct Page: Sendable {
+        /// The widths of the columns' values, in the order they are written: lengths,
+        /// hashes, tags, VPCs, keys and extras.
+        static let widths = [4, 8, 1, 4, 8, 4]
+
+        let bytes: [UInt8]
+        /// The offset of each column's first value.
+        let columns: [Int]
+        /// Its segment count.
+        let count: Int
+        /// The corpus bytes its segments cover: the sum of their lengths.
+        let size: Int
+
+        /// The page `name` from its `bytes`; nil when the bytes are missing, are not that
+        /// page (their own XXH3-64) or do not hold columns of one length.
+        init?(_ bytes: [UInt8]?, name: String) {
+            guard let bytes, Digest.hex(Digest.xxh3(bytes)) == name else { return nil }
+            var input = BinaryInput(bytes: bytes, offset: 0)
+            var columns: [Int] = []
+            var count: Int?
+            for width in Page.widths {
+                guard let (length, start) = input.region(stride: width), count ?? length == length
+                else { return nil }
+                count = length
+                columns.append(start)
+            }
+            guard let count, input.offset == bytes.count else { return nil }
+            self.bytes = bytes
+            self.columns = columns
+            self.count = count
+            size = bytes.withUnsafeBytes { raw in
+                (0..<count).reduce(0) {
+                    $0
+                        + Int(
+                            raw.loadUnaligned(fromByteOffset: columns[0] + 4 * $1, as: UInt32.self))
+                }
+            }
+        }
     }
 }
 
@@ -289,16 +344,23 @@ private struct BinaryInput {
         return Int(exactly: value)
     }
 
-    mutating func array<Element: FixedWidthInteger>() -> [Element]? {
+    /// The count of an array of `stride`-byte values and the offset of its first, which
+    /// the input moves past.
+    mutating func region(stride: Int) -> (count: Int, start: Int)? {
         guard let count = integer() else { return nil }
-        let size = count.multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
+        let size = count.multipliedReportingOverflow(by: stride)
         guard !size.overflow, offset + size.partialValue <= bytes.count else { return nil }
-        let start = offset
-        offset += size.partialValue
+        defer { offset += size.partialValue }
+        return (count, offset)
+    }
+
+    mutating func array<Element: FixedWidthInteger>() -> [Element]? {
+        let stride = MemoryLayout<Element>.stride
+        guard let (count, start) = region(stride: stride) else { return nil }
         return [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
             bytes.withUnsafeBytes { raw in
                 UnsafeMutableRawBufferPointer(buffer).copyMemory(
-                    from: UnsafeRawBufferPointer(rebasing: raw[start..<start + size.partialValue]))
+                    from: UnsafeRawBufferPointer(rebasing: raw[start..<start + count * stride]))
             }
             initialized = count
         }

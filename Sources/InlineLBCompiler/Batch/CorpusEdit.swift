@@ -115,11 +115,12 @@ struct CorpusEdit {
         var isNone: Bool { replaced.isEmpty && bytes.isEmpty }
     }
 
-    /// Matches segments by digest from the start, then from the end.
+    /// Matches segments by digest from the start, then from the end, on all cores.
     static func change(_ previous: CorpusLayout, _ bytes: UnsafeRawBufferPointer) -> Change {
         let count = previous.count
         let shift = bytes.count - previous.fileSize
-        func matches(_ index: Int, movedBy offset: Int) -> Bool {
+        nonisolated(unsafe) let bytes = bytes
+        @Sendable func matches(_ index: Int, movedBy offset: Int) -> Bool {
             let lower = Int(previous.starts[index]) + offset
             let upper =
                 index + 1 < count ? Int(previous.starts[index + 1]) + offset : bytes.count
@@ -127,18 +128,24 @@ struct CorpusEdit {
             return Digest.xxh3(UnsafeRawBufferPointer(rebasing: bytes[lower..<upper]))
                 == previous.hashes[index]
         }
-        var prefix = 0
-        while prefix < count && matches(prefix, movedBy: 0) { prefix += 1 }
-        guard prefix < count else {
+        guard let prefix = (0..<count).firstFailure({ matches($0, movedBy: 0) }) else {
             return Change(replaced: count..<count, bytes: bytes.count..<bytes.count, shift: shift)
         }
         let changeStart = Int(previous.starts[prefix])
-        var suffix = count
-        while suffix > prefix, Int(previous.starts[suffix - 1]) + shift >= changeStart,
-            matches(suffix - 1, movedBy: shift)
-        {
-            suffix -= 1
+        // Only segments that start at or after the change once moved can match from the end.
+        var lowest = prefix
+        var above = count
+        while lowest < above {
+            let middle = (lowest + above) / 2
+            if Int(previous.starts[middle]) + shift >= changeStart {
+                above = middle
+            } else {
+                lowest = middle + 1
+            }
         }
+        let suffix =
+            (lowest..<count).firstFailure(fromEnd: true) { matches($0, movedBy: shift) }
+            .map { $0 + 1 } ?? lowest
         let changeEnd = suffix < count ? Int(previous.starts[suffix]) + shift : bytes.count
         return Change(
             replaced: prefix..<suffix, bytes: changeStart..<max(changeStart, changeEnd),

@@ -159,30 +159,6 @@ public struct CorpusLayout: Equatable, Sendable {
         self.extras = extras
     }
 
-    /// `parts` laid end to end, each part's starts counted from its own first byte and its
-    /// `fileSize` its length.
-    static func joined(_ parts: [CorpusLayout], memberKeys: [String]) -> CorpusLayout {
-        let count = parts.reduce(0) { $0 + $1.count }
-        var layout = CorpusLayout(memberKeys: memberKeys)
-        layout.starts.reserveCapacity(count)
-        layout.hashes.reserveCapacity(count)
-        layout.tags.reserveCapacity(count)
-        layout.vpcs.reserveCapacity(count)
-        layout.keys.reserveCapacity(count)
-        layout.extras.reserveCapacity(count)
-        for part in parts {
-            let offset = UInt32(truncatingIfNeeded: layout.fileSize)
-            layout.starts += part.starts.lazy.map { $0 &+ offset }
-            layout.hashes += part.hashes
-            layout.tags += part.tags
-            layout.vpcs += part.vpcs
-            layout.keys += part.keys
-            layout.extras += part.extras
-            layout.fileSize += part.fileSize
-        }
-        return layout
-    }
-
     /// XXH3-64 of the segments `indices` of `layout` in `bytes`, on all cores.
     static func hashes(
         of indices: Range<Int>, in layout: CorpusLayout, bytes: UnsafeRawBufferPointer

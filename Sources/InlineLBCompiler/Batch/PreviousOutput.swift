@@ -54,16 +54,17 @@ public struct PreviousOutput: Sendable {
     /// The files at `paths` as reusable artifacts, if the manifest lists each of them and
     /// each is still on disk with its listed size.
     func reuse(_ paths: [String]) -> [OutputFile]? {
-        var files: [OutputFile] = []
-        for path in paths {
+        // Looked up on all cores: an output of a million rules has 4,000 files.
+        let found = paths.concurrentMap { path -> OutputFile? in
             // A plain stat: Foundation's attributes also look up the owner's account name.
             var status = stat()
             guard let artifact = artifacts[path], lstat(folder + "/" + path, &status) == 0,
                 status.st_mode & S_IFMT == S_IFREG, Int(status.st_size) == artifact.bytes
             else { return nil }
-            files.append(OutputFile(path: path, reusing: artifact, inode: UInt64(status.st_ino)))
+            return OutputFile(path: path, reusing: artifact, inode: UInt64(status.st_ino))
         }
-        return files
+        let files = found.compactMap { $0 }
+        return files.count == paths.count ? files : nil
     }
 
     /// The paths of the manifest and of every file it lists.

@@ -19,6 +19,12 @@ struct TopologyDocument {
         self.init(corpusName: corpus.corpus.name, chunks: rendered.map { $0[...] })
     }
 
+    /// A document already joined, with its chunks.
+    init(bytes: [UInt8], chunks: [Range<Int>]) {
+        self.bytes = bytes
+        self.chunks = chunks
+    }
+
     /// Joins VPC chunks, in order, the way `JSONOutput` writes the whole document.
     init(corpusName: String, chunks: [ArraySlice<UInt8>]) {
         var out = ByteWriter(capacity: chunks.reduce(256) { $0 + $1.count + 6 })

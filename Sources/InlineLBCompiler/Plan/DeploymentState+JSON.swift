@@ -175,16 +175,8 @@ struct StateDocument {
         nextApplianceNumber: Int, nextMappingNumber: Int, appliances: [ArraySlice<UInt8>],
         pools: [PoolUsage]
     ) {
-        var out = ByteWriter(capacity: appliances.reduce(4096) { $0 + $1.count + 6 })
-        out.append("{\n  \"format\": ")
-        out.appendJSONString(DeploymentState.format)
-        out.append(",\n  \"nextappliancenumber\": ")
-        out.append(nextApplianceNumber)
-        out.append(",\n  \"nextmappingnumber\": ")
-        out.append(nextMappingNumber)
-        out.append(",\n  \"appliances\": ")
-        let ranges = JSONOutput.writeArray(ofRendered: appliances, to: &out, indent: 2)
-        out.append(",\n  \"pools\": ")
+        // Rendered first, so that the document is allocated once at its full size.
+        var poolList = ByteWriter()
         JSONOutput.array(
             pools.map { pool in
                 .object([
@@ -195,7 +187,19 @@ struct StateDocument {
                     ("used", .int(pool.capacity - pool.free)), ("free", .int(pool.free)),
                 ])
             }
-        ).write(to: &out, pretty: true, indent: 2)
+        ).write(to: &poolList, pretty: true, indent: 2)
+        var out = ByteWriter(
+            capacity: appliances.reduce(256 + poolList.count) { $0 + $1.count + 6 })
+        out.append("{\n  \"format\": ")
+        out.appendJSONString(DeploymentState.format)
+        out.append(",\n  \"nextappliancenumber\": ")
+        out.append(nextApplianceNumber)
+        out.append(",\n  \"nextmappingnumber\": ")
+        out.append(nextMappingNumber)
+        out.append(",\n  \"appliances\": ")
+        let ranges = JSONOutput.writeArray(ofRendered: appliances, to: &out, indent: 2)
+        out.append(",\n  \"pools\": ")
+        out.append(bytes: poolList.bytes)
         out.append("\n}\n")
         bytes = out.bytes
         self.appliances = ranges
