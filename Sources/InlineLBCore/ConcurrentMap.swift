@@ -80,3 +80,20 @@ public final class Pending<Value: Sendable>: @unchecked Sendable {
         return result!
     }
 }
+
+/// Drops `object` on another thread, so that its teardown (unmapping a large file, say)
+/// overlaps the caller's next work instead of delaying it. The caller hands over its
+/// reference; it must hold no other.
+public func releaseInBackground(_ object: consuming (AnyObject & Sendable)?) {
+    let handover = Handover(consume object)
+    DispatchQueue.global().async { handover.object = nil }
+}
+
+/// The only reference to an object, passed to the thread that drops it.
+private final class Handover: @unchecked Sendable {
+    var object: AnyObject?
+
+    init(_ object: consuming AnyObject?) {
+        self.object = object
+    }
+}

@@ -10,7 +10,8 @@ struct Apply: ParsableCommand {
             Reads the state FILE (a state.json written by an earlier compile or apply; a missing
             file is the empty state), plans the actions that take the deployment to CORPUS,
             prints them, replaces OUT atomically with the new artifacts (actions.jsonl holds
-            just these actions) and then replaces FILE with the new state.
+            just these actions) and then replaces FILE with the new state. The state
+            replaced stays beside FILE as .FILE.spare, which the next apply writes over.
 
             Only what changed is rendered and written: an appliance whose canonical input
             (XXH3-128) matches the one in OUT's manifest keeps its files, hard-linked from the
@@ -66,6 +67,8 @@ struct Apply: ParsableCommand {
             try incremental(mapped, stateBytes: storedBytes, previous: previous, restarts)
             ?? full(mapped, stateBytes: storedBytes, previous: previous, restarts)
         keepUntilExit(compilation)
+        // Nothing reads the corpus again: it is unmapped on another core during the writes.
+        releaseInBackground(consume mapped)
         do {
             try OutputWriter.replaceDirectory(
                 output, with: compilation.files, listed: previous?.listedPaths)

@@ -174,7 +174,9 @@ struct IncrementalPiecesTests {
             OutputFile(path: "c/new", bytes: Array("new".utf8)),
         ])
         let spare = folder + "/.out.spare"
-        #expect(filesBelow(spare) == ["a/kept"], "the spare keeps only links the output shares")
+        #expect(
+            filesBelow(spare) == ["a/kept", "manifest.json"],
+            "the spare keeps only links the output shares and the recycled documents")
         #expect(try inode(spare + "/a/kept") == keptInode)
         // Strays in the spare, and a spare file that no longer matches the output's.
         try Data("stray".utf8).write(to: URL(fileURLWithPath: spare + "/stray"))
@@ -230,13 +232,61 @@ struct IncrementalPiecesTests {
                 OutputFile(path: "a/kept", reusing: kept),
                 OutputFile(path: "c/new", bytes: Array("new".utf8)),
             ], listed: ["manifest.json", "a/kept", "a/b/gone"] + hostile)
-        #expect(filesBelow(spare) == ["a/kept", "link", "unlisted"])
+        #expect(filesBelow(spare) == ["a/kept", "link", "manifest.json", "unlisted"])
         #expect(filesBelow(outside) == ["victim", "x"])
         try write(
             [OutputFile(path: "a/kept", reusing: kept)],
             listed: ["manifest.json", "a/kept", "c/new"])
         #expect(filesBelow(out) == ["a/kept", "manifest.json"])
-        #expect(filesBelow(spare) == ["a/kept"])
+        #expect(filesBelow(spare) == ["a/kept", "manifest.json"])
+    }
+
+    /// A document the next write rewrites is written over in the spare (its pages reused)
+    /// when no other link names it, and replaced by a new file when one does; so is the
+    /// spare a replaced single file leaves beside it.
+    @Test func recycledDocumentsAreWrittenOverOnlyWhenNoOtherLinkNamesThem() throws {
+        let folder = try scratchFolder("recycled")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        func inode(_ path: String) throws -> Int {
+            try #require(
+                FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int)
+        }
+        let out = folder + "/out"
+        let spare = folder + "/.out.spare"
+        func write(_ text: String) throws {
+            try OutputWriter.replaceDirectory(
+                out,
+                with: [
+                    OutputFile(path: "manifest.json", bytes: []),
+                    OutputFile(path: "state.json", bytes: Array(text.utf8)),
+                ])
+        }
+        try write("first, the longest version")
+        let first = try inode(out + "/state.json")
+        try write("second")
+        #expect(try inode(spare + "/state.json") == first)
+        try write("third")
+        #expect(try inode(out + "/state.json") == first, "written over in place")
+        #expect(try String(contentsOfFile: out + "/state.json", encoding: .utf8) == "third")
+        let linked = folder + "/linked"
+        try FileManager.default.linkItem(atPath: spare + "/state.json", toPath: linked)
+        try write("fourth")
+        #expect(try String(contentsOfFile: linked, encoding: .utf8) == "second")
+        #expect(try String(contentsOfFile: out + "/state.json", encoding: .utf8) == "fourth")
+
+        let state = folder + "/state.json"
+        for text in ["one, the longest version", "two", "three"] {
+            try OutputWriter.replaceFile(state, with: Array(text.utf8))
+        }
+        #expect(try String(contentsOfFile: state, encoding: .utf8) == "three")
+        #expect(try String(contentsOfFile: folder + "/.state.json.spare", encoding: .utf8) == "two")
+        let held = folder + "/held"
+        try FileManager.default.linkItem(atPath: folder + "/.state.json.spare", toPath: held)
+        try OutputWriter.replaceFile(state, with: Array("four".utf8))
+        #expect(try String(contentsOfFile: held, encoding: .utf8) == "two")
+        #expect(try String(contentsOfFile: state, encoding: .utf8) == "four")
+        #expect(
+            try String(contentsOfFile: folder + "/.state.json.spare", encoding: .utf8) == "three")
     }
 
     /// All regular files below `folder`, relative to it.

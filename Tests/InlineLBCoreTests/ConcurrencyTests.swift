@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import InlineLBCore
 import Testing
 
@@ -46,4 +48,28 @@ struct ConcurrencyTests {
         #expect(sum.value == 4_999_950_000)
         #expect(sum.value == 4_999_950_000)
     }
+
+    @Test func releaseInBackgroundTearsTheObjectDownOnAnotherThread() {
+        let released = DispatchSemaphore(value: 0)
+        let caller = pthread_self()
+        nonisolated(unsafe) var releasedOnCaller = true
+        releaseInBackground(
+            Watched {
+                releasedOnCaller = pthread_equal(pthread_self(), caller) != 0
+                released.signal()
+            })
+        #expect(released.wait(timeout: .now() + 10) == .success)
+        #expect(!releasedOnCaller)
+    }
+}
+
+/// Calls `onDeinit` when it goes.
+private final class Watched: Sendable {
+    let onDeinit: @Sendable () -> Void
+
+    init(_ onDeinit: @escaping @Sendable () -> Void) {
+        self.onDeinit = onDeinit
+    }
+
+    deinit { onDeinit() }
 }

@@ -148,16 +148,29 @@ public enum OutputWriter {
         files + folders >= fileSystemSyncThreshold
     }
 
-    /// Replaces one file atomically: write a temporary sibling, fsync, rename.
+    /// Replaces one file atomically: write a temporary sibling, fsync, swap it in.
+    ///
+    /// The file replaced is kept beside as a hidden spare (`.<name>.spare`), and the next
+    /// replacement is written over it (see ``writeFile(_:_:then:)``) instead of into a new
+    /// file.
     public static func replaceFile(_ path: String, with bytes: [UInt8]) throws(WriteError) {
         let parent = PathName.folder(of: path)
         removeAbandoned(
             in: parent,
             prefix: PathName.base(of: path) + ".tmp-")
         let temporary = path + ".tmp-\(getpid())"
+        let spare = parent + "/.\(PathName.base(of: path)).spare"
         do throws(WriteError) {
+            // Claimed by renaming: only a regular file that no other link names is written
+            // over, anything else is replaced.
+            var status = stat()
+            if lstat(spare, &status) == 0 && status.st_mode & S_IFMT == S_IFREG {
+                rename(spare, temporary)
+            }
             try writeFile(temporary, bytes, then: .sync)
-            guard rename(temporary, path) == 0 else {
+            if inlinelb_exchange_paths(temporary, path) == 0 {
+                if rename(temporary, spare) != 0 { unlink(temporary) }
+            } else if rename(temporary, path) != 0 {
                 throw WriteError(
                     path: path,
                     message: "cannot move into place: \(String(cString: strerror(errno)))")
@@ -204,12 +217,27 @@ public enum OutputWriter {
         case nothing
     }
 
-    /// Writes `bytes` to a new file with as few `write` calls as the kernel allows, then does
-    /// what `after` says.
+    /// Writes `bytes` as the file at `path` with as few `write` calls as the kernel allows,
+    /// then does what `after` says.
+    ///
+    /// A file already at `path` that no other link names (a recycled spare) is written over
+    /// in place: its pages are in memory already, where a new file's must be allocated,
+    /// which on this kind of virtual machine costs more than the copy (55 ms against 3 ms
+    /// for 16 MB). Any other file there is replaced by a new one.
     static func writeFile(_ path: String, _ bytes: [UInt8], then after: AfterWrite)
         throws(WriteError)
     {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        var descriptor = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        var status = stat()
+        if descriptor < 0 && errno == ELOOP
+            || descriptor >= 0
+                && (fstat(descriptor, &status) != 0 || status.st_nlink != 1
+                    || status.st_mode & S_IFMT != S_IFREG)
+        {
+            if descriptor >= 0 { close(descriptor) }
+            unlink(path)
+            descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        }
         guard descriptor >= 0 else {
             throw WriteError(
                 path: path, message: "cannot create: \(String(cString: strerror(errno)))")
@@ -226,6 +254,10 @@ public enum OutputWriter {
                     path: path, message: "write failed: \(String(cString: strerror(errno)))")
             }
             written += result
+        }
+        guard ftruncate(descriptor, off_t(bytes.count)) == 0 else {
+            throw WriteError(
+                path: path, message: "cannot truncate: \(String(cString: strerror(errno)))")
         }
         switch after {
         case .sync:

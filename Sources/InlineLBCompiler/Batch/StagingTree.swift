@@ -10,9 +10,16 @@ import InlineLBCore
 /// write stages in it.
 ///
 /// Nothing in a spare is trusted. An entry is kept only when it is the very file (inode)
-/// that the new output takes over; every other entry is removed, and every written file
-/// is created afresh, never written through an existing link.
+/// that the new output takes over, or one of the ``recycled`` documents that the new
+/// output writes again; every other entry is removed. A kept document is written over in
+/// place only when no other link names it (``OutputWriter/writeFile(_:_:then:)``), else
+/// replaced by a new file: nothing is written through a link.
 enum StagingTree {
+    /// The documents a spare keeps even when the new output does not share them, so that
+    /// the next write reuses their pages instead of allocating new ones (``OutputWriter``
+    /// explains why): the large ones at the top, which nearly every apply rewrites.
+    static let recycled: Set<String> = ["state.json", "topology.json", "manifest.json"]
+
     /// What a folder holds, by path relative to it.
     struct Inventory {
         /// Regular files (and anything else that is not a folder) with their inode.
@@ -61,7 +68,8 @@ enum StagingTree {
 
     /// Turns `staging`, holding `present`, into a folder with the entries of `files` but
     /// not their content: every entry is removed but links to the files of `source` that
-    /// `files` reuses. Returns what is left to do: the reused files to link, and the
+    /// `files` reuses and the ``recycled`` documents that `files` writes again (to be
+    /// written over). Returns what is left to do: the reused files to link, and the
     /// folders (relative; "" is `staging` itself) whose entries change.
     static func prune(
         _ staging: String, holding present: Inventory, for files: [OutputFile], source: String
@@ -77,6 +85,8 @@ enum StagingTree {
                 reusedInode[file.path] = UInt64(status.st_ino)
             }
         }
+        let rewritten = Set(
+            files.lazy.filter { !$0.isReused && recycled.contains($0.path) }.map(\.path))
         var changed = Set<String>()
         var kept = Set<String>()
         for (path, inode) in present.files {
@@ -84,6 +94,7 @@ enum StagingTree {
                 kept.insert(path)
                 continue
             }
+            if rewritten.contains(path) { continue }
             guard unlink(staging + "/" + path) == 0 else {
                 throw failure(staging + "/" + path, "cannot remove from the staging folder")
             }
@@ -122,7 +133,8 @@ enum StagingTree {
     }
 
     /// Keeps `swappedOut`, the output a swap just replaced, as the spare: its files that
-    /// the new output does not share go, and it takes the spare's name. Best effort: a
+    /// the new output does not share go, but for the ``recycled`` documents, and it takes
+    /// the spare's name. Best effort: a
     /// spare that cannot be made is deleted.
     ///
     /// With `listed`, the files `swappedOut` is known to hold (its manifest's), those that
@@ -134,9 +146,10 @@ enum StagingTree {
     ) {
         if let listed {
             let shared = Set(files.lazy.filter(\.isReused).map(\.path))
-            removeFiles(listed.filter { !shared.contains($0) }, below: swappedOut)
+            removeFiles(
+                listed.filter { !shared.contains($0) && !recycled.contains($0) }, below: swappedOut)
         } else {
-            for path in inventory(of: swappedOut).files.keys {
+            for path in inventory(of: swappedOut).files.keys where !recycled.contains(path) {
                 var status = stat()
                 if lstat(swappedOut + "/" + path, &status) != 0 || status.st_nlink <= 1 {
                     unlink(swappedOut + "/" + path)
