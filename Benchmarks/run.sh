@@ -4,7 +4,7 @@
 # MAX_RULES limits the largest generated corpus (default 1000000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product inlinelb
+swift build -c release --static-swift-stdlib --product inlinelb
 swift build -c release --package-path Benchmarks --product inlinelb-throughput
 python3 -c "import jinja2" 2>/dev/null || python3 -m pip install --quiet jinja2
 peers=$(mktemp -d)

@@ -33,10 +33,29 @@ enum StagingTree {
         PathName.folder(of: directory) + "/.\(PathName.base(of: directory)).spare"
     }
 
-    /// Everything below `root`.
+    /// Everything below `root`, the top folder's subfolders walked on all cores (a
+    /// million-rule output has 1,000 of them, and 3,000 folders in all).
     static func inventory(of root: String) -> Inventory {
         var inventory = Inventory()
-        var pending = [""]
+        walk(root, "", into: &inventory, descending: false)
+        let parts = Array(inventory.folders).concurrentMap { folder in
+            var part = Inventory()
+            walk(root, folder, into: &part, descending: true)
+            return part
+        }
+        for part in parts {
+            inventory.files.merge(part.files) { first, _ in first }
+            inventory.folders.formUnion(part.folders)
+        }
+        return inventory
+    }
+
+    /// Adds what the folder `folder` (relative to `root`) holds to `inventory`, and with
+    /// `descending` what its folders hold, and so on.
+    private static func walk(
+        _ root: String, _ folder: String, into inventory: inout Inventory, descending: Bool
+    ) {
+        var pending = [folder]
         while let folder = pending.popLast() {
             guard let handle = opendir(folder.isEmpty ? root : root + "/" + folder) else {
                 continue
@@ -57,13 +76,12 @@ enum StagingTree {
                 }
                 if isFolder {
                     inventory.folders.insert(path)
-                    pending.append(path)
+                    if descending { pending.append(path) }
                 } else {
                     inventory.files[path] = UInt64(entry.pointee.d_ino)
                 }
             }
         }
-        return inventory
     }
 
     /// Turns `staging`, holding `present`, into a folder with the entries of `files` but
