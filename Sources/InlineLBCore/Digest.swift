@@ -28,6 +28,33 @@ public enum Digest {
         return text.withUTF8 { xxh3(UnsafeRawBufferPointer($0), seed: seed) }
     }
 
+    /// The XXH3-64 digest of `parts` laid end to end: what ``xxh3(_:seed:)-(UInt8)`` gives
+    /// for their concatenation, without making it.
+    public static func xxh3(parts: [ArraySlice<UInt8>]) -> UInt64 {
+        if parts.count == 1 { return parts[0].withUnsafeBytes { xxh3($0) } }
+        guard let state = XXH3_createState() else { fatalError("out of memory for XXH3 state") }
+        defer { XXH3_freeState(state) }
+        XXH3_64bits_reset(state)
+        for part in parts {
+            part.withUnsafeBytes { raw in
+                #if arch(x86_64)
+                    _ = XXH3_64bits_update_dispatch(state, raw.baseAddress, raw.count)
+                #else
+                    _ = XXH3_64bits_update(state, raw.baseAddress, raw.count)
+                #endif
+            }
+        }
+        return XXH3_64bits_digest(state)
+    }
+
+    /// The XXH3-128 digest of `parts` laid end to end, as (high, low) halves: what
+    /// ``xxh3Wide(_:)`` gives for their concatenation.
+    public static func xxh3Wide(parts: [ArraySlice<UInt8>]) -> (high: UInt64, low: UInt64) {
+        var digester = WideDigester()
+        for part in parts { part.withUnsafeBytes { digester.append($0) } }
+        return digester.finish()
+    }
+
     /// The XXH3-128 digest of `bytes` as (high, low) halves.
     public static func xxh3Wide(_ bytes: [UInt8]) -> (high: UInt64, low: UInt64) {
         bytes.withUnsafeBytes { raw in

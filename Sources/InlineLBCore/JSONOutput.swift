@@ -69,31 +69,37 @@ public indirect enum JSONOutput: Sendable {
         }
     }
 
-    /// Appends an array of values rendered beforehand (each as ``write(to:pretty:indent:)``
-    /// writes it pretty at `indent + 2`) as a pretty array at `indent` is written, and
-    /// returns where each value landed in `out`: documents built from such chunks can
-    /// later be patched chunk by chunk.
-    public static func writeArray(
-        ofRendered elements: [ArraySlice<UInt8>], to out: inout ByteWriter, indent: Int
-    ) -> [Range<Int>] {
-        guard !elements.isEmpty else {
-            out.append("[]")
-            return []
-        }
-        let separator = "\n" + String(repeating: " ", count: indent + 2)
+    /// A document of `head`, then an array of values rendered beforehand (each as
+    /// ``write(to:pretty:indent:)`` writes it pretty at `indent + 2`) laid out as a pretty
+    /// array at `indent` is written, then `tail`; as parts that follow one another (the
+    /// values themselves among them, not copied) and where each value lies in the
+    /// document: documents built from such chunks can later be patched chunk by chunk.
+    public static func parts(
+        _ head: [UInt8], arrayOfRendered elements: [ArraySlice<UInt8>], indent: Int,
+        _ tail: [UInt8]
+    ) -> (parts: [ArraySlice<UInt8>], ranges: [Range<Int>]) {
+        guard !elements.isEmpty else { return ([(head + Array("[]".utf8) + tail)[...]], []) }
+        let separator = [UInt8(ascii: "\n")] + repeatElement(UInt8(ascii: " "), count: indent + 2)
+        let comma = ([UInt8(ascii: ",")] + separator)[...]
+        var parts = [(head + [UInt8(ascii: "[")] + separator)[...]]
+        parts.reserveCapacity(2 * elements.count + 1)
         var ranges: [Range<Int>] = []
         ranges.reserveCapacity(elements.count)
-        out.append("[")
+        var offset = parts[0].count
         for (position, element) in elements.enumerated() {
-            out.append(position == 0 ? separator : "," + separator)
-            let start = out.count
-            out.append(bytes: element)
-            ranges.append(start..<out.count)
+            if position > 0 {
+                parts.append(comma)
+                offset += comma.count
+            }
+            parts.append(element)
+            ranges.append(offset..<offset + element.count)
+            offset += element.count
         }
-        out.newline()
-        out.append(bytes: repeatElement(UInt8(ascii: " "), count: indent))
-        out.append("]")
-        return ranges
+        let close =
+            [UInt8(ascii: "\n")] + repeatElement(UInt8(ascii: " "), count: indent)
+            + [UInt8(ascii: "]")]
+        parts.append((close + tail)[...])
+        return (parts, ranges)
     }
 
     /// The value as a complete document: pretty, with a final newline.

@@ -72,7 +72,7 @@ struct Apply: ParsableCommand {
         do {
             try OutputWriter.replaceDirectory(
                 output, with: compilation.files, listed: previous?.listedPaths)
-            try OutputWriter.replaceFile(state, with: compilation.stateDocument)
+            try OutputWriter.replaceFile(state, withParts: compilation.stateDocument)
         } catch {
             printError("inlinelb: \(error)")
             throw ExitStatus.cannotCreate

@@ -88,7 +88,9 @@ struct IncrementalPiecesTests {
         #expect(index.layout == layout)
         #expect(index.files.map(\.bytes) == index.files.map { files[$0.path] ?? [] })
         #expect(index.appliances.count == 3)
-        #expect(index.stateDigest == Digest.hex(Digest.xxh3Wide(compilation.stateDocument)))
+        #expect(
+            index.stateDigest
+                == Digest.hex(Digest.xxh3Wide(Array(compilation.stateDocument.joined()))))
         var damaged = root
         damaged[damaged.count / 2] ^= 1
         #expect(ApplyIndex(root: damaged) { files[$0] } == nil)
@@ -239,6 +241,19 @@ struct IncrementalPiecesTests {
             listed: ["manifest.json", "a/kept", "c/new"])
         #expect(filesBelow(out) == ["a/kept", "manifest.json"])
         #expect(filesBelow(spare) == ["a/kept", "manifest.json"])
+    }
+
+    /// A file in parts is written, listed and digested as their concatenation.
+    @Test func aFileInPartsIsTheirConcatenation() throws {
+        let folder = try scratchFolder("parts")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let file = OutputFile(
+            path: "parts", parts: [Array("a".utf8)[...], [], Array("xbcy".utf8)[1..<3]])
+        #expect(file.bytes == Array("abc".utf8))
+        #expect(file.artifact == OutputFile(path: "joined", bytes: Array("abc".utf8)).artifact)
+        try OutputWriter.replaceDirectory(
+            folder + "/out", with: [OutputFile(path: "manifest.json", bytes: []), file])
+        #expect(try String(contentsOfFile: folder + "/out/parts", encoding: .utf8) == "abc")
     }
 
     /// A document the next write rewrites is written over in the spare (its pages reused)

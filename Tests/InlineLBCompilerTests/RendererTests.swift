@@ -40,7 +40,7 @@ struct RendererTests {
             DocumentRenderers.writeActionLine(action, sequence: index + 1, to: &expected)
             expected.newline()
         }
-        #expect(DocumentRenderers.actions(actions) == expected.bytes)
+        #expect(Array(DocumentRenderers.actions(actions).joined()) == expected.bytes)
         #expect(DocumentRenderers.actions([]).isEmpty)
     }
 

@@ -24,6 +24,22 @@ struct DigestTests {
         #expect(Digest.hex(UInt64.max) == "ffffffffffffffff")
     }
 
+    @Test func partsDigestAsTheirConcatenation() {
+        // No parts, one, empty ones, and parts around XXH3's 240-byte and 1 KiB thresholds.
+        let sizes = [
+            [], [0], [5], [0, 0, 3], [100, 140, 1], [1024, 1, 4096, 0, 17], [300_000, 9],
+        ]
+        for partSizes in sizes {
+            // Slices that do not start at their array's start.
+            let parts = partSizes.enumerated().map { number, size in
+                (0..<size + 2).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ number) }[1..<size + 1]
+            }
+            let joined = Array(parts.joined())
+            #expect(Digest.xxh3(parts: parts) == Digest.xxh3(joined), "\(partSizes)")
+            #expect(Digest.xxh3Wide(parts: parts) == Digest.xxh3Wide(joined), "\(partSizes)")
+        }
+    }
+
     @Test func piecesDigestAsTheirConcatenation() {
         // Pieces of every kind and size, around and beyond the digester's buffer, against the
         // one-shot digest of the same bytes.

@@ -24,12 +24,12 @@ struct JSONTests {
             value.write(to: &out, pretty: true, indent: 4)
             return out.bytes[...]
         }
-        var out = ByteWriter()
-        out.append("{\n  \"name\": \"x\",\n  \"items\": ")
-        let ranges = JSONOutput.writeArray(ofRendered: rendered, to: &out, indent: 2)
-        out.append("\n}")
-        #expect(out.string == expected.string)
-        #expect(ranges.map { Array(out.bytes[$0]) } == rendered.map { Array($0) })
+        let (parts, ranges) = JSONOutput.parts(
+            Array("{\n  \"name\": \"x\",\n  \"items\": ".utf8), arrayOfRendered: rendered,
+            indent: 2, Array("\n}".utf8))
+        let document = Array(parts.joined())
+        #expect(String(decoding: document, as: UTF8.self) == expected.string)
+        #expect(ranges.map { Array(document[$0]) } == rendered.map { Array($0) })
     }
 
     /// Keys are found by the bits of a literal's value when they match, and by their bytes

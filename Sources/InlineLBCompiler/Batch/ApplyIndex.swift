@@ -133,7 +133,7 @@ struct ApplyIndex: Equatable {
         appliances: [Appliance], topologyChunks: [Range<Int>], pools: [PoolUsage]
     ) {
         self.layout = layout
-        stateDigest = Digest.hex(Digest.xxh3Wide(state.bytes))
+        stateDigest = Digest.hex(Digest.xxh3Wide(parts: state.parts))
         nextApplianceNumber = counters.nextApplianceNumber
         nextMappingNumber = counters.nextMappingNumber
         self.appliances = zip(appliances, state.appliances).map { appliance, chunk in

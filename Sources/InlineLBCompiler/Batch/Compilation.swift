@@ -13,8 +13,9 @@ public struct OutputFile: Sendable {
     }
 
     public var path: String
-    /// The content; empty when the file is reused.
-    public let bytes: [UInt8]
+    /// The content, in parts that follow one another (a large document rendered in parts
+    /// on all cores is written as it is, never joined); none when the file is reused.
+    public let parts: [ArraySlice<UInt8>]
     /// The content's size and XXH3-64, computed once (the manifest and the reuse check both
     /// need them).
     public let artifact: Artifact
@@ -31,9 +32,15 @@ public struct OutputFile: Sendable {
 
     /// Creates a file entry.
     public init(path: String, bytes: [UInt8], isCache: Bool = false) {
+        self.init(path: path, parts: [bytes[...]], isCache: isCache)
+    }
+
+    /// Creates a file entry whose content is `parts`, one after another.
+    public init(path: String, parts: [ArraySlice<UInt8>], isCache: Bool = false) {
         self.path = path
-        self.bytes = bytes
-        artifact = Artifact(bytes: bytes.count, xxh3: Digest.xxh3(bytes))
+        self.parts = parts
+        artifact = Artifact(
+            bytes: parts.reduce(0) { $0 + $1.count }, xxh3: Digest.xxh3(parts: parts))
         isReused = false
         self.isCache = isCache
         reusedInode = nil
@@ -43,12 +50,16 @@ public struct OutputFile: Sendable {
     /// when the file is linked, if not given).
     init(path: String, reusing artifact: Artifact, inode: UInt64? = nil) {
         self.path = path
-        self.bytes = []
+        self.parts = []
         self.artifact = artifact
         isReused = true
         isCache = false
         reusedInode = inode
     }
+
+    /// The content in one array (joined when it is in several parts); empty when the file
+    /// is reused.
+    public var bytes: [UInt8] { Array(parts.joined()) }
 
     /// The file's size in bytes.
     public var size: Int { artifact.bytes }
@@ -94,8 +105,9 @@ public struct Compilation: Sendable {
     public let counts: CompilationCounts
     /// How many files are kept from the previous output instead of written.
     public let reusedFiles: Int
-    /// The bytes of the new `state.json` (also when the file itself is kept).
-    public let stateDocument: [UInt8]
+    /// The new `state.json`, in parts that follow one another (also when the file itself
+    /// is kept).
+    public let stateDocument: [ArraySlice<UInt8>]
 
     /// The manifest's format tag.
     static let manifestFormat = "inlinelb-manifest/1"
@@ -145,8 +157,8 @@ public struct Compilation: Sendable {
         }
         self.init(
             plan: plan, rendered: Compilation.routerFiles(corpus, plan) + units.flatMap(\.files),
-            inputs: units.map { ($0.folder, $0.digest) }, topology: topology.bytes,
-            stateDocument: stateDocument.bytes, counts: counts, corpusName: model.name,
+            inputs: units.map { ($0.folder, $0.digest) }, topology: topology.parts,
+            stateDocument: stateDocument.parts, counts: counts, corpusName: model.name,
             inputFile: inputFile,
             input: OutputFile.Artifact(bytes: inputBytes.count, xxh3: Digest.xxh3(inputBytes)),
             previous: previous, index: index)
@@ -157,15 +169,18 @@ public struct Compilation: Sendable {
     /// manifest. `counts` holds everything but the actions and the files.
     init(
         plan: Plan, rendered: [OutputFile], inputs: [(unit: String, digest: String)],
-        topology: [UInt8], stateDocument: [UInt8], counts: CompilationCounts,
+        topology: [ArraySlice<UInt8>], stateDocument: [ArraySlice<UInt8>],
+        counts: CompilationCounts,
         corpusName: String, inputFile: String, input: OutputFile.Artifact,
         previous: PreviousOutput?, index: ApplyIndex?
     ) {
         var files = rendered
-        files.append(OutputFile(path: "topology.json", bytes: topology))
+        files.append(OutputFile(path: "topology.json", parts: topology))
         files.append(
-            OutputFile(path: "actions.jsonl", bytes: DocumentRenderers.actions(plan.actions)))
-        files.append(OutputFile(path: "state.json", bytes: stateDocument))
+            OutputFile(
+                path: "actions.jsonl",
+                parts: DocumentRenderers.actions(plan.actions).map { $0[...] }))
+        files.append(OutputFile(path: "state.json", parts: stateDocument))
         if let index { files += index.files }
         if let previous {
             for index in files.indices {

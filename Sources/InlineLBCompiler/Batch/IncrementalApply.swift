@@ -82,8 +82,8 @@ public struct IncrementalApply {
         counts.runningAppliances = entries.count(where: \.isRunning)
         counts.mappedPublicIPs = entries.reduce(0) { $0 + $1.mappings }
         compilation = Compilation(
-            plan: plan, rendered: rendered, inputs: inputs, topology: topology.bytes,
-            stateDocument: stateDocument.bytes, counts: counts,
+            plan: plan, rendered: rendered, inputs: inputs, topology: topology.parts,
+            stateDocument: stateDocument.parts, counts: counts,
             corpusName: edit.corpus.corpus.name, inputFile: corpusFile,
             input: OutputFile.Artifact(bytes: corpusBytes.count, xxh3: inputDigest.value),
             previous: previous, index: nextIndex)

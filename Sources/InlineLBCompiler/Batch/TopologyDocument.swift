@@ -5,9 +5,10 @@ import InlineLBCore
 /// Each VPC is rendered as a chunk of its own, so that an incremental apply renders only
 /// the VPCs it re-planned and copies the other chunks from the previous file.
 struct TopologyDocument {
-    /// The document.
-    let bytes: [UInt8]
-    /// Each VPC's chunk in `bytes`, by VPC position.
+    /// The document, in parts that follow one another: the VPCs' chunks as they were
+    /// rendered or read, not copied.
+    let parts: [ArraySlice<UInt8>]
+    /// Each VPC's chunk in the document, by VPC position.
     let chunks: [Range<Int>]
 
     /// The document of a whole plan: every VPC's chunk, rendered on all cores.
@@ -19,24 +20,22 @@ struct TopologyDocument {
         self.init(corpusName: corpus.corpus.name, chunks: rendered.map { $0[...] })
     }
 
-    /// A document already joined, with its chunks.
+    /// A document as it was read, with its chunks.
     init(bytes: [UInt8], chunks: [Range<Int>]) {
-        self.bytes = bytes
+        parts = [bytes[...]]
         self.chunks = chunks
     }
 
-    /// Joins VPC chunks, in order, the way `JSONOutput` writes the whole document.
+    /// Lays VPC chunks out, in order, the way `JSONOutput` writes the whole document.
     init(corpusName: String, chunks: [ArraySlice<UInt8>]) {
-        var out = ByteWriter(capacity: chunks.reduce(256) { $0 + $1.count + 6 })
-        out.append("{\n  \"format\": ")
-        out.appendJSONString(DocumentRenderers.topologyFormat)
-        out.append(",\n  \"corpus\": ")
-        out.appendJSONString(corpusName)
-        out.append(",\n  \"vpcs\": ")
-        let ranges = JSONOutput.writeArray(ofRendered: chunks, to: &out, indent: 2)
-        out.append("\n}\n")
-        bytes = out.bytes
-        self.chunks = ranges
+        var head = ByteWriter()
+        head.append("{\n  \"format\": ")
+        head.appendJSONString(DocumentRenderers.topologyFormat)
+        head.append(",\n  \"corpus\": ")
+        head.appendJSONString(corpusName)
+        head.append(",\n  \"vpcs\": ")
+        (parts, self.chunks) = JSONOutput.parts(
+            head.bytes, arrayOfRendered: chunks, indent: 2, Array("\n}\n".utf8))
     }
 
     /// The appliance of each tier in `state`, by tier id.

@@ -92,9 +92,10 @@ public enum DocumentRenderers {
         out.append(byte: UInt8(ascii: "}"))
     }
 
-    /// `actions.jsonl`: one action a line. Long lists are rendered in parts on all cores,
-    /// then joined.
-    public static func actions(_ actions: [Action]) -> [UInt8] {
+    /// `actions.jsonl`: one action a line, in parts that follow one another (long lists
+    /// are rendered on all cores; joining the 76 MB of a million-rule corpus took 0.17 s on
+    /// one core, most of it faulting in new memory).
+    public static func actions(_ actions: [Action]) -> [[UInt8]] {
         let parts = (0..<actions.count).split(into: actions.count >= 4096 ? 64 : 1)
             .concurrentMap { range in
                 var out = ByteWriter(capacity: range.count * 200)
@@ -104,10 +105,6 @@ public enum DocumentRenderers {
                 }
                 return out.bytes
             }
-        guard parts.count > 1 else { return parts.first ?? [] }
-        var joined: [UInt8] = []
-        joined.reserveCapacity(parts.reduce(0) { $0 + $1.count })
-        for part in parts { joined += part }
-        return joined
+        return parts.filter { !$0.isEmpty }
     }
 }

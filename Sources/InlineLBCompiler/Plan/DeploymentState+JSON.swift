@@ -156,10 +156,14 @@ private struct StateReader {
 /// `state.json` with each appliance rendered as a chunk of its own, so that an incremental
 /// apply renders only the appliances it re-planned and copies the others.
 struct StateDocument {
-    /// The document.
-    let bytes: [UInt8]
-    /// Each appliance's chunk in `bytes`, in state order.
+    /// The document, in parts that follow one another: the appliances' chunks as they were
+    /// rendered or read, not copied.
+    let parts: [ArraySlice<UInt8>]
+    /// Each appliance's chunk in the document, in state order.
     let appliances: [Range<Int>]
+
+    /// The document in one array.
+    var bytes: [UInt8] { Array(parts.joined()) }
 
     /// The document of `state`.
     init(_ state: DeploymentState, pools: [PoolUsage]) {
@@ -170,13 +174,21 @@ struct StateDocument {
             pools: pools)
     }
 
-    /// Joins appliance chunks, in order, the way `JSONOutput` writes the whole document.
+    /// Lays appliance chunks out, in order, the way `JSONOutput` writes the whole document.
     init(
         nextApplianceNumber: Int, nextMappingNumber: Int, appliances: [ArraySlice<UInt8>],
         pools: [PoolUsage]
     ) {
-        // Rendered first, so that the document is allocated once at its full size.
-        var poolList = ByteWriter()
+        var head = ByteWriter()
+        head.append("{\n  \"format\": ")
+        head.appendJSONString(DeploymentState.format)
+        head.append(",\n  \"nextappliancenumber\": ")
+        head.append(nextApplianceNumber)
+        head.append(",\n  \"nextmappingnumber\": ")
+        head.append(nextMappingNumber)
+        head.append(",\n  \"appliances\": ")
+        var tail = ByteWriter()
+        tail.append(",\n  \"pools\": ")
         JSONOutput.array(
             pools.map { pool in
                 .object([
@@ -187,22 +199,10 @@ struct StateDocument {
                     ("used", .int(pool.capacity - pool.free)), ("free", .int(pool.free)),
                 ])
             }
-        ).write(to: &poolList, pretty: true, indent: 2)
-        var out = ByteWriter(
-            capacity: appliances.reduce(256 + poolList.count) { $0 + $1.count + 6 })
-        out.append("{\n  \"format\": ")
-        out.appendJSONString(DeploymentState.format)
-        out.append(",\n  \"nextappliancenumber\": ")
-        out.append(nextApplianceNumber)
-        out.append(",\n  \"nextmappingnumber\": ")
-        out.append(nextMappingNumber)
-        out.append(",\n  \"appliances\": ")
-        let ranges = JSONOutput.writeArray(ofRendered: appliances, to: &out, indent: 2)
-        out.append(",\n  \"pools\": ")
-        out.append(bytes: poolList.bytes)
-        out.append("\n}\n")
-        bytes = out.bytes
-        self.appliances = ranges
+        ).write(to: &tail, pretty: true, indent: 2)
+        tail.append("\n}\n")
+        (parts, self.appliances) = JSONOutput.parts(
+            head.bytes, arrayOfRendered: appliances, indent: 2, tail.bytes)
     }
 
     /// The chunk of one appliance: its object as `JSONOutput` writes it inside the
