@@ -74,7 +74,9 @@ public enum OutputWriter {
         do throws(WriteError) {
             let (toLink, changed) = try StagingTree.prune(
                 staging, holding: present, for: files, source: directory)
-            for path in toLink { try link(from: directory + "/" + path, to: staging + "/" + path) }
+            try onAllCores(toLink.count) { index throws(WriteError) in
+                try link(from: directory + "/" + toLink[index], to: staging + "/" + toLink[index])
+            }
             // Written on all cores with their writeback started, then each made durable: the
             // fsyncs mostly wait for I/O already under way instead of starting it one by one.
             // Caches are written last, so that the fsyncs do not wait for their pages too.

@@ -133,13 +133,26 @@ enum StagingTree {
             }
             changed.insert(parentFolder(folder))
         }
-        // Shallowest first, so that each folder's parent exists.
-        for folder in needed.subtracting(present.folders).sorted(by: { $0.count < $1.count }) {
-            guard mkdir(staging + "/" + folder, 0o755) == 0 else {
-                throw failure(staging + "/" + folder, "cannot create folder")
-            }
+        // Level by level, so that each folder's parent exists; each level on all cores (a
+        // million-rule output has 3,000 folders).
+        let created = needed.subtracting(present.folders)
+        var levels: [[String]] = []
+        for folder in created {
+            let depth = folder.utf8.count { $0 == UInt8(ascii: "/") }
+            while levels.count <= depth { levels.append([]) }
+            levels[depth].append(folder)
             changed.insert(folder)
             changed.insert(parentFolder(folder))
+        }
+        for level in levels {
+            _ = try (0..<level.count).split(into: 16).concurrentMap {
+                range throws(OutputWriter.WriteError) in
+                for folder in level[range] {
+                    guard mkdir(staging + "/" + folder, 0o755) == 0 else {
+                        throw failure(staging + "/" + folder, "cannot create folder")
+                    }
+                }
+            }
         }
         var toLink: [String] = []
         for file in files where file.isReused && !kept.contains(file.path) {
