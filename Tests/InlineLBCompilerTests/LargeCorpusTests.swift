@@ -72,8 +72,13 @@ struct LargeCorpusTests {
     /// What validation resolves of each rule (checked in parts on all cores, joined) is what
     /// looking up its ids gives.
     @Test func resolvedRulesMatchTheirIdsLookedUp() throws {
-        let validated = try CorpusValidator.load(
-            file: "big.json", bytes: Self.corpus(breaking: []))
+        var text = String(decoding: Self.corpus(breaking: []), as: UTF8.self)
+        for rule in [0, 4095, 4096, 9999] {
+            text = text.replacingOccurrences(
+                of: "{\"id\": \"lb-\(rule)\", ",
+                with: "{\"id\": \"lb-\(rule)\", \"state\": \"Revoke\", ")
+        }
+        let validated = try CorpusValidator.load(file: "big.json", bytes: Array(text.utf8))
         let model = validated.corpus
         let resolved = validated.resolvedRules
         #expect(resolved.tier.count == model.loadBalancerRules.count)
@@ -90,7 +95,9 @@ struct LargeCorpusTests {
                 resolved.vms(ofRule: position).map(Int.init)
                     == rule.virtualMachineIDs.map { validated.vmIndex[$0]! })
             #expect(resolved.idDigest[position] == Digest.xxh3(rule.id))
+            #expect(resolved.isActive[position] == rule.isActive)
         }
+        #expect(resolved.isActive.count { !$0 } == 4)
     }
 
     @Test func aLongArrayDecodesToEveryElementInOrder() throws {

@@ -138,10 +138,7 @@ public struct Compilation: Sendable {
         counts.tiers = model.networks.count
         counts.publicIPs = model.publicIPAddresses.count
         counts.rules = model.loadBalancerRules.count
-        // Read in place: a copy of each rule would retain and release all it holds.
-        counts.activeRules = model.loadBalancerRules.withUnsafeBufferPointer { rules in
-            rules.indices.count { rules[$0].isActive }
-        }
+        counts.activeRules = corpus.resolvedRules.isActive.count { $0 }
         counts.virtualMachines = model.virtualMachines.count
         counts.appliances = plan.state.appliances.count
         counts.runningAppliances = plan.state.appliances.count { $0.state == .running }

@@ -201,12 +201,11 @@ public struct CorpusLayout: Equatable, Sendable {
         sections[Int(Section.publicIPAddresses.rawValue)] = ips
         // A valid rule's public IP and VMs are in its tier's VPC; validation resolved its
         // tier and hashed its id.
-        let rules = model.loadBalancerRules
         let resolved = corpus.resolvedRules
-        sections[Int(Section.loadBalancerRules.rawValue)] = rules.indices.map { position in
+        sections[Int(Section.loadBalancerRules.rawValue)] = resolved.tier.indices.map { position in
             Entity(
                 vpc: tierVPC[Int(resolved.tier[position])], key: resolved.idDigest[position],
-                extra: rules[position].isActive ? 1 : 0)
+                extra: resolved.isActive[position] ? 1 : 0)
         }
         var forwards: [Entity] = []
         for rule in model.portForwardingRules {

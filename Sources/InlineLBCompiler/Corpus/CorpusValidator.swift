@@ -455,8 +455,10 @@ public struct CorpusValidator: Sendable {
                 addresses: range.reduce(0) { $0 + rules[$1].virtualMachineIDs.count })
             for position in range {
                 validator.diagnostics.removeAll(keepingCapacity: true)
+                // The rule is lent, not copied: a copy retains and releases all it holds.
                 let (live, conflictRank) = validator.checkRule(
-                    position, validated, forwardedIPs: forwardedIPs, resolving: &checks.resolved)
+                    rules[position], position, validated, forwardedIPs: forwardedIPs,
+                    resolving: &checks.resolved)
                 for (offset, diagnostic) in validator.diagnostics.enumerated() {
                     checks.diagnostics.append(
                         (position, offset < conflictRank ? 0 : 2, diagnostic))
@@ -521,19 +523,19 @@ public struct CorpusValidator: Sendable {
         return resolved
     }
 
-    /// The checks of rule `position` alone, reported in order. Returns the rule when it is
+    /// The checks of `rule`, at `position`, alone, reported in order. Returns the rule when it is
     /// live with a known public IP and tier, and how many diagnostics come before where the
     /// listener conflict would be reported. What its ids resolve to is appended to
     /// `resolved`.
     private mutating func checkRule(
-        _ position: Int, _ validated: ValidatedCorpus, forwardedIPs: [String: String],
-        resolving resolved: inout ValidatedCorpus.ResolvedRules
+        _ rule: borrowing LoadBalancerRule, _ position: Int, _ validated: ValidatedCorpus,
+        forwardedIPs: [String: String], resolving resolved: inout ValidatedCorpus.ResolvedRules
     ) -> (live: LiveRule?, conflictRank: Int) {
-        let rule = corpus.loadBalancerRules[position]
         let id = rule.id
         let ipPosition = validated.publicIPIndex[rule.publicIPID]
         let tierPosition = validated.tierIndex[rule.networkID]
-        defer { resolved.endRule(tier: tierPosition, publicIP: ipPosition) }
+        let isActive = rule.isActive
+        defer { resolved.endRule(tier: tierPosition, publicIP: ipPosition, isActive: isActive) }
         if ipPosition == nil {
             report(
                 "loadbalancerrules", position, "publicipid", id: id,
@@ -605,7 +607,7 @@ public struct CorpusValidator: Sendable {
         }
         let live = LiveRule(
             position: position, id: id, address: ip.ipAddress, port: rule.publicPort,
-            ipPosition: ipPosition, tierPosition: tierPosition, isActive: rule.isActive)
+            ipPosition: ipPosition, tierPosition: tierPosition, isActive: isActive)
         return (live, conflictRank)
     }
 
@@ -621,7 +623,8 @@ public struct CorpusValidator: Sendable {
     /// Checks the VMs of a rule in `tier` and appends each, with its address there, to
     /// `resolved`.
     private mutating func checkVirtualMachines(
-        of rule: LoadBalancerRule, _ position: Int, tier: Tier, _ validated: ValidatedCorpus,
+        of rule: borrowing LoadBalancerRule, _ position: Int, tier: Tier,
+        _ validated: ValidatedCorpus,
         resolving resolved: inout ValidatedCorpus.ResolvedRules
     ) {
         let vmIDs = rule.virtualMachineIDs

@@ -33,6 +33,9 @@ public struct ValidatedCorpus: Sendable {
         public internal(set) var publicIP: [Int32] = []
         /// XXH3-64 of each rule's id (hashed for the duplicate check).
         public internal(set) var idDigest: [UInt64] = []
+        /// Whether each rule is active (``LoadBalancerRule/isActive``): asking the rule
+        /// itself copies it, and all it holds is retained and released.
+        public internal(set) var isActive: [Bool] = []
         /// Where each rule's VMs start in `vms` and `vmAddresses`; one more entry than rules.
         var vmStart: [Int32] = [0]
         /// The position of each VM of each rule, in rule and VM order.
@@ -66,6 +69,7 @@ public struct ValidatedCorpus: Sendable {
         mutating func reserveCapacity(rules: Int, addresses: Int) {
             tier.reserveCapacity(tier.count + rules)
             publicIP.reserveCapacity(publicIP.count + rules)
+            isActive.reserveCapacity(isActive.count + rules)
             vmStart.reserveCapacity(vmStart.count + rules)
             vms.reserveCapacity(vms.count + addresses)
             vmAddresses.reserveCapacity(vmAddresses.count + addresses)
@@ -73,9 +77,10 @@ public struct ValidatedCorpus: Sendable {
 
         /// Ends the entry of the next rule, whose VMs were appended (-1 for what did not
         /// resolve).
-        mutating func endRule(tier: Int?, publicIP: Int?) {
+        mutating func endRule(tier: Int?, publicIP: Int?, isActive: Bool) {
             self.tier.append(Int32(truncatingIfNeeded: tier ?? -1))
             self.publicIP.append(Int32(truncatingIfNeeded: publicIP ?? -1))
+            self.isActive.append(isActive)
             vmStart.append(Int32(truncatingIfNeeded: vms.count))
         }
 
@@ -85,6 +90,7 @@ public struct ValidatedCorpus: Sendable {
             reserveCapacity(rules: later.tier.count, addresses: later.vms.count)
             tier += later.tier
             publicIP += later.publicIP
+            isActive += later.isActive
             vms += later.vms
             vmAddresses += later.vmAddresses
             vmStart += later.vmStart.dropFirst().lazy.map { $0 + base }

@@ -89,11 +89,9 @@ public struct Planner {
             )
         }
         var rules = [[Int]](repeating: [], count: corpus.corpus.networks.count)
-        // Read in place: a copy of each rule would retain and release all it holds.
-        corpus.corpus.loadBalancerRules.withUnsafeBufferPointer { ruleList in
-            for position in ruleList.indices where ruleList[position].isActive {
-                rules[Int(corpus.resolvedRules.tier[position])].append(position)
-            }
+        let resolved = corpus.resolvedRules
+        for position in resolved.isActive.indices where resolved.isActive[position] {
+            rules[Int(resolved.tier[position])].append(position)
         }
         rulesByTier = rules
     }
