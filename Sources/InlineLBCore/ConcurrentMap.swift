@@ -81,19 +81,19 @@ public final class Pending<Value: Sendable>: @unchecked Sendable {
     }
 }
 
-/// Drops `object` on another thread, so that its teardown (unmapping a large file, say)
-/// overlaps the caller's next work instead of delaying it. The caller hands over its
-/// reference; it must hold no other.
-public func releaseInBackground(_ object: consuming (AnyObject & Sendable)?) {
-    let handover = Handover(consume object)
-    DispatchQueue.global().async { handover.object = nil }
+/// Drops `value` on another thread, so that its teardown (unmapping a large file or
+/// freeing a large array, say) overlaps the caller's next work instead of delaying it. The
+/// caller hands over its reference; memory is reclaimed only if it held the last one.
+public func releaseInBackground<Value>(_ value: consuming Value) {
+    let handover = Handover(consume value)
+    DispatchQueue.global().async { handover.value = nil }
 }
 
-/// The only reference to an object, passed to the thread that drops it.
-private final class Handover: @unchecked Sendable {
-    var object: AnyObject?
+/// A value passed to the thread that drops it.
+private final class Handover<Value>: @unchecked Sendable {
+    var value: Value?
 
-    init(_ object: consuming AnyObject?) {
-        self.object = object
+    init(_ value: consuming Value) {
+        self.value = value
     }
 }

@@ -125,7 +125,7 @@ struct Apply: ParsableCommand {
         keepUntilExit(loaded)
         do {
             return try Compilation(
-                corpus: loaded.corpus, inputFile: loaded.path, inputBytes: loaded.bytes,
+                corpus: loaded.corpus, inputFile: loaded.path, input: loaded.input,
                 state: stored, restarts: restarts, previous: previous, layout: loaded.layout)
         } catch {
             printError("\(loaded.path): \(error.message); nothing written")

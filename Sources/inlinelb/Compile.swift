@@ -52,7 +52,7 @@ struct Compile: ParsableCommand {
             if loaded.count == 1 { listed = previous?.listedPaths }
             do {
                 compilation = try Compilation(
-                    corpus: item.corpus, inputFile: item.path, inputBytes: item.bytes,
+                    corpus: item.corpus, inputFile: item.path, input: item.input,
                     previous: previous)
             } catch {
                 printError("\(item.path): \(error.message); nothing written")

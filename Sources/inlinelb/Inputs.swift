@@ -47,7 +47,8 @@ func mapInput(_ path: String) throws -> MappedFile {
 /// A corpus read and validated from the command line.
 struct LoadedCorpus {
     var path: String
-    var bytes: [UInt8]
+    /// The file's size and digest (its bytes are not kept).
+    var input: OutputFile.Artifact
     var corpus: ValidatedCorpus
     /// The corpus's layout, when asked for and it has one (see ``CorpusLayout``).
     var layout: CorpusLayout?
@@ -72,6 +73,8 @@ func loadCorpora(_ paths: [String], bytes read: [String: [UInt8]] = [:], layOut:
         let bytes = try read[path] ?? readInput(path)
         let clock = ContinuousClock()
         let start = clock.now
+        // The manifest's digest of the file, computed beside the validation.
+        let digest = Pending { Digest.xxh3(bytes) }
         do {
             let (corpus, layout) =
                 layOut
@@ -80,8 +83,11 @@ func loadCorpora(_ paths: [String], bytes read: [String: [UInt8]] = [:], layOut:
             progress.finished(bytes: bytes.count, rules: corpus.corpus.loadBalancerRules.count)
             loaded.append(
                 LoadedCorpus(
-                    path: path, bytes: bytes, corpus: corpus, layout: layout,
-                    seconds: seconds(clock.now - start)))
+                    path: path, input: OutputFile.Artifact(bytes: bytes.count, xxh3: digest.value),
+                    corpus: corpus, layout: layout, seconds: seconds(clock.now - start)))
+            // Nothing reads the file again: its memory goes back on another core, for the
+            // next stages to take up instead of pages the system must supply afresh.
+            releaseInBackground(bytes)
         } catch {
             failed = true
             for diagnostic in error.diagnostics { printError(diagnostic.description) }

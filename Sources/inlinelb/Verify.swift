@@ -56,9 +56,9 @@ struct Verify: ParsableCommand {
                 try OutputWriter.replaceDirectory(
                     folder,
                     with: try Compilation(
-                        corpus: item.corpus, inputFile: item.path, inputBytes: item.bytes
+                        corpus: item.corpus, inputFile: item.path, input: item.input
                     ).files, durable: false)
-                let progress = Progress(corpora: 1, totalBytes: item.bytes.count)
+                let progress = Progress(corpora: 1, totalBytes: item.input.bytes)
                 let name = PathName.stem(of: item.path)
                 defer { progress.clear() }
                 verification = try CorpusVerification(

@@ -15,7 +15,8 @@ struct GoldenTests {
         let bytes = try readPackageFile("corpora/\(name).json")
         let corpus = try CorpusValidator.load(file: "corpora/\(name).json", bytes: bytes)
         let compilation = try Compilation(
-            corpus: corpus, inputFile: "corpora/\(name).json", inputBytes: bytes)
+            corpus: corpus, inputFile: "corpora/\(name).json", input: OutputFile.Artifact(of: bytes)
+        )
         let folder = GoldenTests.goldenRoot.appendingPathComponent(name)
         if ProcessInfo.processInfo.environment["INLINELB_UPDATE_GOLDEN"] == "1" {
             try? FileManager.default.removeItem(at: folder)
@@ -43,7 +44,8 @@ struct GoldenTests {
         let bytes = try readPackageFile("corpora/shared-appliance.json")
         let corpus = try CorpusValidator.load(file: "shared-appliance.json", bytes: bytes)
         let compilation = try Compilation(
-            corpus: corpus, inputFile: "shared-appliance.json", inputBytes: bytes)
+            corpus: corpus, inputFile: "shared-appliance.json",
+            input: OutputFile.Artifact(of: bytes))
         let manifest = try #require(compilation.files.first { $0.path == "manifest.json" })
         let text = String(decoding: manifest.bytes, as: UTF8.self)
         for file in compilation.files where file.path != "manifest.json" {

@@ -77,7 +77,8 @@ struct IncrementalPiecesTests {
         let bytes = Array(Self.corpus.utf8)
         let (corpus, layout) = try CorpusLayout.load(file: "c.json", bytes: bytes)
         let compilation = try Compilation(
-            corpus: corpus, inputFile: "c.json", inputBytes: bytes, layout: layout)
+            corpus: corpus, inputFile: "c.json", input: OutputFile.Artifact(of: bytes),
+            layout: layout)
         let files = Dictionary(
             uniqueKeysWithValues: compilation.files.filter {
                 $0.path == ApplyIndex.fileName || $0.path.hasPrefix(ApplyIndex.pageFolder)
@@ -122,7 +123,7 @@ struct IncrementalPiecesTests {
         let bytes = Array(Self.corpus.utf8)
         let (corpus, layout) = try CorpusLayout.load(file: "c.json", bytes: bytes)
         let compilation = try Compilation(
-            corpus: corpus, inputFile: "c.json", inputBytes: bytes,
+            corpus: corpus, inputFile: "c.json", input: OutputFile.Artifact(of: bytes),
             restarts: [NetworkRestart(networkID: "t-0-0", cleanup: false)], layout: layout)
         #expect(!compilation.files.contains { $0.path == ApplyIndex.fileName })
     }

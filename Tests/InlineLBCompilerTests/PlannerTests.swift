@@ -238,8 +238,10 @@ struct PlannerTests {
     @Test func planningIsDeterministic() throws {
         let corpus = try readPackageFile("corpora/shared-appliance.json")
         let validated = try CorpusValidator.load(file: "shared-appliance.json", bytes: corpus)
-        let first = try Compilation(corpus: validated, inputFile: "x.json", inputBytes: corpus)
-        let second = try Compilation(corpus: validated, inputFile: "x.json", inputBytes: corpus)
+        let first = try Compilation(
+            corpus: validated, inputFile: "x.json", input: OutputFile.Artifact(of: corpus))
+        let second = try Compilation(
+            corpus: validated, inputFile: "x.json", input: OutputFile.Artifact(of: corpus))
         #expect(first.files.map(\.path) == second.files.map(\.path))
         #expect(first.files.map(\.bytes) == second.files.map(\.bytes))
     }

@@ -25,7 +25,8 @@ struct ValidationTests {
         var actual: [String] = []
         do {
             let corpus = try CorpusValidator.load(file: file, bytes: bytes)
-            _ = try Compilation(corpus: corpus, inputFile: file, inputBytes: bytes)
+            _ = try Compilation(
+                corpus: corpus, inputFile: file, input: OutputFile.Artifact(of: bytes))
             Issue.record("\(file) compiled without error")
         } catch let error as DiagnosticList {
             actual = error.diagnostics.map(\.description)

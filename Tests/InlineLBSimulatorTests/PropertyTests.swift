@@ -97,7 +97,8 @@ struct PropertyTests {
         ).path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let compilation = try Compilation(
-            corpus: corpus, inputFile: "random.json", inputBytes: bytes, state: state)
+            corpus: corpus, inputFile: "random.json", input: OutputFile.Artifact(of: bytes),
+            state: state)
         try OutputWriter.replaceDirectory(folder, with: compilation.files)
         return try CorpusVerification(corpus: corpus, folder: folder)
     }
@@ -107,9 +108,11 @@ struct PropertyTests {
         var random = Random(state: seed)
         let bytes = try variant(of: randomCorpus(&random), &random)
         let corpus = try load(bytes)
-        let first = try Compilation(corpus: corpus, inputFile: "random.json", inputBytes: bytes)
+        let first = try Compilation(
+            corpus: corpus, inputFile: "random.json", input: OutputFile.Artifact(of: bytes))
         let again = try Compilation(
-            corpus: try load(bytes), inputFile: "random.json", inputBytes: bytes)
+            corpus: try load(bytes), inputFile: "random.json", input: OutputFile.Artifact(of: bytes)
+        )
         #expect(first.files.map(\.path) == again.files.map(\.path))
         #expect(first.files.map(\.bytes) == again.files.map(\.bytes))
         let verification = try verify(corpus, bytes: bytes, state: .empty)

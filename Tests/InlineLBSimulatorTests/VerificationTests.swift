@@ -29,7 +29,8 @@ private struct CompiledCorpus {
             FileManager.default.temporaryDirectory.appendingPathComponent(
                 "inlinelb-sim-\(UUID().uuidString)"
             ).path
-        let compilation = try Compilation(corpus: corpus, inputFile: name, inputBytes: bytes)
+        let compilation = try Compilation(
+            corpus: corpus, inputFile: name, input: OutputFile.Artifact(of: bytes))
         try OutputWriter.replaceDirectory(folder, with: compilation.files)
     }
 

@@ -22,7 +22,8 @@ private struct Fixture: @unchecked Sendable {
         let folder = NSTemporaryDirectory() + "inlinelb-benchmark-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let compilation = try! Compilation(
-            corpus: corpus, inputFile: "generated.json", inputBytes: corpusBytes)
+            corpus: corpus, inputFile: "generated.json", input: OutputFile.Artifact(of: corpusBytes)
+        )
         try! OutputWriter.replaceDirectory(folder, with: compilation.files)
         deployment = try! SimulatedDeployment(folder: folder)
         flows = Traffic.probing(deployment).flows()
@@ -58,7 +59,8 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.startMeasurement()
         blackHole(
             try Compilation(
-                corpus: fixture.corpus, inputFile: "g.json", inputBytes: fixture.corpusBytes))
+                corpus: fixture.corpus, inputFile: "g.json",
+                input: OutputFile.Artifact(of: fixture.corpusBytes)))
     }
 
     // A /16 fill allocates a handful of times (the bitmap levels), never per address; the

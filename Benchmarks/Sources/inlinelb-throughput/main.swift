@@ -58,7 +58,8 @@ func probe(rules: Int, repeats: Int) throws -> (SimulatedDeployment, [Flow]) {
     let bytes = CorpusGenerator(rules: rules).generate()
     let corpus = try CorpusValidator.load(file: "g.json", bytes: bytes)
     let folder = work + "/out-sim-\(rules)"
-    let compilation = try Compilation(corpus: corpus, inputFile: "g.json", inputBytes: bytes)
+    let compilation = try Compilation(
+        corpus: corpus, inputFile: "g.json", input: OutputFile.Artifact(of: bytes))
     try OutputWriter.replaceDirectory(folder, with: compilation.files)
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let deployment = try SimulatedDeployment(folder: folder)

@@ -10,6 +10,18 @@ public struct OutputFile: Sendable {
     public struct Artifact: Sendable, Equatable {
         public var bytes: Int
         public var xxh3: UInt64
+
+        /// The size and digest of `content`.
+        public init(of content: [UInt8]) {
+            bytes = content.count
+            xxh3 = Digest.xxh3(content)
+        }
+
+        /// An artifact of `bytes` bytes whose XXH3-64 is `xxh3`.
+        public init(bytes: Int, xxh3: UInt64) {
+            self.bytes = bytes
+            self.xxh3 = xxh3
+        }
     }
 
     public var path: String
@@ -112,7 +124,8 @@ public struct Compilation: Sendable {
     /// The manifest's format tag.
     static let manifestFormat = "inlinelb-manifest/1"
 
-    /// Plans and renders. `inputFile` and `inputBytes` identify the corpus in the manifest.
+    /// Plans and renders. `inputFile` and `input` (the file's size and digest) identify the
+    /// corpus in the manifest.
     ///
     /// With `previous`, an appliance whose canonical input digest matches the previous
     /// output's is not rendered: its files are reused, as is every other per-VPC file whose
@@ -120,9 +133,9 @@ public struct Compilation: Sendable {
     ///
     /// With the corpus's `layout` (and no restarts, which leave a state that the next
     /// apply changes anyway), the output gets an `apply-index.bin` that lets the next
-    /// apply re-plan only what an edit touches (``init(edit:index:inputFile:inputBytes:state:previous:)``).
+    /// apply re-plan only what an edit touches (``IncrementalApply``).
     public init(
-        corpus: ValidatedCorpus, inputFile: String, inputBytes: [UInt8],
+        corpus: ValidatedCorpus, inputFile: String, input: OutputFile.Artifact,
         state: DeploymentState = .empty,
         restarts: [NetworkRestart] = [],
         previous: PreviousOutput? = nil,
@@ -157,7 +170,7 @@ public struct Compilation: Sendable {
             inputs: units.map { ($0.folder, $0.digest) }, topology: topology.parts,
             stateDocument: stateDocument.parts, counts: counts, corpusName: model.name,
             inputFile: inputFile,
-            input: OutputFile.Artifact(bytes: inputBytes.count, xxh3: Digest.xxh3(inputBytes)),
+            input: input,
             previous: previous, index: index)
     }
 

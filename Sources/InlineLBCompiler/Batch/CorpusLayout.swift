@@ -98,7 +98,10 @@ public struct CorpusLayout: Equatable, Sendable {
     {
         let source = try CorpusSource(file: file, bytes: bytes)
         let corpus = try CorpusValidator.validate(try CorpusDecoder.decode(source), source: source)
-        return (corpus, CorpusLayout(source: source, corpus: corpus))
+        let layout = CorpusLayout(source: source, corpus: corpus)
+        // Its tape is as large as the file: freed on another core while planning starts.
+        releaseInBackground(source)
+        return (corpus, layout)
     }
 
     /// The layout of a valid corpus read from `source`; nil when the corpus cannot be

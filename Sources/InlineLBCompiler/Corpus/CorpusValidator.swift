@@ -17,7 +17,10 @@ public struct CorpusValidator: Sendable {
     {
         let source = try CorpusSource(file: file, bytes: bytes)
         let corpus = try CorpusDecoder.decode(source)
-        return try validate(corpus, source: source)
+        let validated = try validate(corpus, source: source)
+        // Its tape is as large as the file: freed on another core while planning starts.
+        releaseInBackground(source)
+        return validated
     }
 
     /// Validates `corpus`, decoded from `source`.

@@ -118,7 +118,10 @@ public struct Planner {
             return (config, config.canonicalDigest)
         }
         let planned = actions
+        // At full size at once: grown by doubling, the copies of a million rules' 300,000
+        // actions faulted in twice their 55 MB of new memory, on one core.
         actions = []
+        actions.reserveCapacity(planned.count + 2 * pending.count)
         var start = 0
         for ((pending, actionsEnd), (config, digest)) in zip(pending, configs) {
             actions += planned[start..<actionsEnd]
