@@ -69,10 +69,27 @@ struct Apply: ParsableCommand {
         keepUntilExit(compilation)
         // Nothing reads the corpus again: it is unmapped on another core during the writes.
         releaseInBackground(consume mapped)
-        do {
-            try OutputWriter.replaceDirectory(
-                output, with: compilation.files, listed: previous?.listedPaths)
-            try OutputWriter.replaceFile(state, withParts: compilation.stateDocument)
+        // The new state is written and made durable beside OUT's files; OUT is swapped in
+        // only when it is ready, and FILE replaced once OUT is in place.
+        let stateParts = compilation.stateDocument
+        let stateFile = state
+        let stagedState = Pending {
+            Result { () throws(OutputWriter.WriteError) in
+                try OutputWriter.stageFile(stateFile, withParts: stateParts)
+            }
+        }
+        do throws(OutputWriter.WriteError) {
+            do throws(OutputWriter.WriteError) {
+                try OutputWriter.replaceDirectory(
+                    output, with: compilation.files, listed: previous?.listedPaths,
+                    beforeSwap: { () throws(OutputWriter.WriteError) in
+                        _ = try stagedState.value.get()
+                    })
+            } catch {
+                if case .success(let staged) = stagedState.value { staged.discard() }
+                throw error
+            }
+            try stagedState.value.get().commit()
         } catch {
             printError("inlinelb: \(error)")
             throw ExitStatus.cannotCreate

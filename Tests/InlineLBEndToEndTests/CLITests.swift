@@ -55,6 +55,25 @@ struct CLITests {
         #expect(filesBelow(precious) == ["notes.txt"])
     }
 
+    /// An apply whose state file cannot be written changes nothing: OUT is swapped in only
+    /// once the new state is durable beside the old one.
+    @Test func anApplyWhoseStateCannotBeWrittenLeavesTheOutputAsItWas() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("out").path
+        let state = folder.appendingPathComponent("state.json").path
+        #expect(
+            try inlinelb("apply", "corpora/ui-flow.json", "--state", state, "-o", out).status == 0)
+        let before = try FileBytes.read(out + "/manifest.json")
+        let unwritable = folder.appendingPathComponent("no-such-folder/state.json").path
+        let refused = try inlinelb(
+            "apply", "corpora/two-tiers.json", "--state", unwritable, "-o", out)
+        #expect(refused.status == 73)
+        #expect(refused.stderr.contains("no-such-folder/state.json.tmp-"))
+        #expect(try FileBytes.read(out + "/manifest.json") == before)
+        #expect(filesBelow(folder).allSatisfy { !$0.contains(".tmp-") })
+    }
+
     /// A one-character output name (Foundation's path methods trap on one) and a corpus
     /// read from a pipe (which cannot be mapped).
     @Test func aShortOutputNameAndAPipedCorpusWork() throws {

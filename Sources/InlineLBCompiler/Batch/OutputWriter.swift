@@ -28,11 +28,14 @@ public enum OutputWriter {
     /// `listed`, when given, names the files the folder being replaced holds (as its
     /// manifest lists them), which spares walking it to find what the spare must drop.
     ///
+    /// `beforeSwap`, when given, runs once the new folder is complete and durable, just
+    /// before it takes the target's place; an error it throws leaves the target as it was.
+    ///
     /// Refuses to replace an existing non-empty folder that holds no `manifest.json` (it
     /// is not a previous output), so that a mistyped `-o` never deletes user data.
     public static func replaceDirectory(
         _ directory: String, with files: [OutputFile], durable: Bool = true,
-        listed: [String]? = nil
+        listed: [String]? = nil, beforeSwap: (() throws(WriteError) -> Void)? = nil
     ) throws(WriteError) {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
@@ -113,6 +116,7 @@ public enum OutputWriter {
                 }
                 try syncDirectory(staging)
             }
+            try beforeSwap?()
             if exists {
                 guard inlinelb_exchange_paths(staging, directory) == 0 else {
                     throw WriteError(
@@ -163,32 +167,59 @@ public enum OutputWriter {
     public static func replaceFile(_ path: String, withParts parts: [ArraySlice<UInt8>])
         throws(WriteError)
     {
+        try stageFile(path, withParts: parts).commit()
+    }
+
+    /// A file's replacement written and made durable beside it, not yet in its place.
+    public struct StagedFile: Sendable {
+        let path: String
+        let temporary: String
+        let spare: String
+
+        /// Swaps the replacement in; the file replaced becomes the spare.
+        public func commit() throws(WriteError) {
+            if inlinelb_exchange_paths(temporary, path) == 0 {
+                if rename(temporary, spare) != 0 { unlink(temporary) }
+            } else if rename(temporary, path) != 0 {
+                let reason = String(cString: strerror(errno))
+                unlink(temporary)
+                throw WriteError(path: path, message: "cannot move into place: \(reason)")
+            }
+            try syncDirectory(PathName.folder(of: path))
+        }
+
+        /// Gives the replacement up; the file stays as it was.
+        public func discard() {
+            unlink(temporary)
+        }
+    }
+
+    /// Writes `parts` as the replacement of the file at `path` and makes it durable, for
+    /// ``StagedFile/commit()`` to swap in: in a temporary sibling, over the spare the last
+    /// replacement left when there is one.
+    public static func stageFile(_ path: String, withParts parts: [ArraySlice<UInt8>])
+        throws(WriteError) -> StagedFile
+    {
         let parent = PathName.folder(of: path)
         removeAbandoned(
             in: parent,
             prefix: PathName.base(of: path) + ".tmp-")
-        let temporary = path + ".tmp-\(getpid())"
-        let spare = parent + "/.\(PathName.base(of: path)).spare"
+        let staged = StagedFile(
+            path: path, temporary: path + ".tmp-\(getpid())",
+            spare: parent + "/.\(PathName.base(of: path)).spare")
         do throws(WriteError) {
             // Claimed by renaming: only a regular file that no other link names is written
             // over, anything else is replaced.
             var status = stat()
-            if lstat(spare, &status) == 0 && status.st_mode & S_IFMT == S_IFREG {
-                rename(spare, temporary)
+            if lstat(staged.spare, &status) == 0 && status.st_mode & S_IFMT == S_IFREG {
+                rename(staged.spare, staged.temporary)
             }
-            try writeFile(temporary, parts, then: .sync)
-            if inlinelb_exchange_paths(temporary, path) == 0 {
-                if rename(temporary, spare) != 0 { unlink(temporary) }
-            } else if rename(temporary, path) != 0 {
-                throw WriteError(
-                    path: path,
-                    message: "cannot move into place: \(String(cString: strerror(errno)))")
-            }
+            try writeFile(staged.temporary, parts, then: .sync)
         } catch {
-            unlink(temporary)
+            staged.discard()
             throw error
         }
-        try syncDirectory(parent)
+        return staged
     }
 
     /// Removes what a run killed mid-write left in `folder`: entries named `prefix<pid>...`
