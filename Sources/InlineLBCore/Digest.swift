@@ -32,17 +32,25 @@ public enum Digest {
     /// for their concatenation, without making it.
     public static func xxh3(parts: [ArraySlice<UInt8>]) -> UInt64 {
         if parts.count == 1 { return parts[0].withUnsafeBytes { xxh3($0) } }
+        return xxh3 { update in
+            for part in parts { part.withUnsafeBytes(update) }
+        }
+    }
+
+    /// The XXH3-64 digest of the bytes that `feed` passes, in order, to the function it is
+    /// given: of a concatenation never made.
+    public static func xxh3(
+        streaming feed: (_ update: (UnsafeRawBufferPointer) -> Void) -> Void
+    ) -> UInt64 {
         guard let state = XXH3_createState() else { fatalError("out of memory for XXH3 state") }
         defer { XXH3_freeState(state) }
         XXH3_64bits_reset(state)
-        for part in parts {
-            part.withUnsafeBytes { raw in
-                #if arch(x86_64)
-                    _ = XXH3_64bits_update_dispatch(state, raw.baseAddress, raw.count)
-                #else
-                    _ = XXH3_64bits_update(state, raw.baseAddress, raw.count)
-                #endif
-            }
+        feed { raw in
+            #if arch(x86_64)
+                _ = XXH3_64bits_update_dispatch(state, raw.baseAddress, raw.count)
+            #else
+                _ = XXH3_64bits_update(state, raw.baseAddress, raw.count)
+            #endif
         }
         return XXH3_64bits_digest(state)
     }

@@ -55,14 +55,20 @@ struct ApplyIndex: Equatable {
     /// so it never meets a VPC's folder).
     static let pageFolder = ".apply-index"
 
-    /// The index as output files, the root first, all caches.
-    var files: [OutputFile] {
-        // Each page is named after the XXH3-64 its file entry computes anyway.
-        var pages = ApplyIndex.pages(of: layout).concurrentMap {
-            OutputFile(path: "", bytes: $0, isCache: true)
+    /// The index as output files, the root first, all caches. A page is named after its
+    /// XXH3-64, digested from the layout's columns without encoding the page: one that
+    /// `previous` holds already is kept from it (an edit changes the pages around it only),
+    /// and only the others are encoded.
+    func files(keeping previous: PreviousOutput?) -> [OutputFile] {
+        let layout = self.layout
+        let pages = ApplyIndex.pageRanges(of: layout).concurrentMap { segments in
+            let artifact = ApplyIndex.pageArtifact(segments, of: layout)
+            let path = ApplyIndex.pagePath(Digest.hex(artifact.xxh3))
+            return previous?.reuse(path, holding: artifact)
+                ?? OutputFile(
+                    path: path, bytes: ApplyIndex.page(segments, of: layout), isCache: true)
         }
         let names = pages.map { Digest.hex($0.xxh3) }
-        for index in pages.indices { pages[index].path = ApplyIndex.pagePath(names[index]) }
         var out = BinaryOutput()
         out.bytes += ApplyIndex.magic
         out.append(text: stateDigest)
@@ -98,10 +104,10 @@ struct ApplyIndex: Equatable {
         pageFolder + "/" + name + ".bin"
     }
 
-    /// The layout's columns cut into pages. A page ends after a segment whose digest has
+    /// The segments of each page of `layout`. A page ends after a segment whose digest has
     /// its low bits all set (about 64 pages in all, whatever the size), or at 65,536
     /// segments.
-    static func pages(of layout: CorpusLayout) -> [[UInt8]] {
+    static func pageRanges(of layout: CorpusLayout) -> [Range<Int>] {
         var span = 256
         while span < layout.count / 64 { span *= 2 }
         let mask = UInt64(span - 1)
@@ -114,17 +120,46 @@ struct ApplyIndex: Equatable {
             pages.append(start..<index + 1)
             start = index + 1
         }
-        // Encoded on all cores: the pages of a million-rule corpus hold 33 MB.
-        return pages.concurrentMap { segments in
-            var out = BinaryOutput()
-            out.append(array: segments.map { UInt32(layout.range($0).count) })
-            out.append(array: Array(layout.hashes[segments]))
-            out.append(array: Array(layout.tags[segments]))
-            out.append(array: Array(layout.vpcs[segments]))
-            out.append(array: Array(layout.keys[segments]))
-            out.append(array: Array(layout.extras[segments]))
-            return out.bytes
+        return pages
+    }
+
+    /// The segments' lengths, the first column of a page.
+    private static func lengths(_ segments: Range<Int>, of layout: CorpusLayout) -> [UInt32] {
+        segments.map { UInt32(layout.range($0).count) }
+    }
+
+    /// The page of `segments`: each column as a count and its values.
+    static func page(_ segments: Range<Int>, of layout: CorpusLayout) -> [UInt8] {
+        var out = BinaryOutput()
+        out.append(array: lengths(segments, of: layout))
+        out.append(array: Array(layout.hashes[segments]))
+        out.append(array: Array(layout.tags[segments]))
+        out.append(array: Array(layout.vpcs[segments]))
+        out.append(array: Array(layout.keys[segments]))
+        out.append(array: Array(layout.extras[segments]))
+        return out.bytes
+    }
+
+    /// The size and XXH3-64 of ``page(_:of:)``, digested from the columns in place.
+    static func pageArtifact(_ segments: Range<Int>, of layout: CorpusLayout)
+        -> OutputFile.Artifact
+    {
+        let lengths = lengths(segments, of: layout)
+        var count = UInt64(segments.count)
+        let digest = Digest.xxh3 { update in
+            func column<Value>(_ values: ArraySlice<Value>) {
+                withUnsafeBytes(of: &count) { update($0) }
+                values.withUnsafeBytes { update($0) }
+            }
+            column(lengths[...])
+            column(layout.hashes[segments])
+            column(layout.tags[segments])
+            column(layout.vpcs[segments])
+            column(layout.keys[segments])
+            column(layout.extras[segments])
         }
+        return OutputFile.Artifact(
+            bytes: Page.widths.count * 8 + segments.count * Page.widths.reduce(0, +), xxh3: digest)
     }
 
     /// Creates an index.

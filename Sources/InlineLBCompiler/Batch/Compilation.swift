@@ -191,7 +191,7 @@ public struct Compilation: Sendable {
                 path: "actions.jsonl",
                 parts: DocumentRenderers.actions(plan.actions).map { $0[...] }))
         files.append(OutputFile(path: "state.json", parts: stateDocument))
-        if let index { files += index.files }
+        if let index { files += index.files(keeping: previous) }
         if let previous {
             for index in files.indices {
                 if let reused = previous.reuse(files[index]) { files[index] = reused }

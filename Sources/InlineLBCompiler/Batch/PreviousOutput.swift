@@ -78,9 +78,15 @@ public struct PreviousOutput: Sendable {
         return bytes
     }
 
+    /// The file at `path` as a reused artifact when the manifest lists `artifact` there
+    /// (and it is still on disk with that size).
+    func reuse(_ path: String, holding artifact: OutputFile.Artifact) -> OutputFile? {
+        guard artifacts[path] == artifact else { return nil }
+        return reuse([path])?.first
+    }
+
     /// `file` as a reused artifact when the previous output holds the same bytes at its path.
     func reuse(_ file: OutputFile) -> OutputFile? {
-        guard !file.isReused, artifacts[file.path] == file.artifact else { return nil }
-        return reuse([file.path])?.first
+        file.isReused ? nil : reuse(file.path, holding: file.artifact)
     }
 }
