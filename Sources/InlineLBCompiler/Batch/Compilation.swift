@@ -167,7 +167,8 @@ public struct Compilation: Sendable {
         }
         self.init(
             plan: plan, rendered: Compilation.routerFiles(corpus, plan) + units.flatMap(\.files),
-            inputs: units.map { ($0.folder, $0.digest) }, topology: topology.parts,
+            inputs: units.map { ($0.folder, $0.digest) },
+            topology: OutputFile(path: "topology.json", parts: topology.parts),
             stateDocument: stateDocument.parts, counts: counts, corpusName: model.name,
             inputFile: inputFile,
             input: input,
@@ -179,13 +180,13 @@ public struct Compilation: Sendable {
     /// manifest. `counts` holds everything but the actions and the files.
     init(
         plan: Plan, rendered: [OutputFile], inputs: [(unit: String, digest: String)],
-        topology: [ArraySlice<UInt8>], stateDocument: [ArraySlice<UInt8>],
+        topology: OutputFile, stateDocument: [ArraySlice<UInt8>],
         counts: CompilationCounts,
         corpusName: String, inputFile: String, input: OutputFile.Artifact,
         previous: PreviousOutput?, index: ApplyIndex?
     ) {
         var files = rendered
-        files.append(OutputFile(path: "topology.json", parts: topology))
+        files.append(topology)
         files.append(
             OutputFile(
                 path: "actions.jsonl",

@@ -82,7 +82,7 @@ public struct IncrementalApply {
         counts.runningAppliances = entries.count(where: \.isRunning)
         counts.mappedPublicIPs = entries.reduce(0) { $0 + $1.mappings }
         compilation = Compilation(
-            plan: plan, rendered: rendered, inputs: inputs, topology: topology.parts,
+            plan: plan, rendered: rendered, inputs: inputs, topology: topology.file,
             stateDocument: stateDocument.parts, counts: counts,
             corpusName: edit.corpus.corpus.name, inputFile: corpusFile,
             input: OutputFile.Artifact(bytes: corpusBytes.count, xxh3: inputDigest.value),
@@ -181,12 +181,14 @@ public struct IncrementalApply {
         }
     }
 
-    /// The previous `topology.json` with the scope's VPC chunks rendered afresh.
+    /// `topology.json` and its VPC chunks: the previous file with the scope's chunks
+    /// rendered afresh, or the previous file itself, not read whole, when they come out the
+    /// same.
     private static func topology(
         _ edit: CorpusEdit, _ plan: Plan, index: ApplyIndex, previous: PreviousOutput
-    ) throws(Refusal) -> TopologyDocument {
-        guard let old = previous.listedBytes(of: "topology.json"),
-            index.topologyChunks.allSatisfy({ $0.upperBound <= old.count }),
+    ) throws(Refusal) -> (file: OutputFile, chunks: [Range<Int>]) {
+        let path = "topology.json"
+        guard
             index.topologyChunks.count
                 == edit.layout.tags.count(where: { $0 == CorpusLayout.Section.vpcs.rawValue })
         else { throw Refusal(reason: "the previous topology.json is not the indexed one") }
@@ -198,13 +200,22 @@ public struct IncrementalApply {
         }
         // The VPCs and the corpus's name are as before (an edit of them is refused), so
         // when the scope's chunks are too, so is the document.
-        if rendered.allSatisfy({ old[index.topologyChunks[$0.key]].elementsEqual($0.value) }) {
-            return TopologyDocument(bytes: old, chunks: index.topologyChunks)
+        if let artifact = previous.artifacts[path],
+            rendered.allSatisfy({
+                previous.bytes(of: path, at: index.topologyChunks[$0.key]) == $0.value
+            }),
+            let kept = previous.reuse(path, holding: artifact)
+        {
+            return (kept, index.topologyChunks)
         }
+        guard let old = previous.listedBytes(of: path),
+            index.topologyChunks.allSatisfy({ $0.upperBound <= old.count })
+        else { throw Refusal(reason: "the previous topology.json is not the indexed one") }
         let chunks = index.topologyChunks.enumerated().map { vpc, range in
             rendered[vpc]?[...] ?? old[range]
         }
-        return TopologyDocument(corpusName: edit.corpus.corpus.name, chunks: chunks)
+        let document = TopologyDocument(corpusName: edit.corpus.corpus.name, chunks: chunks)
+        return (OutputFile(path: path, parts: document.parts), document.chunks)
     }
 
     /// Every tier's pool usage in corpus order (the scope's from `plan`, the others as

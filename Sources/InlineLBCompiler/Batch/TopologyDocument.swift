@@ -20,12 +20,6 @@ struct TopologyDocument {
         self.init(corpusName: corpus.corpus.name, chunks: rendered.map { $0[...] })
     }
 
-    /// A document as it was read, with its chunks.
-    init(bytes: [UInt8], chunks: [Range<Int>]) {
-        parts = [bytes[...]]
-        self.chunks = chunks
-    }
-
     /// Lays VPC chunks out, in order, the way `JSONOutput` writes the whole document.
     init(corpusName: String, chunks: [ArraySlice<UInt8>]) {
         var head = ByteWriter()
