@@ -294,6 +294,19 @@ struct IncrementalPiecesTests {
         try write("fourth")
         #expect(try String(contentsOfFile: linked, encoding: .utf8) == "second")
         #expect(try String(contentsOfFile: out + "/state.json", encoding: .utf8) == "fourth")
+        // Neither a link to another file nor a FIFO (whose opening would wait for a reader)
+        // is written through: each is replaced.
+        let victim = folder + "/victim"
+        try Data("keep me".utf8).write(to: URL(fileURLWithPath: victim))
+        try FileManager.default.removeItem(atPath: spare + "/state.json")
+        try FileManager.default.createSymbolicLink(
+            atPath: spare + "/state.json", withDestinationPath: victim)
+        try write("fifth")
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "keep me")
+        try FileManager.default.removeItem(atPath: spare + "/state.json")
+        #expect(mkfifo(spare + "/state.json", 0o644) == 0)
+        try write("sixth")
+        #expect(try String(contentsOfFile: out + "/state.json", encoding: .utf8) == "sixth")
 
         let state = folder + "/state.json"
         for text in ["one, the longest version", "two", "three"] {

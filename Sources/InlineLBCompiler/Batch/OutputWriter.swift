@@ -267,12 +267,12 @@ public enum OutputWriter {
     static func writeFile(_ path: String, _ parts: [ArraySlice<UInt8>], then after: AfterWrite)
         throws(WriteError)
     {
-        var descriptor = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        // Not through a link, and without waiting for a reader should a FIFO be there.
+        var descriptor = open(
+            path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o644)
         var status = stat()
-        if descriptor < 0 && errno == ELOOP
-            || descriptor >= 0
-                && (fstat(descriptor, &status) != 0 || status.st_nlink != 1
-                    || status.st_mode & S_IFMT != S_IFREG)
+        if descriptor < 0 || fstat(descriptor, &status) != 0 || status.st_nlink != 1
+            || status.st_mode & S_IFMT != S_IFREG
         {
             if descriptor >= 0 { close(descriptor) }
             unlink(path)
