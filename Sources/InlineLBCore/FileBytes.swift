@@ -125,9 +125,10 @@ public final class MappedFile: @unchecked Sendable {
         MappedFile.populate(bytes)
     }
 
-    /// Maps every page of `bytes` ahead of use, in parts on all cores (`MAP_POPULATE`
-    /// would do it on one: 30 ms for a 260 MB corpus). Where the kernel cannot, the pages
-    /// are mapped as they are first read instead.
+    /// Maps every page of `bytes` ahead of use, in parts spread over the cores the dispatch
+    /// pool has running (`MAP_POPULATE` would do it on one: 20-30 ms for a 260 MB corpus;
+    /// at a run's start the pool often has only one thread up, so the gain varies). Where
+    /// the kernel cannot, the pages are mapped as they are first read instead.
     private static func populate(_ bytes: UnsafeRawBufferPointer) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let pages = (bytes.count + page - 1) / page
