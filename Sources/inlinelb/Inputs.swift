@@ -85,8 +85,9 @@ func loadCorpora(_ paths: [String], bytes read: [String: [UInt8]] = [:], layOut:
                 LoadedCorpus(
                     path: path, input: OutputFile.Artifact(bytes: bytes.count, xxh3: digest.value),
                     corpus: corpus, layout: layout, seconds: seconds(clock.now - start)))
-            // Nothing reads the file again: its memory goes back on another core, for the
-            // next stages to take up instead of pages the system must supply afresh.
+            // Nothing reads the file again: its memory (unless `read` holds it too) goes back
+            // on another core, for the next stages to take up instead of pages the system
+            // must supply afresh.
             releaseInBackground(bytes)
         } catch {
             failed = true
