@@ -69,6 +69,27 @@ public indirect enum JSONOutput: Sendable {
         }
     }
 
+    /// The opening of a pretty document object up to the value of its member `key`, after
+    /// its scalar `members`, as ``write(to:pretty:indent:)`` writes them: the head that
+    /// ``parts(_:arrayOfRendered:indent:_:)`` takes.
+    public static func documentHead(_ members: [(String, JSONOutput)], then key: String)
+        -> [UInt8]
+    {
+        var out = ByteWriter()
+        out.append(byte: UInt8(ascii: "{"))
+        for (name, value) in members {
+            out.append("\n  ")
+            out.appendJSONString(name)
+            out.append(": ")
+            value.write(to: &out, pretty: true, indent: 2)
+            out.append(byte: UInt8(ascii: ","))
+        }
+        out.append("\n  ")
+        out.appendJSONString(key)
+        out.append(": ")
+        return out.bytes
+    }
+
     /// A document of `head`, then an array of values rendered beforehand (each as
     /// ``write(to:pretty:indent:)`` writes it pretty at `indent + 2`) laid out as a pretty
     /// array at `indent` is written, then `tail`; as parts that follow one another (the

@@ -9,14 +9,16 @@ struct JSONTests {
         try JSONReader.parse(Array(text.utf8))
     }
 
-    /// An array of values rendered one by one joins as the whole array renders, and the
-    /// returned ranges hold each value.
+    /// A document head and an array of values rendered one by one join as the whole
+    /// document renders, and the returned ranges hold each value.
     @Test(arguments: [0, 1, 3])
     func anArrayOfRenderedValuesIsWrittenAsTheWholeArray(count: Int) {
         let values: [JSONOutput] = (0..<count).map { index in
             .object([("id", .int(index)), ("tags", .array([.string("a"), .null]))])
         }
-        let whole = JSONOutput.object([("name", .string("x")), ("items", .array(values))])
+        let whole = JSONOutput.object([
+            ("name", .string("x \"quoted\"")), ("count", .int(-7)), ("items", .array(values)),
+        ])
         var expected = ByteWriter()
         whole.write(to: &expected, pretty: true)
         let rendered = values.map { value in
@@ -24,9 +26,10 @@ struct JSONTests {
             value.write(to: &out, pretty: true, indent: 4)
             return out.bytes[...]
         }
+        let head = JSONOutput.documentHead(
+            [("name", .string("x \"quoted\"")), ("count", .int(-7))], then: "items")
         let (parts, ranges) = JSONOutput.parts(
-            Array("{\n  \"name\": \"x\",\n  \"items\": ".utf8), arrayOfRendered: rendered,
-            indent: 2, Array("\n}".utf8))
+            head, arrayOfRendered: rendered, indent: 2, Array("\n}".utf8))
         let document = Array(parts.joined())
         #expect(String(decoding: document, as: UTF8.self) == expected.string)
         #expect(ranges.map { Array(document[$0]) } == rendered.map { Array($0) })

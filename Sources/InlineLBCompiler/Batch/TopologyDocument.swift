@@ -22,14 +22,14 @@ struct TopologyDocument {
 
     /// Lays VPC chunks out, in order, the way `JSONOutput` writes the whole document.
     init(corpusName: String, chunks: [ArraySlice<UInt8>]) {
-        var head = ByteWriter()
-        head.append("{\n  \"format\": ")
-        head.appendJSONString(DocumentRenderers.topologyFormat)
-        head.append(",\n  \"corpus\": ")
-        head.appendJSONString(corpusName)
-        head.append(",\n  \"vpcs\": ")
+        let head = JSONOutput.documentHead(
+            [
+                ("format", .string(DocumentRenderers.topologyFormat)),
+                ("corpus", .string(corpusName)),
+            ],
+            then: "vpcs")
         (parts, self.chunks) = JSONOutput.parts(
-            head.bytes, arrayOfRendered: chunks, indent: 2, Array("\n}\n".utf8))
+            head, arrayOfRendered: chunks, indent: 2, Array("\n}\n".utf8))
     }
 
     /// The appliance of each tier in `state`, by tier id.

@@ -179,14 +179,12 @@ struct StateDocument {
         nextApplianceNumber: Int, nextMappingNumber: Int, appliances: [ArraySlice<UInt8>],
         pools: [PoolUsage]
     ) {
-        var head = ByteWriter()
-        head.append("{\n  \"format\": ")
-        head.appendJSONString(DeploymentState.format)
-        head.append(",\n  \"nextappliancenumber\": ")
-        head.append(nextApplianceNumber)
-        head.append(",\n  \"nextmappingnumber\": ")
-        head.append(nextMappingNumber)
-        head.append(",\n  \"appliances\": ")
+        let head = JSONOutput.documentHead(
+            [
+                ("format", .string(DeploymentState.format)),
+                ("nextappliancenumber", .int(nextApplianceNumber)),
+                ("nextmappingnumber", .int(nextMappingNumber)),
+            ], then: "appliances")
         var tail = ByteWriter()
         tail.append(",\n  \"pools\": ")
         JSONOutput.array(
@@ -202,7 +200,7 @@ struct StateDocument {
         ).write(to: &tail, pretty: true, indent: 2)
         tail.append("\n}\n")
         (parts, self.appliances) = JSONOutput.parts(
-            head.bytes, arrayOfRendered: appliances, indent: 2, tail.bytes)
+            head, arrayOfRendered: appliances, indent: 2, tail.bytes)
     }
 
     /// The chunk of one appliance: its object as `JSONOutput` writes it inside the
