@@ -18,6 +18,34 @@ public enum FileBytes {
         public var description: String { "\(path): \(reason)" }
     }
 
+    /// The bytes at `range` of the file at `path`; nil when they cannot all be read.
+    public static func read(_ path: String, at range: Range<Int>) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        let bytes = [UInt8](unsafeUninitializedCapacity: range.count) { buffer, initialized in
+            guard let base = buffer.baseAddress else { return }
+            initialized = readFully(descriptor, at: range.lowerBound, into: base, range.count).read
+        }
+        return bytes.count == range.count ? bytes : nil
+    }
+
+    /// Reads `count` bytes from `offset` of the file open as `descriptor` into `target`,
+    /// call after call: how many it read (fewer at the file's end or on a failure) and the
+    /// failure's `errno`, if any.
+    private static func readFully(
+        _ descriptor: Int32, at offset: Int, into target: UnsafeMutablePointer<UInt8>, _ count: Int
+    ) -> (read: Int, failure: Int32?) {
+        var done = 0
+        while done < count {
+            let got = pread(descriptor, target + done, count - done, off_t(offset + done))
+            if got < 0 && errno == EINTR { continue }
+            if got <= 0 { return (done, got < 0 ? errno : nil) }
+            done += got
+        }
+        return (done, nil)
+    }
+
     /// The whole content of the file at `path`.
     public static func read(_ path: String, limit: Int = .max) throws(ReadError) -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
@@ -43,17 +71,8 @@ public enum FileBytes {
         var bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             nonisolated(unsafe) let base = buffer.baseAddress!
             let parts = (0..<size).split(into: size >= parallelReadSize ? 16 : 1)
-            let outcomes = parts.concurrentMap { part -> (read: Int, failure: Int32?) in
-                var done = 0
-                while done < part.count {
-                    let got = pread(
-                        descriptor, base + part.lowerBound + done, part.count - done,
-                        off_t(part.lowerBound + done))
-                    if got < 0 && errno == EINTR { continue }
-                    if got <= 0 { return (done, got < 0 ? errno : nil) }
-                    done += got
-                }
-                return (done, nil)
+            let outcomes = parts.concurrentMap { part in
+                readFully(descriptor, at: part.lowerBound, into: base + part.lowerBound, part.count)
             }
             // What was read up to the first short part; the file shrank or failed there.
             for (part, outcome) in zip(parts, outcomes) {

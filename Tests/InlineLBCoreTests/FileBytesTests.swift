@@ -28,6 +28,16 @@ struct FileBytesTests {
         }
     }
 
+    @Test func aRangeIsReadWhenTheFileHoldsItAll() throws {
+        try withFile(size: 10_000) { path, bytes in
+            for range in [0..<0, 0..<10_000, 4_000..<4_097, 9_999..<10_000] {
+                #expect(FileBytes.read(path, at: range) == Array(bytes[range]), "\(range)")
+            }
+            #expect(FileBytes.read(path, at: 9_999..<10_001) == nil)
+            #expect(FileBytes.read(path + ".missing", at: 0..<1) == nil)
+        }
+    }
+
     @Test func aFileLongerThanItsReportedSizeIsReadToItsEnd() throws {
         // /proc files report a size of 0 and still have content.
         let status = try FileBytes.read("/proc/self/status")

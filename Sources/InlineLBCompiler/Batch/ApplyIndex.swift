@@ -61,14 +61,17 @@ struct ApplyIndex: Equatable {
     /// and only the others are encoded.
     func files(keeping previous: PreviousOutput?) -> [OutputFile] {
         let layout = self.layout
-        let pages = ApplyIndex.pageRanges(of: layout).concurrentMap { segments in
+        let named = ApplyIndex.pageRanges(of: layout).concurrentMap { segments in
             let artifact = ApplyIndex.pageArtifact(segments, of: layout)
-            let path = ApplyIndex.pagePath(Digest.hex(artifact.xxh3))
-            return previous?.reuse(path, holding: artifact)
+            let name = Digest.hex(artifact.xxh3)
+            let path = ApplyIndex.pagePath(name)
+            let file =
+                previous?.reuse(path, holding: artifact)
                 ?? OutputFile(
                     path: path, bytes: ApplyIndex.page(segments, of: layout), isCache: true)
+            return (name: name, file: file)
         }
-        let names = pages.map { Digest.hex($0.xxh3) }
+        let names = named.map(\.name)
         var out = BinaryOutput()
         out.bytes += ApplyIndex.magic
         out.append(text: stateDigest)
@@ -96,7 +99,8 @@ struct ApplyIndex: Equatable {
             out.append(UInt64(pool.free))
         }
         out.append(Digest.xxh3(out.bytes))
-        return [OutputFile(path: ApplyIndex.fileName, bytes: out.bytes, isCache: true)] + pages
+        return [OutputFile(path: ApplyIndex.fileName, bytes: out.bytes, isCache: true)]
+            + named.map(\.file)
     }
 
     /// The path of the page named `name` in the output.
@@ -123,43 +127,44 @@ struct ApplyIndex: Equatable {
         return pages
     }
 
-    /// The segments' lengths, the first column of a page.
-    private static func lengths(_ segments: Range<Int>, of layout: CorpusLayout) -> [UInt32] {
-        segments.map { UInt32(layout.range($0).count) }
+    /// Passes the page of `segments` to `write`, piece by piece: each column as its count
+    /// and its values (lengths, hashes, tags, VPCs, keys, extras).
+    private static func writePage(
+        _ segments: Range<Int>, of layout: CorpusLayout,
+        to write: (UnsafeRawBufferPointer) -> Void
+    ) {
+        func column<Value>(_ values: ArraySlice<Value>) {
+            withUnsafeBytes(of: UInt64(values.count)) { write($0) }
+            values.withUnsafeBytes { write($0) }
+        }
+        column(segments.map { UInt32(layout.range($0).count) }[...])
+        column(layout.hashes[segments])
+        column(layout.tags[segments])
+        column(layout.vpcs[segments])
+        column(layout.keys[segments])
+        column(layout.extras[segments])
     }
 
-    /// The page of `segments`: each column as a count and its values.
+    /// The size of the page of `segments`.
+    private static func pageSize(_ segments: Range<Int>) -> Int {
+        Page.widths.count * 8 + segments.count * Page.widths.reduce(0, +)
+    }
+
+    /// The page of `segments`.
     static func page(_ segments: Range<Int>, of layout: CorpusLayout) -> [UInt8] {
-        var out = BinaryOutput()
-        out.append(array: lengths(segments, of: layout))
-        out.append(array: Array(layout.hashes[segments]))
-        out.append(array: Array(layout.tags[segments]))
-        out.append(array: Array(layout.vpcs[segments]))
-        out.append(array: Array(layout.keys[segments]))
-        out.append(array: Array(layout.extras[segments]))
-        return out.bytes
+        var page: [UInt8] = []
+        page.reserveCapacity(pageSize(segments))
+        writePage(segments, of: layout) { page += $0 }
+        return page
     }
 
     /// The size and XXH3-64 of ``page(_:of:)``, digested from the columns in place.
     static func pageArtifact(_ segments: Range<Int>, of layout: CorpusLayout)
         -> OutputFile.Artifact
     {
-        let lengths = lengths(segments, of: layout)
-        var count = UInt64(segments.count)
-        let digest = Digest.xxh3 { update in
-            func column<Value>(_ values: ArraySlice<Value>) {
-                withUnsafeBytes(of: &count) { update($0) }
-                values.withUnsafeBytes { update($0) }
-            }
-            column(lengths[...])
-            column(layout.hashes[segments])
-            column(layout.tags[segments])
-            column(layout.vpcs[segments])
-            column(layout.keys[segments])
-            column(layout.extras[segments])
-        }
-        return OutputFile.Artifact(
-            bytes: Page.widths.count * 8 + segments.count * Page.widths.reduce(0, +), xxh3: digest)
+        OutputFile.Artifact(
+            bytes: pageSize(segments),
+            xxh3: Digest.xxh3 { writePage(segments, of: layout, to: $0) })
     }
 
     /// Creates an index.

@@ -200,11 +200,11 @@ public struct IncrementalApply {
         }
         // The VPCs and the corpus's name are as before (an edit of them is refused), so
         // when the scope's chunks are too, so is the document.
-        if let artifact = previous.artifacts[path],
-            rendered.allSatisfy({
-                previous.bytes(of: path, at: index.topologyChunks[$0.key]) == $0.value
-            }),
-            let kept = previous.reuse(path, holding: artifact)
+        if rendered.allSatisfy({
+            FileBytes.read(previous.folder + "/" + path, at: index.topologyChunks[$0.key])
+                == $0.value
+        }),
+            let kept = previous.reuse([path])?.first
         {
             return (kept, index.topologyChunks)
         }

@@ -78,25 +78,6 @@ public struct PreviousOutput: Sendable {
         return bytes
     }
 
-    /// The bytes at `range` of the file at `path`; nil when they cannot all be read.
-    func bytes(of path: String, at range: Range<Int>) -> [UInt8]? {
-        let descriptor = open(folder + "/" + path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        let bytes = [UInt8](unsafeUninitializedCapacity: range.count) { buffer, initialized in
-            initialized = 0
-            while initialized < range.count {
-                let read = pread(
-                    descriptor, buffer.baseAddress! + initialized, range.count - initialized,
-                    off_t(range.lowerBound + initialized))
-                if read < 0 && errno == EINTR { continue }
-                guard read > 0 else { break }
-                initialized += read
-            }
-        }
-        return bytes.count == range.count ? bytes : nil
-    }
-
     /// The file at `path` as a reused artifact when the manifest lists `artifact` there
     /// (and it is still on disk with that size).
     func reuse(_ path: String, holding artifact: OutputFile.Artifact) -> OutputFile? {
