@@ -260,6 +260,14 @@ struct IncrementalPiecesTests {
         try OutputWriter.replaceDirectory(
             folder + "/out", with: [OutputFile(path: "manifest.json", bytes: []), file])
         #expect(try String(contentsOfFile: folder + "/out/parts", encoding: .utf8) == "abc")
+        // Parts go to `writev` in batches: more than two batches' worth, with empty parts
+        // (first, in a batch, and last) and slices inside their arrays.
+        let many = (0..<(2 * OutputWriter.partsPerCall + 7)).map { number -> ArraySlice<UInt8> in
+            number % 5 == 0 ? [] : Array("<\(number)>|".utf8).dropLast()
+        }
+        let joined = many.flatMap { $0 }
+        try OutputWriter.replaceFile(folder + "/many", withParts: many + [[]])
+        #expect(try Array(Data(contentsOf: URL(fileURLWithPath: folder + "/many"))) == joined)
     }
 
     /// A document the next write rewrites is written over in the spare (its pages reused)

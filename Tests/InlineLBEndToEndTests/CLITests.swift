@@ -53,6 +53,15 @@ struct CLITests {
         #expect(refused.status == 73)
         #expect(refused.stderr.contains("holds no manifest.json"))
         #expect(filesBelow(precious) == ["notes.txt"])
+        // A hidden file is data too; an empty folder is taken.
+        let hidden = folder.appendingPathComponent("hidden")
+        try FileManager.default.createDirectory(at: hidden, withIntermediateDirectories: true)
+        try Data("keep me".utf8).write(to: hidden.appendingPathComponent(".x"))
+        #expect(try inlinelb("compile", "corpora/ui-flow.json", "-o", hidden.path).status == 73)
+        let empty = folder.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        #expect(try inlinelb("compile", "corpora/ui-flow.json", "-o", empty.path).status == 0)
+        #expect(filesBelow(empty).contains("manifest.json"))
     }
 
     /// An apply whose state file cannot be written changes nothing: OUT is swapped in only
