@@ -30,11 +30,36 @@ public enum FileBytes {
         return bytes.count == range.count ? bytes : nil
     }
 
+    /// Fills `buffers`, one after another, with the bytes from `offset` of the file at
+    /// `path`; false when they cannot all be read.
+    public static func read(
+        _ path: String, at offset: Int, into buffers: [UnsafeMutableRawBufferPointer]
+    ) -> Bool {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var offset = offset
+        for buffer in buffers {
+            guard let base = buffer.baseAddress else { continue }
+            guard readFully(descriptor, at: offset, into: base, buffer.count).read == buffer.count
+            else { return false }
+            offset += buffer.count
+        }
+        return true
+    }
+
+    /// The size of the file at `path` (following links); nil when there is none.
+    public static func size(of path: String) -> Int? {
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+        return Int(status.st_size)
+    }
+
     /// Reads `count` bytes from `offset` of the file open as `descriptor` into `target`,
     /// call after call: how many it read (fewer at the file's end or on a failure) and the
     /// failure's `errno`, if any.
     private static func readFully(
-        _ descriptor: Int32, at offset: Int, into target: UnsafeMutablePointer<UInt8>, _ count: Int
+        _ descriptor: Int32, at offset: Int, into target: UnsafeMutableRawPointer, _ count: Int
     ) -> (read: Int, failure: Int32?) {
         var done = 0
         while done < count {

@@ -85,7 +85,7 @@ struct IncrementalPiecesTests {
             }.map { ($0.path, $0.bytes) })
         #expect(files.count > 3, "the layout is cut into pages")
         let root = try #require(files[ApplyIndex.fileName])
-        let index = try #require(ApplyIndex(root: root) { files[$0] })
+        let index = try #require(ApplyIndex(root: root, pages: .memory(files)))
         #expect(index.layout == layout)
         let again = index.files(keeping: nil)
         #expect(again.map(\.bytes) == again.map { files[$0.path] ?? [] })
@@ -99,16 +99,29 @@ struct IncrementalPiecesTests {
                 == Digest.hex(Digest.xxh3Wide(Array(compilation.stateDocument.joined()))))
         var damaged = root
         damaged[damaged.count / 2] ^= 1
-        #expect(ApplyIndex(root: damaged) { files[$0] } == nil)
-        #expect(ApplyIndex(root: Array(root.dropLast())) { files[$0] } == nil)
+        #expect(ApplyIndex(root: damaged, pages: .memory(files)) == nil)
+        #expect(ApplyIndex(root: Array(root.dropLast()), pages: .memory(files)) == nil)
         let page = try #require(files.keys.first { $0 != ApplyIndex.fileName })
         var flipped = files
         flipped[page]![0] ^= 1
         let damagedPage = flipped
-        #expect(ApplyIndex(root: root) { damagedPage[$0] } == nil)
+        #expect(ApplyIndex(root: root, pages: .memory(damagedPage)) == nil)
+        flipped[page] = files[page]!
+        flipped[page]![files[page]!.count / 2] ^= 1
+        let damagedColumn = flipped
+        #expect(ApplyIndex(root: root, pages: .memory(damagedColumn)) == nil)
+        flipped[page] = files[page]! + [0]
+        let longerPage = flipped
+        #expect(ApplyIndex(root: root, pages: .memory(longerPage)) == nil)
         flipped[page] = nil
         let missingPage = flipped
-        #expect(ApplyIndex(root: root) { missingPage[$0] } == nil)
+        #expect(ApplyIndex(root: root, pages: .memory(missingPage)) == nil)
+        // The pages as written to a folder read back the same.
+        let folder = try scratchFolder("index")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try OutputWriter.replaceDirectory(
+            folder + "/out", with: compilation.files.filter { files[$0.path] != nil })
+        #expect(ApplyIndex(root: root, pages: .folder(folder + "/out")) == index)
     }
 
     /// An edit changes the pages around it only.
@@ -342,5 +355,28 @@ struct IncrementalPiecesTests {
 
     private func filesBelow(_ folder: String) -> [String] {
         StagingTree.inventory(of: folder).files.keys.sorted()
+    }
+}
+
+extension ApplyIndex.PageSource {
+    /// Pages held in memory, by path.
+    static func memory(_ files: [String: [UInt8]]) -> Self {
+        Self(
+            size: { files[$0]?.count },
+            read: { path, offset, buffers in
+                var offset = offset
+                for buffer in buffers {
+                    guard let bytes = files[path], offset >= 0,
+                        offset + buffer.count <= bytes.count
+                    else { return false }
+                    bytes.withUnsafeBytes {
+                        buffer.copyMemory(
+                            from: UnsafeRawBufferPointer(
+                                rebasing: $0[offset..<offset + buffer.count]))
+                    }
+                    offset += buffer.count
+                }
+                return true
+            })
     }
 }

@@ -17,7 +17,7 @@ struct ApplyIndex: Equatable {
     /// The file's name in the output folder.
     static let fileName = "apply-index.bin"
     /// The file's first bytes.
-    static let magic = Array("inlinelb-apply-index/1\n".utf8)
+    static let magic = Array("inlinelb-apply-index/2\n".utf8)
 
     /// One appliance of the state the apply wrote.
     struct Appliance: Equatable {
@@ -61,7 +61,8 @@ struct ApplyIndex: Equatable {
     /// and only the others are encoded.
     func files(keeping previous: PreviousOutput?) -> [OutputFile] {
         let layout = self.layout
-        let named = ApplyIndex.pageRanges(of: layout).concurrentMap { segments in
+        let ranges = ApplyIndex.pageRanges(of: layout)
+        let named = ranges.concurrentMap { segments in
             let artifact = ApplyIndex.pageArtifact(segments, of: layout)
             let name = Digest.hex(artifact.xxh3)
             let path = ApplyIndex.pagePath(name)
@@ -88,6 +89,7 @@ struct ApplyIndex: Equatable {
         for key in layout.memberKeys { out.append(text: key) }
         out.append(UInt64(names.count))
         for name in names { out.append(text: name) }
+        out.append(array: ranges.map { UInt64($0.count) })
         out.append(array: topologyChunks.map { UInt64($0.lowerBound) })
         out.append(array: topologyChunks.map { UInt64($0.upperBound) })
         out.append(UInt64(pools.count))
@@ -147,7 +149,7 @@ struct ApplyIndex: Equatable {
 
     /// The size of the page of `segments`.
     private static func pageSize(_ segments: Range<Int>) -> Int {
-        Page.widths.count * 8 + segments.count * Page.widths.reduce(0, +)
+        columnWidths.count * 8 + segments.count * columnWidths.reduce(0, +)
     }
 
     /// The page of `segments`.
@@ -185,9 +187,9 @@ struct ApplyIndex: Equatable {
         self.pools = pools
     }
 
-    /// Reads an index back from its root's bytes and `page`, which gives the bytes of the
-    /// page at a path; nil unless all are whole and intact.
-    init?(root bytes: [UInt8], page: @Sendable (String) -> [UInt8]?) {
+    /// Reads an index back from its root's bytes and the pages in `pages`; nil unless all
+    /// are whole and intact.
+    init?(root bytes: [UInt8], pages: PageSource) {
         guard bytes.count >= ApplyIndex.magic.count + 8,
             bytes.starts(with: ApplyIndex.magic),
             bytes.withUnsafeBytes({ raw in
@@ -215,7 +217,8 @@ struct ApplyIndex: Equatable {
         }
         guard keys.count == memberCount, let pageCount = input.integer(),
             let layout = ApplyIndex.layout(
-                fileSize: fileSize, memberKeys: keys, pages: pageCount, input: &input, page: page),
+                fileSize: fileSize, memberKeys: keys, pages: pageCount, input: &input,
+                source: pages),
             let chunkStarts: [UInt64] = input.array(), let chunkEnds: [UInt64] = input.array(),
             chunkStarts.count == chunkEnds.count,
             let poolCount = input.integer()
@@ -246,109 +249,106 @@ struct ApplyIndex: Equatable {
         self.pools = pools
     }
 
-    /// The layout from the `pages` pages named next in `input`, each checked against its
-    /// name; nil when one is missing, damaged or does not add up to `fileSize`.
+    /// Where ``init(root:pages:)`` reads the pages: a page's size (nil when it is
+    /// missing), and its bytes from an offset copied into buffers, one after another (false
+    /// when they cannot all be).
+    struct PageSource: Sendable {
+        var size: @Sendable (_ path: String) -> Int?
+        var read:
+            @Sendable (_ path: String, _ offset: Int, _ into: [UnsafeMutableRawBufferPointer])
+                -> Bool
+
+        /// The pages in the output folder `folder`.
+        static func folder(_ folder: String) -> PageSource {
+            PageSource(
+                size: { FileBytes.size(of: folder + "/" + $0) },
+                read: { FileBytes.read(folder + "/" + $0, at: $1, into: $2) })
+        }
+    }
+
+    /// The widths of a page's columns' values, in the order they are written: lengths,
+    /// hashes, tags, VPCs, keys and extras.
+    private static let columnWidths = [4, 8, 1, 4, 8, 4]
+
+    /// The layout from the pages named next in `input` (`pages` names, then their segment
+    /// counts), each checked against its name; nil when one is missing, damaged or does
+    /// not add up to `fileSize`.
+    ///
+    /// Each column is read from the pages straight into its place in the layout, on all
+    /// cores: no page is held in memory whole (a million-rule corpus has 33 MB of them).
     private static func layout(
         fileSize: Int, memberKeys: [String], pages: Int, input: inout BinaryInput,
-        page: @Sendable (String) -> [UInt8]?
+        source: PageSource
     ) -> CorpusLayout? {
         var names: [String] = []
         for _ in 0..<min(pages, input.bytes.count) {
             guard let name = input.text() else { return nil }
             names.append(name)
         }
-        // Read and checked on all cores, then copied column by column straight into the
-        // layout's columns, each page's part on a core of its own.
-        let read = names.concurrentMap { name in Page(page(pagePath(name)), name: name) }
-        let pages = read.compactMap { $0 }
-        guard pages.count == read.count else { return nil }
-        // Each page's first segment and first byte; the totals last.
-        let firsts = pages.reduce(into: [0]) { $0.append($0.last! + $1.count) }
-        let offsets = pages.reduce(into: [0]) { $0.append($0.last! + $1.size) }
-        let count = firsts.last!
-        let size = offsets.last!
-        guard count > 0, size == fileSize, fileSize < Int(UInt32.max) else { return nil }
-        /// Column `column` of every page, end to end.
-        func joined<Value: FixedWidthInteger>(_ column: Int) -> [Value] {
-            [Value](unsafeUninitializedCapacity: count) { buffer, initialized in
+        guard let counts: [UInt64] = input.array(), counts.count == names.count,
+            counts.allSatisfy({ (1...65536).contains($0) })
+        else { return nil }
+        let paths = names.map(pagePath)
+        let ranges = counts.reduce(into: [0..<0]) {
+            $0.append($0.last!.upperBound..<$0.last!.upperBound + Int($1))
+        }.dropFirst()
+        let count = ranges.last?.upperBound ?? 0
+        guard count > 0, fileSize < Int(UInt32.max),
+            zip(paths, ranges).allSatisfy({ source.size($0) == pageSize($1) })
+        else { return nil }
+        /// Column `column` of every page, end to end; nil when a page cannot be read.
+        func joined<Value: FixedWidthInteger>(_ column: Int) -> [Value]? {
+            var complete = false
+            let values = [Value](unsafeUninitializedCapacity: count) { buffer, initialized in
                 nonisolated(unsafe) let buffer = UnsafeMutableRawBufferPointer(buffer)
-                let stride = MemoryLayout<Value>.stride
-                _ = Array(pages.indices).concurrentMap { index in
-                    let page = pages[index]
-                    let start = page.columns[column]
-                    page.bytes.withUnsafeBytes { raw in
-                        UnsafeMutableRawBufferPointer(
-                            rebasing: buffer[
-                                firsts[index] * stride..<(firsts[index] + page.count) * stride]
-                        ).copyMemory(
-                            from: UnsafeRawBufferPointer(
-                                rebasing: raw[start..<start + page.count * stride]))
-                    }
+                let width = MemoryLayout<Value>.stride
+                let read = Array(zip(paths, ranges)).concurrentMap { path, segments in
+                    // The column's count and values, past the columns before it.
+                    let offset = 8 * column + columnWidths[..<column].reduce(0, +) * segments.count
+                    var count: [UInt64] = [0]
+                    let values = UnsafeMutableRawBufferPointer(
+                        rebasing: buffer[segments.lowerBound * width..<segments.upperBound * width])
+                    return count.withUnsafeMutableBytes { source.read(path, offset, [$0, values]) }
+                        && count[0] == segments.count
                 }
-                initialized = count
+                complete = read.allSatisfy { $0 }
+                initialized = complete ? count : 0
+            }
+            return complete ? values : nil
+        }
+        guard var starts: [UInt32] = joined(0), let hashes: [UInt64] = joined(1),
+            let tags: [UInt8] = joined(2), let vpcs: [Int32] = joined(3),
+            let keys: [UInt64] = joined(4), let extras: [UInt32] = joined(5)
+        else { return nil }
+        // The pages hold lengths; the layout, starts: each page's total first, then each
+        // page's lengths turned into starts in place.
+        let sizes = starts.withUnsafeBufferPointer { lengths in
+            nonisolated(unsafe) let lengths = lengths
+            return Array(ranges).concurrentMap { segments in
+                segments.reduce(0) { $0 + Int(lengths[$1]) }
             }
         }
-        // The pages hold lengths; the layout, starts.
-        let starts = [UInt32](unsafeUninitializedCapacity: count) { buffer, initialized in
-            nonisolated(unsafe) let buffer = buffer
-            _ = Array(pages.indices).concurrentMap { index in
-                let page = pages[index]
-                var start = offsets[index]
-                page.bytes.withUnsafeBytes { raw in
-                    for segment in 0..<page.count {
-                        buffer[firsts[index] + segment] = UInt32(truncatingIfNeeded: start)
-                        start += Int(
-                            raw.loadUnaligned(
-                                fromByteOffset: page.columns[0] + 4 * segment, as: UInt32.self))
-                    }
-                }
-            }
-            initialized = count
-        }
-        return CorpusLayout(
-            fileSize: fileSize, memberKeys: memberKeys, starts: starts, hashes: joined(1),
-            tags: joined(2), vpcs: joined(3), keys: joined(4), extras: joined(5))
-    }
-
-    /// A page read back: its bytes and where its columns lie in them.
-    private struct Page: Sendable {
-        /// The widths of the columns' values, in the order they are written: lengths,
-        /// hashes, tags, VPCs, keys and extras.
-        static let widths = [4, 8, 1, 4, 8, 4]
-
-        let bytes: [UInt8]
-        /// The offset of each column's first value.
-        let columns: [Int]
-        /// Its segment count.
-        let count: Int
-        /// The corpus bytes its segments cover: the sum of their lengths.
-        let size: Int
-
-        /// The page `name` from its `bytes`; nil when the bytes are missing, are not that
-        /// page (their own XXH3-64) or do not hold columns of one length.
-        init?(_ bytes: [UInt8]?, name: String) {
-            guard let bytes, Digest.hex(Digest.xxh3(bytes)) == name else { return nil }
-            var input = BinaryInput(bytes: bytes, offset: 0)
-            var columns: [Int] = []
-            var count: Int?
-            for width in Page.widths {
-                guard let (length, start) = input.region(stride: width), count ?? length == length
-                else { return nil }
-                count = length
-                columns.append(start)
-            }
-            guard let count, input.offset == bytes.count else { return nil }
-            self.bytes = bytes
-            self.columns = columns
-            self.count = count
-            size = bytes.withUnsafeBytes { raw in
-                (0..<count).reduce(0) {
-                    $0
-                        + Int(
-                            raw.loadUnaligned(fromByteOffset: columns[0] + 4 * $1, as: UInt32.self))
+        let offsets = sizes.reduce(into: [0]) { $0.append($0.last! + $1) }
+        guard offsets.last! == fileSize else { return nil }
+        starts.withUnsafeMutableBufferPointer { starts in
+            nonisolated(unsafe) let starts = starts
+            _ = Array(zip(ranges, offsets)).concurrentMap { segments, offset in
+                var start = offset
+                for segment in segments {
+                    let length = Int(starts[segment])
+                    starts[segment] = UInt32(truncatingIfNeeded: start)
+                    start += length
                 }
             }
         }
+        let layout = CorpusLayout(
+            fileSize: fileSize, memberKeys: memberKeys, starts: starts, hashes: hashes,
+            tags: tags, vpcs: vpcs, keys: keys, extras: extras)
+        // Each page checked against its name, digested from the columns as it was written.
+        let intact = Array(zip(names, ranges)).concurrentMap { name, segments in
+            Digest.hex(pageArtifact(segments, of: layout).xxh3) == name
+        }
+        return intact.allSatisfy { $0 } ? layout : nil
     }
 }
 

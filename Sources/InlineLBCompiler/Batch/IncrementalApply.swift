@@ -38,7 +38,7 @@ public struct IncrementalApply {
         // Never left reading bytes the caller may release after a refusal.
         defer { _ = inputDigest.value }
         guard let root = previous.listedBytes(of: ApplyIndex.fileName),
-            var index = ApplyIndex(root: root, page: previous.listedBytes)
+            var index = ApplyIndex(root: root, pages: .folder(previous.folder))
         else { throw Refusal(reason: "the previous output has no apply index") }
         guard index.stateDigest == Digest.hex(Digest.xxh3Wide(stateBytes)) else {
             throw Refusal(reason: "the state file is not the one the last apply wrote")
