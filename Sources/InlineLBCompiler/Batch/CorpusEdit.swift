@@ -274,75 +274,86 @@ struct CorpusEdit {
         } catch {
             throw Refusal(reason: "an edited element does not decode")
         }
-        let lookup = VPCLookup(layout: layout, sections: section.references)
-        var resolved: [CorpusLayout.Entity] = []
-        func add(_ id: String?, _ vpcs: [Int32?], extra: UInt32 = 0) throws(Refusal) {
+        // Each element's id, the ids it refers to (by section) and its extra.
+        typealias Reference = (id: String, section: CorpusLayout.Section)
+        var elements: [(id: String?, references: [Reference], extra: UInt32)] = []
+        switch section {
+        case .vpcs: break
+        case .networks:
+            elements = model.networks.map { ($0.id, [($0.vpcID, .vpcs)], 0) }
+        case .virtualMachines:
+            elements = model.virtualMachines.map { vm in
+                (vm.id, vm.nics.map { ($0.networkID, .networks) }, 0)
+            }
+        case .publicIPAddresses:
+            elements = model.publicIPAddresses.map { ip in
+                let vm = ip.virtualMachineID.map { [($0, CorpusLayout.Section.virtualMachines)] }
+                return (ip.id, [(ip.vpcID, .vpcs)] + (vm ?? []), ip.ipAddress.value)
+            }
+        case .loadBalancerRules:
+            elements = model.loadBalancerRules.map { rule in
+                (
+                    rule.id,
+                    [(rule.networkID, .networks), (rule.publicIPID, .publicIPAddresses)],
+                    rule.isActive ? 1 : 0
+                )
+            }
+        case .portForwardingRules:
+            elements = model.portForwardingRules.map { rule in
+                (
+                    rule.id,
+                    [
+                        (rule.ipAddressID, .publicIPAddresses),
+                        (rule.virtualMachineID, .virtualMachines),
+                    ],
+                    0
+                )
+            }
+        case .applianceIntents:
+            elements = model.applianceIntents.map { (nil, [($0.networkID, .networks)], 0) }
+        }
+        guard elements.count == indices.count else {
+            throw Refusal(reason: "the edited elements do not decode one to one")
+        }
+        let lookup = VPCLookup(layout: layout, wanted: elements.flatMap(\.references))
+        for (index, element) in zip(indices, elements) {
+            let vpcs = element.references.map { lookup.vpc($0.id, in: $0.section) }
             guard let vpc = vpcs.first ?? nil, vpcs.allSatisfy({ $0 == vpc }) else {
                 throw Refusal(
                     reason: "an edited \(section.key) element refers to another VPC or to nothing")
             }
-            resolved.append(
-                CorpusLayout.Entity(vpc: vpc, key: id.map { Digest.xxh3($0) } ?? 0, extra: extra))
+            layout[entity: index] = CorpusLayout.Entity(
+                vpc: vpc, key: element.id.map { Digest.xxh3($0) } ?? 0, extra: element.extra)
         }
-        switch section {
-        case .vpcs: break
-        case .networks:
-            for tier in model.networks { try add(tier.id, [lookup.vpc(tier.vpcID, in: .vpcs)]) }
-        case .virtualMachines:
-            for vm in model.virtualMachines {
-                try add(vm.id, vm.nics.map { lookup.vpc($0.networkID, in: .networks) })
-            }
-        case .publicIPAddresses:
-            for ip in model.publicIPAddresses {
-                let vm = ip.virtualMachineID.map { lookup.vpc($0, in: .virtualMachines) }
-                try add(
-                    ip.id, [lookup.vpc(ip.vpcID, in: .vpcs)] + (vm.map { [$0] } ?? []),
-                    extra: ip.ipAddress.value)
-            }
-        case .loadBalancerRules:
-            for rule in model.loadBalancerRules {
-                try add(
-                    rule.id,
-                    [
-                        lookup.vpc(rule.networkID, in: .networks),
-                        lookup.vpc(rule.publicIPID, in: .publicIPAddresses),
-                    ], extra: rule.isActive ? 1 : 0)
-            }
-        case .portForwardingRules:
-            for rule in model.portForwardingRules {
-                try add(
-                    rule.id,
-                    [
-                        lookup.vpc(rule.ipAddressID, in: .publicIPAddresses),
-                        lookup.vpc(rule.virtualMachineID, in: .virtualMachines),
-                    ])
-            }
-        case .applianceIntents:
-            for intent in model.applianceIntents {
-                try add(nil, [lookup.vpc(intent.networkID, in: .networks)])
-            }
-        }
-        guard resolved.count == indices.count else {
-            throw Refusal(reason: "the edited elements do not decode one to one")
-        }
-        for (index, entity) in zip(indices, resolved) { layout[entity: index] = entity }
     }
 
-    /// The VPC of an entity by id, from the digests of the unchanged sections.
+    /// The VPCs of the entities that edited elements refer to, by id, from the digests of
+    /// the unchanged sections.
     struct VPCLookup {
-        /// By section tag: the VPC of each id digest.
+        /// By section tag: the VPC of each wanted id digest found.
         private var maps = [UInt64Map<Int32>?](repeating: nil, count: 256)
 
-        /// Indexes the entities of `sections` in `layout`.
-        init(layout: CorpusLayout, sections: [CorpusLayout.Section]) {
-            for section in sections { maps[Int(section.rawValue)] = UInt64Map() }
-            for index in 0..<layout.count where maps[Int(layout.tags[index])] != nil {
-                let entity = layout[entity: index]
-                maps[Int(layout.tags[index])]!.set(entity.vpc, for: entity.key)
+        /// Finds the entities `wanted` in `layout`, in one pass over its columns: only the
+        /// few ids an edit refers to are looked for, not every id indexed.
+        init(layout: CorpusLayout, wanted: [(id: String, section: CorpusLayout.Section)]) {
+            var sections = [Bool](repeating: false, count: 256)
+            var ids = UInt64Map<Bool>(capacity: wanted.count)
+            for (id, section) in wanted {
+                sections[Int(section.rawValue)] = true
+                ids.set(true, for: Digest.xxh3(id))
+                maps[Int(section.rawValue)] = UInt64Map()
+            }
+            // An id wanted in one section and found in another is recorded there too: it
+            // is never asked for there, and if it were, its VPC would be right.
+            for index in 0..<layout.count {
+                let tag = Int(layout.tags[index])
+                guard sections[tag], ids[layout.keys[index]] != nil else { continue }
+                maps[tag]!.set(layout.vpcs[index], for: layout.keys[index])
             }
         }
 
-        /// The VPC of the entity of `section` with `id`; nil when there is none.
+        /// The VPC of the entity of `section` with `id`; nil when there is none (or it was
+        /// not wanted).
         func vpc(_ id: String, in section: CorpusLayout.Section) -> Int32? {
             maps[Int(section.rawValue)]?[Digest.xxh3(id)]
         }
@@ -361,16 +372,21 @@ struct CorpusEdit {
             ids.set(true, for: layout[entity: index].key)
             addresses.set(true, for: UInt64(layout[entity: index].extra))
         }
-        for index in 0..<layout.count where layout.tags[index] == section.rawValue {
-            let entity = layout[entity: index]
-            guard !CorpusEdit.contains(inScope, entity.vpc) else { continue }
-            if ids[entity.key] != nil {
-                throw Refusal(reason: "a new id may be taken in another VPC")
+        let (newIDs, newAddresses) = (ids, addresses)
+        // On all cores (a million-rule corpus has a million rules to look at); the first
+        // conflict in corpus order is the one reported.
+        let conflicts = (0..<layout.count).split(into: 16).concurrentMap { part -> String? in
+            for index in part where layout.tags[index] == section.rawValue {
+                let entity = layout[entity: index]
+                guard !CorpusEdit.contains(inScope, entity.vpc) else { continue }
+                if newIDs[entity.key] != nil { return "a new id may be taken in another VPC" }
+                if section == .publicIPAddresses && newAddresses[UInt64(entity.extra)] != nil {
+                    return "a new public address may be taken in another VPC"
+                }
             }
-            if section == .publicIPAddresses && addresses[UInt64(entity.extra)] != nil {
-                throw Refusal(reason: "a new public address may be taken in another VPC")
-            }
+            return nil
         }
+        if let reason = conflicts.lazy.compactMap({ $0 }).first { throw Refusal(reason: reason) }
     }
 
     /// Whether `vpc` is marked in `inScope`.
