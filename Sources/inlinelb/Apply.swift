@@ -54,6 +54,8 @@ struct Apply: ParsableCommand {
     var rebuild = false
 
     func run() throws {
+        // Claimed first, so that it is walked while the corpus compiles.
+        let spare = OutputWriter.ClaimedSpare(of: output)
         let mapped = try mapInput(corpus)
         let storedBytes = try FileManager.default.fileExists(atPath: state) ? readInput(state) : nil
         if storedBytes == nil {
@@ -81,7 +83,7 @@ struct Apply: ParsableCommand {
         do throws(OutputWriter.WriteError) {
             do throws(OutputWriter.WriteError) {
                 try OutputWriter.replaceDirectory(
-                    output, with: compilation.files, listed: previous?.listedPaths,
+                    output, with: compilation.files, listed: previous?.listedPaths, spare: spare,
                     beforeSwap: { () throws(OutputWriter.WriteError) in
                         _ = try stagedState.value.get()
                     })

@@ -37,6 +37,8 @@ struct Compile: ParsableCommand {
     }
 
     func run() throws {
+        // Claimed first, so that it is walked while the corpora compile.
+        let spare = OutputWriter.ClaimedSpare(of: output)
         let loaded = try loadCorpora(corpora)
         keepUntilExit(loaded)
         var files: [OutputFile] = []
@@ -74,7 +76,7 @@ struct Compile: ParsableCommand {
             files.append(OutputFile(path: "manifest.json", bytes: batchManifest(rows)))
         }
         do {
-            try OutputWriter.replaceDirectory(output, with: files, listed: listed)
+            try OutputWriter.replaceDirectory(output, with: files, listed: listed, spare: spare)
         } catch {
             printError("inlinelb: \(error)")
             throw ExitStatus.cannotCreate

@@ -346,6 +346,54 @@ struct IncrementalPiecesTests {
 
     /// All regular files below `folder`, relative to it.
     /// A new empty folder of its own under the temporary folder; the caller removes it.
+    /// A spare claimed ahead of the write is staged in; one released unused goes back; a
+    /// link in the spare's place is never claimed or followed.
+    @Test func aClaimedSpareIsStagedInOrGivenBack() throws {
+        let folder = try scratchFolder("claimed")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let out = folder + "/out"
+        let spare = folder + "/.out.spare"
+        func write(_ text: String, spare claimed: OutputWriter.ClaimedSpare? = nil) throws {
+            try OutputWriter.replaceDirectory(
+                out,
+                with: [
+                    OutputFile(path: "manifest.json", bytes: []),
+                    OutputFile(path: "a/b/text", bytes: Array(text.utf8)),
+                ], spare: claimed)
+        }
+        func inode(_ path: String) throws -> Int {
+            try #require(
+                FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int)
+        }
+        try write("first")
+        try write("second")
+        let spareFolder = try inode(spare)
+        var unused = OutputWriter.ClaimedSpare(of: out)
+        #expect(unused != nil)
+        #expect(!FileManager.default.fileExists(atPath: spare), "claimed: renamed away")
+        unused = nil
+        #expect(try inode(spare) == spareFolder, "given back")
+        let claimed = try #require(OutputWriter.ClaimedSpare(of: out))
+        try write("third", spare: claimed)
+        #expect(try String(contentsOfFile: out + "/a/b/text", encoding: .utf8) == "third")
+        #expect(try inode(out) == spareFolder, "staged in the claimed spare")
+        #expect(try inode(spare) != spareFolder)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+                == [".out.spare", "out"])
+        // A link where the spare should be: not claimed, and what it names stays as it is.
+        try FileManager.default.removeItem(atPath: spare)
+        let elsewhere = folder + "/elsewhere"
+        try FileManager.default.createDirectory(
+            atPath: elsewhere, withIntermediateDirectories: true)
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: elsewhere + "/x"))
+        try FileManager.default.createSymbolicLink(atPath: spare, withDestinationPath: elsewhere)
+        #expect(OutputWriter.ClaimedSpare(of: out) == nil)
+        try write("fourth")
+        #expect(try String(contentsOfFile: out + "/a/b/text", encoding: .utf8) == "fourth")
+        #expect(filesBelow(elsewhere) == ["x"])
+    }
+
     private func scratchFolder(_ name: String) throws -> String {
         let folder = FileManager.default.temporaryDirectory
             .appendingPathComponent("inlinelb-\(name)-\(UUID().uuidString)").path

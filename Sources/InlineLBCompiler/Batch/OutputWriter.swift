@@ -33,9 +33,13 @@ public enum OutputWriter {
     ///
     /// Refuses to replace an existing non-empty folder that holds no `manifest.json` (it
     /// is not a previous output), so that a mistyped `-o` never deletes user data.
+    ///
+    /// `spare`, when given, is the spare of `directory` claimed earlier (see
+    /// ``ClaimedSpare``); else it is claimed here.
     public static func replaceDirectory(
         _ directory: String, with files: [OutputFile], durable: Bool = true,
-        listed: [String]? = nil, beforeSwap: (() throws(WriteError) -> Void)? = nil
+        listed: [String]? = nil, spare claimed: ClaimedSpare? = nil,
+        beforeSwap: (() throws(WriteError) -> Void)? = nil
     ) throws(WriteError) {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
@@ -57,15 +61,18 @@ public enum OutputWriter {
         let parent = PathName.folder(of: directory)
         let base = PathName.base(of: directory)
         removeAbandoned(in: parent, prefix: ".\(base).tmp-")
-        let staging = parent + "/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let spare = StagingTree.sparePath(of: directory)
+        let claim =
+            exists ? (claimed?.directory == directory ? claimed : ClaimedSpare(of: directory)) : nil
+        // Released at the end, once the staging folder is swapped in or removed.
+        defer { withExtendedLifetime(claim) {} }
+        let staging: String
         var present = StagingTree.Inventory()
-        var spareIsFolder: ObjCBool = false
-        if exists && manager.fileExists(atPath: spare, isDirectory: &spareIsFolder)
-            && spareIsFolder.boolValue && rename(spare, staging) == 0
-        {
-            present = StagingTree.inventory(of: staging)
+        if let claim {
+            staging = claim.staging
+            present = claim.inventory.value
         } else {
+            staging = stagingPath(of: directory)
             if !exists { try? manager.removeItem(atPath: spare) }
             do {
                 try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
@@ -139,6 +146,47 @@ public enum OutputWriter {
         }
         // After an exchange the staging path holds the previous output.
         if exists { StagingTree.keepAsSpare(staging, spare: spare, files: files, listed: listed) }
+    }
+
+    /// A new staging folder's path for `directory`: a hidden sibling named after this
+    /// process.
+    static func stagingPath(of directory: String) -> String {
+        PathName.folder(of: directory)
+            + "/.\(PathName.base(of: directory)).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// The spare of an output folder (see ``StagingTree``), claimed before the new output
+    /// is ready: renamed to a staging folder of this process and walked on another core
+    /// while the caller compiles (a million-rule output's spare has 3,000 folders).
+    /// ``replaceDirectory(_:with:durable:listed:spare:beforeSwap:)`` stages in it; one still
+    /// there when released (never used) goes back to being the spare.
+    public final class ClaimedSpare: Sendable {
+        let directory: String
+        let staging: String
+        let spare: String
+        let inventory: Pending<StagingTree.Inventory>
+
+        /// Claims the spare of `directory` when there is one (a folder, not a link) and
+        /// `directory` is a previous output (it holds a `manifest.json`); nil otherwise.
+        public init?(of directory: String) {
+            var status = stat()
+            let spare = StagingTree.sparePath(of: directory)
+            guard lstat(directory + "/manifest.json", &status) == 0,
+                lstat(spare, &status) == 0, status.st_mode & S_IFMT == S_IFDIR
+            else { return nil }
+            let staging = OutputWriter.stagingPath(of: directory)
+            guard rename(spare, staging) == 0 else { return nil }
+            self.directory = directory
+            self.staging = staging
+            self.spare = spare
+            inventory = Pending { StagingTree.inventory(of: staging) }
+        }
+
+        deinit {
+            // A used one is gone: swapped in and kept as the new spare, or removed.
+            _ = inventory.value
+            rename(staging, spare)
+        }
     }
 
     /// From this many files to write and folders changed on, an output is made durable by
