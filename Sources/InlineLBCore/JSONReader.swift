@@ -52,6 +52,12 @@ public struct JSONReader {
     /// Parses one JSON document into its tape; only white space may follow it. Documents of
     /// 8 MiB or more are read on all cores.
     public static func parseDocument(_ source: [UInt8]) throws(SyntaxError) -> JSONDocument {
+        try parseDocument(.array(source))
+    }
+
+    /// Parses one JSON document from `source`, which the document keeps, as
+    /// ``parseDocument(_:)-([UInt8])`` does.
+    public static func parseDocument(_ source: SourceBytes) throws(SyntaxError) -> JSONDocument {
         // Asked only of large documents: glibc reads the count from /sys on every call.
         let parts =
             source.count >= parallelThreshold ? max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) : 1
@@ -59,8 +65,11 @@ public struct JSONReader {
     }
 
     /// Parses one JSON document with its bytes cut into `parts` at line starts.
-    static func parseDocument(_ source: [UInt8], parts: Int) throws(SyntaxError) -> JSONDocument {
-        JSONDocument(bytes: source, tape: try readTape(source, parts: parts).tape)
+    static func parseDocument(_ source: SourceBytes, parts: Int) throws(SyntaxError)
+        -> JSONDocument
+    {
+        let read = source.withUnsafeBufferPointer { readTape(of: $0, parts: parts) }
+        return JSONDocument(bytes: source, tape: try read.get().tape)
     }
 
     /// The tape of one JSON document read with its bytes cut into `parts` at line starts, and
@@ -76,40 +85,42 @@ public struct JSONReader {
     static func readTape(_ source: [UInt8], parts: Int) throws(SyntaxError) -> (
         tape: [JSONToken], runsTaken: Int
     ) {
-        guard source.count < maximumSize else {
-            throw SyntaxError(
-                message: "document of \(source.count) bytes exceeds the 4 GiB limit", offset: 0)
+        try source.withUnsafeBufferPointer { readTape(of: $0, parts: parts) }.get()
+    }
+
+    /// ``readTape(_:parts:)`` of the bytes in `source`.
+    private static func readTape(of buffer: UnsafeBufferPointer<UInt8>, parts: Int)
+        -> Result<(tape: [JSONToken], runsTaken: Int), SyntaxError>
+    {
+        guard buffer.count < maximumSize else {
+            return .failure(
+                SyntaxError(
+                    message: "document of \(buffer.count) bytes exceeds the 4 GiB limit",
+                    offset: 0))
         }
-        let result: Result<(tape: [JSONToken], runsTaken: Int), SyntaxError> =
-            source.withUnsafeBufferPointer { buffer in
-                var reader = JSONReader(bytes: buffer)
-                // About one token per 8 bytes in corpora; the tape grows past that if it must.
-                reader.tape.reserveCapacity(buffer.count / 8 + 4)
-                let space = reader.tape.withUnsafeBufferPointer {
-                    TapeSpace(
-                        base: UInt(bitPattern: $0.baseAddress),
-                        tokens: reader.tape.capacity)
-                }
-                let readers = DispatchGroup()
-                // The runs read `buffer`: every one must end before it goes.
-                defer { readers.wait() }
-                reader.runs = JSONReader.readRunsAhead(
-                    of: buffer, parts: parts, in: readers, tape: space)
-                do {
-                    reader.skipWhitespace()
-                    try reader.readValue()
-                    reader.skipWhitespace()
-                    if reader.index != buffer.count {
-                        throw reader.error("unexpected text after the JSON document")
-                    }
-                    return .success((reader.tape, reader.runsTaken))
-                } catch let error as SyntaxError {
-                    return .failure(error)
-                } catch {
-                    return .failure(SyntaxError(message: "\(error)", offset: 0))
-                }
+        var reader = JSONReader(bytes: buffer)
+        // About one token per 8 bytes in corpora; the tape grows past that if it must.
+        reader.tape.reserveCapacity(buffer.count / 8 + 4)
+        let space = reader.tape.withUnsafeBufferPointer {
+            TapeSpace(base: UInt(bitPattern: $0.baseAddress), tokens: reader.tape.capacity)
+        }
+        let readers = DispatchGroup()
+        // The runs read `buffer`: every one must end before it goes.
+        defer { readers.wait() }
+        reader.runs = JSONReader.readRunsAhead(of: buffer, parts: parts, in: readers, tape: space)
+        do {
+            reader.skipWhitespace()
+            try reader.readValue()
+            reader.skipWhitespace()
+            if reader.index != buffer.count {
+                throw reader.error("unexpected text after the JSON document")
             }
-        return try result.get()
+            return .success((reader.tape, reader.runsTaken))
+        } catch let error as SyntaxError {
+            return .failure(error)
+        } catch {
+            return .failure(SyntaxError(message: "\(error)", offset: 0))
+        }
     }
 
     private func error(_ message: String, at offset: Int? = nil) -> SyntaxError {

@@ -52,10 +52,10 @@ struct JSONToken: Sendable {
 /// no value is materialised (no `String`, no array) until someone asks for it.
 public final class JSONDocument: Sendable {
     /// The source bytes.
-    public let bytes: [UInt8]
+    public let bytes: SourceBytes
     let tape: [JSONToken]
 
-    init(bytes: [UInt8], tape: [JSONToken]) {
+    init(bytes: SourceBytes, tape: [JSONToken]) {
         self.bytes = bytes
         self.tape = tape
     }
@@ -238,7 +238,8 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
 
     /// Computes the location of byte `offset` in `source`.
     /// - Complexity: O(offset).
-    public init(offset: Int, in source: [UInt8]) {
+    public init<Bytes: RandomAccessCollection<UInt8>>(offset: Int, in source: Bytes)
+    where Bytes.Index == Int {
         var line = 1
         var lineStart = 0
         var index = 0

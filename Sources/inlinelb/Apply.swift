@@ -140,7 +140,7 @@ struct Apply: ParsableCommand {
             }
         }
         let loaded = try loadCorpora(
-            [corpus], bytes: [corpus: Array(mapped.bytes)], layOut: true)[0]
+            [corpus], mapped: [corpus: mapped], layOut: true)[0]
         keepUntilExit(loaded)
         do {
             return try Compilation(

@@ -56,9 +56,12 @@ struct LoadedCorpus {
 }
 
 /// Reads and validates every corpus, printing all diagnostics; exits 65 if any is invalid.
-/// `bytes` holds the files already read, by path; `layOut` also lays each corpus out for
+/// `mapped` holds the files already mapped, by path; `layOut` also lays each corpus out for
 /// an incremental apply.
-func loadCorpora(_ paths: [String], bytes read: [String: [UInt8]] = [:], layOut: Bool = false)
+///
+/// Each file is mapped, not read: parsed where the page cache holds it, instead of copied
+/// into fresh memory first (0.2 s of a million-rule compile on these machines).
+func loadCorpora(_ paths: [String], mapped: [String: MappedFile] = [:], layOut: Bool = false)
     throws -> [LoadedCorpus]
 {
     var loaded: [LoadedCorpus] = []
@@ -70,11 +73,12 @@ func loadCorpora(_ paths: [String], bytes read: [String: [UInt8]] = [:], layOut:
     defer { progress.clear() }
     for path in paths {
         progress.show("reading and validating \(path)")
-        let bytes = try read[path] ?? readInput(path)
+        let file = try mapped[path] ?? mapInput(path)
+        let bytes = SourceBytes.mapped(file)
         let clock = ContinuousClock()
         let start = clock.now
         // The manifest's digest of the file, computed beside the validation.
-        let digest = Pending { Digest.xxh3(bytes) }
+        let digest = Pending { Digest.xxh3(file.bytes) }
         do {
             let (corpus, layout) =
                 layOut
@@ -85,10 +89,9 @@ func loadCorpora(_ paths: [String], bytes read: [String: [UInt8]] = [:], layOut:
                 LoadedCorpus(
                     path: path, input: OutputFile.Artifact(bytes: bytes.count, xxh3: digest.value),
                     corpus: corpus, layout: layout, seconds: seconds(clock.now - start)))
-            // Nothing reads the file again: its memory (unless `read` holds it too) goes back
-            // on another core, for the next stages to take up instead of pages the system
-            // must supply afresh.
-            releaseInBackground(bytes)
+            // Nothing reads the file again: it is unmapped on another core (unless `mapped`
+            // holds it too).
+            releaseInBackground(file)
         } catch {
             failed = true
             for diagnostic in error.diagnostics { printError(diagnostic.description) }

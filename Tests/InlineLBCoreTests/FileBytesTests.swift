@@ -35,6 +35,48 @@ struct FileBytesTests {
             }
             #expect(FileBytes.read(path, at: 9_999..<10_001) == nil)
             #expect(FileBytes.read(path + ".missing", at: 0..<1) == nil)
+            #expect(FileBytes.size(of: path) == 10_000)
+            #expect(FileBytes.size(of: path + ".missing") == nil)
+            #expect(FileBytes.size(of: PathName.folder(of: path)) == nil)
+            // Into buffers one after another, from an offset.
+            var first = [UInt8](repeating: 0, count: 3)
+            var second = [UInt8](repeating: 0, count: 4_000)
+            let read = first.withUnsafeMutableBytes { first in
+                second.withUnsafeMutableBytes { second in
+                    FileBytes.read(path, at: 5_000, into: [first, second])
+                }
+            }
+            #expect(read)
+            #expect(first + second == Array(bytes[5_000..<9_003]))
+            let pastTheEnd = second.withUnsafeMutableBytes {
+                FileBytes.read(path, at: 6_001, into: [$0])
+            }
+            #expect(!pastTheEnd)
+        }
+    }
+
+    /// A mapped file reads as a document exactly as its bytes in an array do, down to the
+    /// line and column of a byte.
+    @Test func aMappedDocumentReadsAsItsBytes() throws {
+        let text = "{\"a\": [1, 2.5, \"x\\u0041\"],\n \"b\": {\"c\": null}}\n"
+        try withFile(size: 0) { path, _ in
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            let mapped = try JSONReader.parseDocument(.mapped(MappedFile(path)))
+            let array = try JSONReader.parseDocument(Array(text.utf8))
+            /// Every value's kind, offset and text, depth first.
+            func walk(_ node: JSONNode) -> String {
+                let children: [String] =
+                    switch node.value {
+                    case .array(let elements): elements.map(walk)
+                    case .object(let members): members.map { $0.key + "=" + walk($0.node) }
+                    default: [node.string ?? node.numberText ?? ""]
+                    }
+                return "\(node.kind)@\(node.offset)(" + children.joined(separator: ",") + ")"
+            }
+            #expect(walk(mapped.root) == walk(array.root))
+            #expect(mapped.root.member("a")?.element(at: 2)?.string == "xA")
+            #expect(mapped.bytes.location(of: 30) == array.bytes.location(of: 30))
+            #expect(mapped.bytes.location(of: 30).description == "2:4")
         }
     }
 

@@ -111,7 +111,7 @@ struct JSONParallelTests {
         var random = Generator(seed: 10)
         for _ in 0..<100 {
             let bytes = document(&random)
-            let document = try JSONReader.parseDocument(bytes, parts: 2)
+            let document = try JSONReader.parseDocument(.array(bytes), parts: 2)
             document.withTape { tape in
                 for index in tape.tokens.indices where tape.tokens[index].kind == .array {
                     let array = JSONTapeNode(tape: tape, index: index)

@@ -96,6 +96,13 @@ public struct CorpusLayout: Equatable, Sendable {
     public static func load(file: String, bytes: [UInt8]) throws(DiagnosticList)
         -> (corpus: ValidatedCorpus, layout: CorpusLayout?)
     {
+        try load(file: file, bytes: .array(bytes))
+    }
+
+    /// ``load(file:bytes:)-([UInt8])`` of a mapped file's bytes, say.
+    public static func load(file: String, bytes: SourceBytes) throws(DiagnosticList)
+        -> (corpus: ValidatedCorpus, layout: CorpusLayout?)
+    {
         let source = try CorpusSource(file: file, bytes: bytes)
         let corpus = try CorpusValidator.validate(try CorpusDecoder.decode(source), source: source)
         let layout = CorpusLayout(source: source, corpus: corpus)
@@ -140,8 +147,8 @@ public struct CorpusLayout: Equatable, Sendable {
         keys = laidOut.map(\.key)
         extras = laidOut.map(\.extra)
         hashes = []
-        hashes = source.bytes.withUnsafeBytes {
-            CorpusLayout.hashes(of: 0..<starts.count, in: self, bytes: $0)
+        hashes = source.bytes.withUnsafeBufferPointer {
+            CorpusLayout.hashes(of: 0..<starts.count, in: self, bytes: UnsafeRawBufferPointer($0))
         }
     }
 

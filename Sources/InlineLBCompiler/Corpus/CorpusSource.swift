@@ -6,21 +6,26 @@ public struct CorpusSource: Sendable {
     /// The file name as the user gave it.
     public var file: String
     /// The raw bytes.
-    public var bytes: [UInt8]
+    public var bytes: SourceBytes
     /// The parsed document.
     public var root: JSONNode
 
     /// Parses `bytes`; a syntax error becomes a diagnostic naming line and column.
     public init(file: String, bytes: [UInt8]) throws(DiagnosticList) {
+        try self.init(file: file, bytes: .array(bytes))
+    }
+
+    /// Parses `bytes` (a mapped file's, say), which the source keeps.
+    public init(file: String, bytes: SourceBytes) throws(DiagnosticList) {
         self.file = file
         self.bytes = bytes
         do {
-            root = try JSONReader.parse(bytes)
+            root = try JSONReader.parseDocument(bytes).root
         } catch {
             throw DiagnosticList([
                 Diagnostic(
-                    file: file, location: SourceLocation(offset: error.offset, in: bytes),
-                    path: "", message: "malformed JSON: \(error.message)")
+                    file: file, location: bytes.location(of: error.offset), path: "",
+                    message: "malformed JSON: \(error.message)")
             ])
         }
     }
@@ -33,7 +38,7 @@ public struct CorpusSource: Sendable {
         var location = path.description
         if let entity { location += " (\(entity))" }
         return Diagnostic(
-            file: file, location: SourceLocation(offset: node.offset, in: bytes), path: location,
+            file: file, location: bytes.location(of: node.offset), path: location,
             message: message)
     }
 }

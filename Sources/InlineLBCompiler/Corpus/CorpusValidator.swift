@@ -15,6 +15,13 @@ public struct CorpusValidator: Sendable {
     /// Reads, decodes and validates a corpus file's bytes.
     public static func load(file: String, bytes: [UInt8]) throws(DiagnosticList) -> ValidatedCorpus
     {
+        try load(file: file, bytes: .array(bytes))
+    }
+
+    /// Reads, decodes and validates a corpus file's bytes (a mapped file's, say).
+    public static func load(file: String, bytes: SourceBytes) throws(DiagnosticList)
+        -> ValidatedCorpus
+    {
         let source = try CorpusSource(file: file, bytes: bytes)
         let corpus = try CorpusDecoder.decode(source)
         let validated = try validate(corpus, source: source)
