@@ -407,7 +407,7 @@ public enum OutputWriter {
                 if errno == EINTR { continue }
                 return false
             }
-            // Each pending vector holds bytes: no progress would repeat forever.
+            // The first pending vector holds bytes: a call that moved none would repeat.
             guard result > 0 else {
                 errno = EIO
                 return false
