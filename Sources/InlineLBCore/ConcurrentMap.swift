@@ -19,6 +19,23 @@ extension Array where Element: Sendable {
     }
 }
 
+extension Array where Element: Sendable {
+    /// The arrays `parts` end to end, each copied into its place on a core of its own
+    /// (joining a million rules' columns one after another took 40 ms on one core).
+    public init(joining parts: [[Element]]) {
+        let starts = parts.reduce(into: [0]) { $0.append($0.last! + $1.count) }
+        self.init(unsafeUninitializedCapacity: starts.last!) { buffer, count in
+            nonisolated(unsafe) let buffer = buffer
+            _ = [Int](parts.indices).concurrentMap { index in
+                _ = UnsafeMutableBufferPointer(
+                    rebasing: buffer[starts[index]..<starts[index + 1]]
+                ).initialize(fromContentsOf: parts[index])
+            }
+            count = starts.last!
+        }
+    }
+}
+
 extension Range where Bound == Int {
     /// The range cut into at most `pieces` consecutive parts of nearly equal length, in
     /// order (for spreading work over cores with ``Swift/Array/concurrentMap(_:)``).

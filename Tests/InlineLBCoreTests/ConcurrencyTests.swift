@@ -24,6 +24,15 @@ struct ConcurrencyTests {
         #expect(values.concurrentMap { $0 * 3 } == values.map { $0 * 3 })
     }
 
+    /// Arrays joined on all cores are their concatenation, empty ones included, and hold
+    /// their elements' references (strings here) as a serial join does.
+    @Test func arraysJoinedOnAllCoresAreTheirConcatenation() {
+        let parts: [[String]] = [[], ["a"], [], (0..<1000).map { "s\($0)" }, ["b", "c"], []]
+        #expect(Array(joining: parts) == parts.flatMap { $0 })
+        #expect([Int](joining: []).isEmpty)
+        #expect([Int](joining: [[], []]).isEmpty)
+    }
+
     @Test func firstFailureFindsTheFailureNearestTheEndItStartsFrom() {
         // Failures at part and wave boundaries (parts of 4, waves of 32) and in between.
         let range = 3..<203

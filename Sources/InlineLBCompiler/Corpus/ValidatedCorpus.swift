@@ -84,16 +84,30 @@ public struct ValidatedCorpus: Sendable {
             vmStart.append(Int32(truncatingIfNeeded: vms.count))
         }
 
-        /// Appends the resolutions of the rules after those already here.
-        mutating func append(_ later: ResolvedRules) {
-            let base = Int32(truncatingIfNeeded: vms.count)
-            reserveCapacity(rules: later.tier.count, addresses: later.vms.count)
-            tier += later.tier
-            publicIP += later.publicIP
-            isActive += later.isActive
-            vms += later.vms
-            vmAddresses += later.vmAddresses
-            vmStart += later.vmStart.dropFirst().lazy.map { $0 + base }
+        /// No rules.
+        init() {}
+
+        /// The resolutions of `parts`, one after another, each column joined on all cores.
+        init(joining parts: [ResolvedRules]) {
+            tier = Array(joining: parts.map(\.tier))
+            publicIP = Array(joining: parts.map(\.publicIP))
+            isActive = Array(joining: parts.map(\.isActive))
+            vms = Array(joining: parts.map(\.vms))
+            vmAddresses = Array(joining: parts.map(\.vmAddresses))
+            // A part's VM starts count from its first VM: moved by the VMs before it.
+            let rules = parts.reduce(into: [0]) { $0.append($0.last! + $1.tier.count) }
+            let addresses = parts.reduce(into: [0]) { $0.append($0.last! + $1.vms.count) }
+            vmStart = [Int32](unsafeUninitializedCapacity: rules.last! + 1) { buffer, count in
+                buffer[0] = 0
+                nonisolated(unsafe) let buffer = buffer
+                _ = [Int](parts.indices).concurrentMap { index in
+                    let base = Int32(truncatingIfNeeded: addresses[index])
+                    for (offset, start) in parts[index].vmStart.dropFirst().enumerated() {
+                        buffer[rules[index] + 1 + offset] = start + base
+                    }
+                }
+                count = rules.last! + 1
+            }
         }
     }
 
