@@ -97,6 +97,14 @@ public struct Planner {
     }
 
     private mutating func run() throws(PlanError) -> Plan {
+        // Room for what the tiers plan at once (three actions a mapping made or released, a
+        // few a tier): grown by doubling, a million rules' 300,000 actions were copied
+        // over and over into ever larger arrays, each faulted in afresh. Room not used is
+        // never touched.
+        let mappings = previous.reduce(0) { $0 + $1.mappings.count }
+        actions.reserveCapacity(
+            3 * (corpus.corpus.publicIPAddresses.count + mappings)
+                + 4 * (corpus.corpus.networks.count + previous.count))
         var served = Set<String>()
         for (position, tier) in corpus.corpus.networks.enumerated() where corpus.usesInlineLB(tier)
         {
