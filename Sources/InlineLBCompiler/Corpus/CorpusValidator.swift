@@ -54,6 +54,10 @@ public struct CorpusValidator: Sendable {
     }
 
     private mutating func run() throws(DiagnosticList) -> ValidatedCorpus {
+        // A million rule ids are checked for repeats on other cores while the sections
+        // before them are indexed here.
+        let rules = corpus.loadBalancerRules
+        let ruleIDs = Pending { CorpusValidator.repeatedIDs(rules.map(\.id)) }
         let vpcIndex = uniqueIndex("vpcs", corpus.vpcs.map(\.id), pathSafe: true)
         let tierIndex = uniqueIndex("networks", corpus.networks.map(\.id), pathSafe: true)
         let vmIndex = uniqueIndex("virtualmachines", corpus.virtualMachines.map(\.id))
@@ -61,8 +65,7 @@ public struct CorpusValidator: Sendable {
         let vpcOfferingIndex = uniqueIndex("vpcofferings", corpus.vpcOfferings.map(\.id))
         let offeringIndex = uniqueIndex("networkofferings", corpus.networkOfferings.map(\.id))
         reportDuplicates("physicalnetworks", corpus.physicalNetworks.map(\.id))
-        let ruleIDDigests = reportDuplicates(
-            "loadbalancerrules", corpus.loadBalancerRules.map(\.id))
+        let ruleIDDigests = reportDuplicates("loadbalancerrules", ruleIDs.value)
         reportDuplicates("portforwardingrules", corpus.portForwardingRules.map(\.id))
 
         checkProviders()
@@ -110,15 +113,34 @@ public struct CorpusValidator: Sendable {
     /// Returns the ids' XXH3-64 digests, in order.
     @discardableResult
     private mutating func reportDuplicates(_ section: String, _ ids: [String]) -> [UInt64] {
+        reportDuplicates(section, CorpusValidator.repeatedIDs(ids))
+    }
+
+    /// Reports the repeats `found` among the ids of `section`; returns the ids' digests.
+    private mutating func reportDuplicates(_ section: String, _ found: RepeatedIDs) -> [UInt64] {
+        for (position, first) in found.repeats {
+            reportDuplicate(section, position, id: found.ids[position], first: first)
+        }
+        return found.digests
+    }
+
+    /// Ids, their XXH3-64 digests in order, and every position whose id an earlier one has
+    /// (with the first such), as ``repeatedIDs(_:)`` finds them.
+    struct RepeatedIDs: Sendable {
+        var ids: [String]
+        var digests: [UInt64]
+        var repeats: [(position: Int, first: Int)]
+    }
+
+    /// The repeats among `ids`, for ``reportDuplicates(_:_:)-([String])``.
+    static func repeatedIDs(_ ids: [String]) -> RepeatedIDs {
         let hashes = Array(
             (0..<ids.count).split(into: 64).concurrentMap { range in
                 range.map { (key: Digest.xxh3(ids[$0]), position: $0) }
             }.joined())
-        let duplicates = CorpusValidator.repeats(in: hashes) { ids[$0] == ids[$1] }
-        for (position, first) in duplicates {
-            reportDuplicate(section, position, id: ids[position], first: first)
-        }
-        return hashes.map(\.key)
+        return RepeatedIDs(
+            ids: ids, digests: hashes.map(\.key),
+            repeats: CorpusValidator.repeats(in: hashes) { ids[$0] == ids[$1] })
     }
 
     /// Every position whose key an earlier position's key equals (and `same` confirms the
