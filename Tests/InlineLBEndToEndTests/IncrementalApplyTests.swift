@@ -225,6 +225,37 @@ struct IncrementalApplyTests {
         }
     }
 
+    /// A file of a VPC the edit does not touch, gone from OUT or changed in size: the apply
+    /// compiles the whole corpus, which writes the file again.
+    @Test(arguments: [true, false])
+    func aVPCFileGoneOrResizedMakesTheApplyFull(removing: Bool) throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let corpus = folder.appendingPathComponent("corpus.json").path
+        let state = folder.appendingPathComponent("state.json").path
+        let out = folder.appendingPathComponent("out").path
+        #expect(try inlinelb("generate", "--rules", "3000", "-o", corpus).status == 0)
+        #expect(try inlinelb("apply", corpus, "--state", state, "-o", out).status == 0)
+        let config = try #require(
+            filesBelow(URL(fileURLWithPath: out)).first {
+                $0.hasPrefix("vpc-2/") && $0.hasSuffix("/haproxy.cfg")
+            })
+        let original = try FileBytes.read(out + "/" + config)
+        if removing {
+            try FileManager.default.removeItem(atPath: out + "/" + config)
+        } else {
+            try Data("resized".utf8).write(to: URL(fileURLWithPath: out + "/" + config))
+        }
+        let text = try String(contentsOfFile: corpus, encoding: .utf8)
+        let edited = try #require(text.range(of: "\"privateport\": 8080"))
+        try text.replacingCharacters(in: edited, with: "\"privateport\": 8081").write(
+            toFile: corpus, atomically: true, encoding: .utf8)
+        let applied = try inlinelb("apply", corpus, "--state", state, "-o", out)
+        #expect(applied.status == 0, "\(applied.stderr)")
+        #expect(applied.stderr.contains("full apply: the previous output is missing files"))
+        #expect(try FileBytes.read(out + "/" + config) == original)
+    }
+
     @Test func aFileChangedBehindInlinelbsBackIsRenderedAgain() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
