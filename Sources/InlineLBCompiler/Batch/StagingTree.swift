@@ -133,21 +133,23 @@ enum StagingTree {
             }
             changed.insert(parentFolder(folder))
         }
-        // Level by level, so that each folder's parent exists; each level on all cores (a
-        // million-rule output has 3,000 folders).
+        // A top-level folder at a time with the folders below it, parents first, on all cores
+        // (a million-rule output has 3,000 folders). Level by level, the cores spent a third
+        // of their time spinning on the lock of the one folder the first level shares.
         let created = needed.subtracting(present.folders)
-        var levels: [[String]] = []
+        var trees: [String: [String]] = [:]
         for folder in created {
-            let depth = folder.utf8.count { $0 == UInt8(ascii: "/") }
-            while levels.count <= depth { levels.append([]) }
-            levels[depth].append(folder)
+            let top = folder.split(separator: "/", maxSplits: 1).first.map(String.init) ?? folder
+            trees[top, default: []].append(folder)
             changed.insert(folder)
             changed.insert(parentFolder(folder))
         }
-        for level in levels {
-            _ = try (0..<level.count).split(into: 16).concurrentMap {
-                range throws(OutputWriter.WriteError) in
-                for folder in level[range] {
+        func depth(_ folder: String) -> Int { folder.utf8.count { $0 == UInt8(ascii: "/") } }
+        let ordered = trees.values.map { tree in tree.sorted { depth($0) < depth($1) } }
+        _ = try (0..<ordered.count).split(into: 16).concurrentMap {
+            range throws(OutputWriter.WriteError) in
+            for tree in ordered[range] {
+                for folder in tree {
                     guard mkdir(staging + "/" + folder, 0o755) == 0 else {
                         throw failure(staging + "/" + folder, "cannot create folder")
                     }
