@@ -14,15 +14,24 @@ struct IncrementalApplyTests {
         return result
     }
 
-    @Test func oneChangedRuleRewritesOnlyItsAppliancesConfig() throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    /// A generated corpus of 3,000 rules in `folder`, applied once: its path, the state
+    /// file's and the output folder's.
+    private func appliedCorpus(in folder: URL) throws -> (
+        corpus: String, state: String, out: String
+    ) {
         let corpus = folder.appendingPathComponent("corpus.json").path
         let state = folder.appendingPathComponent("state.json").path
         let out = folder.appendingPathComponent("out").path
         #expect(try inlinelb("generate", "--rules", "3000", "-o", corpus).status == 0)
         let first = try inlinelb("apply", corpus, "--state", state, "-o", out)
         #expect(first.status == 0, "\(first.stderr)")
+        return (corpus, state, out)
+    }
+
+    @Test func oneChangedRuleRewritesOnlyItsAppliancesConfig() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (corpus, state, out) = try appliedCorpus(in: folder)
         let before = try inodes(out)
         #expect(before.keys.filter { $0.hasSuffix("/haproxy.cfg") }.count > 2)
 
@@ -193,13 +202,9 @@ struct IncrementalApplyTests {
     @Test func everyKindOfEditAppliesIncrementallyExactlyAsAFullApply() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let corpus = folder.appendingPathComponent("corpus.json").path
-        let state = folder.appendingPathComponent("state.json").path
+        let (corpus, state, out) = try appliedCorpus(in: folder)
         let fullState = folder.appendingPathComponent("full-state.json").path
-        let out = folder.appendingPathComponent("out").path
         let fullOut = folder.appendingPathComponent("full").path
-        #expect(try inlinelb("generate", "--rules", "3000", "-o", corpus).status == 0)
-        #expect(try inlinelb("apply", corpus, "--state", state, "-o", out).status == 0)
         for edit in edits {
             let before = try String(contentsOfFile: corpus, encoding: .utf8)
             var lines = before.split(separator: "\n", omittingEmptySubsequences: false)
@@ -231,11 +236,7 @@ struct IncrementalApplyTests {
     func aVPCFileGoneOrResizedMakesTheApplyFull(removing: Bool) throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let corpus = folder.appendingPathComponent("corpus.json").path
-        let state = folder.appendingPathComponent("state.json").path
-        let out = folder.appendingPathComponent("out").path
-        #expect(try inlinelb("generate", "--rules", "3000", "-o", corpus).status == 0)
-        #expect(try inlinelb("apply", corpus, "--state", state, "-o", out).status == 0)
+        let (corpus, state, out) = try appliedCorpus(in: folder)
         let config = try #require(
             filesBelow(URL(fileURLWithPath: out)).first {
                 $0.hasPrefix("vpc-2/") && $0.hasSuffix("/haproxy.cfg")
