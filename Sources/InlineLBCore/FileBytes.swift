@@ -20,14 +20,13 @@ public enum FileBytes {
 
     /// The bytes at `range` of the file at `path`; nil when they cannot all be read.
     public static func read(_ path: String, at range: Range<Int>) -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
+        var complete = false
         let bytes = [UInt8](unsafeUninitializedCapacity: range.count) { buffer, initialized in
-            guard let base = buffer.baseAddress else { return }
-            initialized = readFully(descriptor, at: range.lowerBound, into: base, range.count).read
+            complete = read(
+                path, at: range.lowerBound, into: [UnsafeMutableRawBufferPointer(buffer)])
+            initialized = complete ? range.count : 0
         }
-        return bytes.count == range.count ? bytes : nil
+        return complete ? bytes : nil
     }
 
     /// Fills `buffers`, one after another, with the bytes from `offset` of the file at
